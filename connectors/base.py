@@ -1,0 +1,191 @@
+"""The connector contract: how syncd reads a source.
+
+A *connector* reads one kind of source (a Markdown folder, a Confluence export, a wiki) and
+knows nothing of Intercom, the state database or the engine. The vocabulary:
+
+ref id
+    The identity of a document *at its source*, as the listing reports it: a relative path, a
+    Confluence page id, a wiki page id. Stable for as long as the source document is the same
+    document. Unique within one source.
+
+version
+    A cheap token that changes whenever the document may have changed: a file's size and
+    mtime, a zip member's CRC, a wiki page's last revision id. Computing it must not read the
+    document's content, so that a run where nothing changed reads nothing. A version that
+    changes without the content changing costs one fetch and a hash, nothing more; a content
+    change that keeps the version is missed until ``--full-resync``, so err towards changing.
+
+external id
+    The ``external_id`` the page carries in Intercom. It defaults to the ref id; a connector may
+    set another one at fetch time (a Markdown file's front-matter ``id``, which survives a
+    rename). Unique within one source.
+
+document
+    What :meth:`Connector.fetch` returns: title, body (HTML, or Markdown the engine renders),
+    the public URL people should be sent to, and free metadata (labels, ancestors).
+
+payload and hash
+    The engine turns a document into the *payload*, the exact JSON body Intercom will get, and
+    hashes that payload together with the converter version. Only a changed hash is sent. This
+    is the engine's business; connectors only make sure the same source content always yields
+    the same document (no timestamps or random ids in bodies).
+
+A connector is built once per run from its validated options (:class:`ConnectorOptions`),
+listed once, then asked to fetch each new or re-versioned document. Fetches of different
+documents may run one after another in one thread; a connector need not be thread-safe.
+
+Failures:
+
+* :class:`SourceUnavailable` from :meth:`Connector.list` means the listing is incomplete;
+  the engine then deletes nothing for that source.
+* :class:`DocumentError` from :meth:`Connector.fetch` fails that document alone; its message
+  must name the document (path, title or page id) and say what is wrong.
+* :class:`DocumentExcluded` from :meth:`Connector.fetch` says the document exists but must not
+  be published (a draft); the engine removes it from Intercom if it was there.
+
+A minimal third-party connector, registered under the ``syncd.connectors`` entry-point group
+in its package's ``pyproject.toml`` (``[project.entry-points."syncd.connectors"]``,
+``notes = "acme_syncd:NotesConnector"``)::
+
+    from collections.abc import Iterator
+    from connectors.base import Connector, ConnectorOptions, Document, DocumentRef
+
+    class NotesOptions(ConnectorOptions):
+        notes: dict[str, str]
+
+    class NotesConnector(Connector):
+        Options = NotesOptions
+
+        def __init__(self, options: NotesOptions, *, source: SourceInfo) -> None:
+            super().__init__(options, source=source)
+            self.notes = options.notes
+
+        def list(self) -> Iterator[DocumentRef]:
+            for key, text in self.notes.items():
+                yield DocumentRef(id=key, version=str(hash(text)))
+
+        def fetch(self, ref: DocumentRef) -> Document:
+            return Document(title=ref.id, body=self.notes[ref.id], body_format="markdown")
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any, ClassVar, Literal, Self
+
+import pydantic
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DocumentRef:
+    """One entry of a listing: a document's ref id and its cheap version."""
+
+    id: str
+    version: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Document:
+    """A fetched document, before the engine renders it into a payload."""
+
+    title: str
+    body: str
+    body_format: Literal["html", "markdown"] = "html"
+    url: str | None = None
+    external_id: str | None = None  # None: the ref id is the external id
+    metadata: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SourceInfo:
+    """What a connector may know about the configured source it reads for."""
+
+    name: str
+    url: str
+
+
+class ConnectorError(Exception):
+    """Root of the errors a connector raises on purpose."""
+
+
+class SourceUnavailable(ConnectorError):
+    """The source cannot be listed completely (unreachable, unreadable, login refused)."""
+
+
+class DocumentError(ConnectorError):
+    """One document cannot be read or converted; the message names it and says why."""
+
+
+class DocumentExcluded(ConnectorError):  # noqa: N818 - a signal, not a failure
+    """The document exists but must not be published (draft, unlisted, ``sync: false``)."""
+
+
+class ConnectorOptions(pydantic.BaseModel):
+    """Base of every connector's options model.
+
+    Unknown keys are errors. Fields typed as :class:`~pathlib.Path` that hold a relative path
+    are resolved against the configuration file's folder, passed as the validation context key
+    ``base_dir``.
+    """
+
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+
+    @pydantic.model_validator(mode="after")
+    def _resolve_relative_paths(self, info: pydantic.ValidationInfo) -> Self:
+        base_dir = (info.context or {}).get("base_dir")
+        if base_dir is None:
+            return self
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, Path) and not value.is_absolute():
+                # The model is frozen; resolution happens once, during validation.
+                object.__setattr__(self, name, Path(base_dir) / value)
+        return self
+
+
+class Connector(abc.ABC):
+    """A source of documents: a cheap listing and a fetch of one document.
+
+    Subclasses set :attr:`Options` to their options model and implement :meth:`list` and
+    :meth:`fetch`. They may override :meth:`close` to release connections or open files.
+    """
+
+    Options: ClassVar[type[ConnectorOptions]] = ConnectorOptions
+
+    def __init__(self, options: ConnectorOptions, *, source: SourceInfo) -> None:
+        self.options = options
+        self.source = source
+
+    @classmethod
+    def from_config(
+        cls, raw: Mapping[str, Any], *, source: SourceInfo, base_dir: Path
+    ) -> Connector:
+        """Validate ``raw`` options (pydantic errors propagate) and build the connector."""
+        options = cls.Options.model_validate(dict(raw), context={"base_dir": base_dir})
+        return cls(options, source=source)
+
+    @abc.abstractmethod
+    def list(self) -> Iterator[DocumentRef]:
+        """Yield every publishable document's ref; raise SourceUnavailable if incomplete."""
+
+    @abc.abstractmethod
+    def fetch(self, ref: DocumentRef) -> Document:
+        """Read one listed document; raise DocumentError or DocumentExcluded for it alone."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook; most connectors hold nothing
+        """Release what the connector holds (files, HTTP sessions)."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

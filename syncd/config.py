@@ -1,0 +1,377 @@
+"""Configuration: the YAML file, ``${VAR}`` interpolation and ``SYNCD_*`` overrides.
+
+Loading order, later wins: the YAML file (after ``${VAR}`` / ``${VAR:-default}``
+interpolation), then environment variables named ``SYNCD_<SECTION>__<KEY>`` (for example
+``SYNCD_INTERCOM__TOKEN``). The token may also come from ``intercom.token_file``, a file such as
+a mounted Kubernetes Secret. Relative paths (``state.url`` for SQLite, ``token_file``, connector
+paths) resolve against the folder of the configuration file, not the working directory.
+
+Every failure raises :class:`~syncd.errors.ConfigError` naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal, Self
+
+import pydantic
+import yaml
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+from connectors.base import ConnectorOptions
+from syncd.errors import ConfigError
+
+DEFAULT_PATH = "syncd.yaml"
+REGION_BASE_URLS = {
+    "us": "https://api.intercom.io",
+    "eu": "https://api.eu.intercom.io",
+    "au": "https://api.au.intercom.io",
+}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_VARIABLE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class _Model(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+
+
+def parse_duration(value: Any) -> dt.timedelta:
+    """Read ``90s``, ``15m``, ``2h``, ``1d`` or a number of seconds."""
+    if isinstance(value, dt.timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value))
+        if match is None:
+            raise ValueError("expected a duration such as 90s, 15m, 2h or 1d")
+        seconds = float(match[1]) * _DURATION_UNITS[match[2]]
+    if seconds <= 0:
+        raise ValueError("a duration must be positive")
+    return dt.timedelta(seconds=seconds)
+
+
+class Schedule(_Model):
+    """When `syncd run` syncs a source: every ``interval``, or on a ``cron`` expression."""
+
+    interval: dt.timedelta | None = None
+    cron: str | None = None
+
+    @pydantic.field_validator("interval", mode="before")
+    @classmethod
+    def _interval(cls, value: Any) -> dt.timedelta | None:
+        return None if value is None else parse_duration(value)
+
+    @pydantic.field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is not None:
+            from apscheduler.triggers.cron import CronTrigger
+
+            CronTrigger.from_crontab(value)  # raises ValueError on a bad expression
+        return value
+
+    @pydantic.model_validator(mode="after")
+    def _exactly_one(self) -> Self:
+        if (self.interval is None) == (self.cron is None):
+            raise ValueError("give exactly one of 'interval' or 'cron'")
+        return self
+
+
+class IntercomConfig(_Model):
+    """How to reach Intercom's AI Content API."""
+
+    token: pydantic.SecretStr | None = None
+    token_file: Path | None = None
+    region: Literal["us", "eu", "au"] = "us"
+    base_url: str | None = None
+    api_version: str = "2.14"
+    max_concurrency: int = pydantic.Field(default=8, ge=1, le=64)
+    timeout: float = pydantic.Field(default=30.0, gt=0)
+
+    @pydantic.field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("expected an http:// or https:// URL")
+        return value.rstrip("/") if value else value
+
+    @property
+    def api_base_url(self) -> str:
+        """``base_url`` if set, else the API host of ``region``."""
+        return self.base_url or REGION_BASE_URLS[self.region]
+
+    def access_token(self) -> str:
+        """The token from ``token`` or ``token_file``; a ConfigError when neither is set."""
+        if self.token is not None and self.token.get_secret_value():
+            return self.token.get_secret_value()
+        if self.token_file is not None:
+            try:
+                token = self.token_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(
+                    f"cannot read the token file: {exc.strerror}", key="intercom.token_file"
+                ) from exc
+            if token:
+                return token
+            raise ConfigError("the token file is empty", key="intercom.token_file")
+        raise ConfigError(
+            "no Intercom access token: set intercom.token (for example ${INTERCOM_ACCESS_TOKEN}),"
+            " SYNCD_INTERCOM__TOKEN or intercom.token_file",
+            key="intercom.token",
+        )
+
+
+class StateConfig(_Model):
+    """Where syncd remembers what it published."""
+
+    url: str = "sqlite:///syncd.db"
+    lease_ttl: dt.timedelta = dt.timedelta(minutes=10)
+    lease_wait: dt.timedelta = dt.timedelta(seconds=30)
+
+    @pydantic.field_validator("lease_ttl", "lease_wait", mode="before")
+    @classmethod
+    def _durations(cls, value: Any) -> dt.timedelta:
+        return parse_duration(value)
+
+    @pydantic.field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        try:
+            url = make_url(value)
+        except ArgumentError as exc:
+            raise ValueError(
+                "not a database URL; expected sqlite:///FILE or postgresql+psycopg://..."
+            ) from exc
+        if url.get_backend_name() not in {"sqlite", "postgresql"}:
+            raise ValueError(f"unsupported database {url.get_backend_name()!r}")
+        if url.get_backend_name() == "postgresql" and url.get_driver_name() != "psycopg":
+            raise ValueError("use the psycopg driver: postgresql+psycopg://user@host/db")
+        return value
+
+    @property
+    def sqlalchemy_url(self) -> URL:
+        """The parsed URL."""
+        return make_url(self.url)
+
+
+class ServerConfig(_Model):
+    """The HTTP endpoints of `syncd run`: /healthz, /readyz, /metrics."""
+
+    host: str = "0.0.0.0"  # noqa: S104 - the daemon runs in a container; probes come from outside
+    port: int = pydantic.Field(default=9100, ge=0, le=65535)
+
+
+class SourceConfig(_Model):
+    """One knowledge source and the Content Import Source it feeds."""
+
+    name: str = pydantic.Field(pattern=r"^[a-z0-9_-]+$", max_length=64)
+    connector: str
+    url: str
+    status: Literal["active", "deactivated"] = "active"
+    schedule: Schedule = Schedule(interval=dt.timedelta(minutes=15))
+    ai_agent_availability: bool = True
+    ai_copilot_availability: bool = True
+    max_delete_fraction: float = pydantic.Field(default=0.25, ge=0.0, le=1.0)
+    options: dict[str, Any] = pydantic.Field(default_factory=dict)
+
+    _connector_options: ConnectorOptions | None = pydantic.PrivateAttr(default=None)
+
+    @pydantic.field_validator("url")
+    @classmethod
+    def _source_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("expected an http:// or https:// URL")
+        return value
+
+    @property
+    def connector_options(self) -> ConnectorOptions:
+        """The connector's validated options (set when the configuration is loaded)."""
+        if self._connector_options is None:
+            raise RuntimeError(f"options of source {self.name!r} were not validated")
+        return self._connector_options
+
+
+class Config(BaseSettings):
+    """The whole configuration of one syncd installation."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SYNCD_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    intercom: IntercomConfig = IntercomConfig()
+    state: StateConfig = StateConfig()
+    server: ServerConfig = ServerConfig()
+    sources: list[SourceConfig] = pydantic.Field(default_factory=list)
+
+    path: Path | None = pydantic.Field(default=None, exclude=True)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment overrides the file: that is how containers inject secrets.
+        return (env_settings, init_settings)
+
+    @pydantic.model_validator(mode="after")
+    def _unique_names(self) -> Self:
+        seen: set[str] = set()
+        for source in self.sources:
+            if source.name in seen:
+                raise ValueError(f"duplicate source name {source.name!r}")
+            seen.add(source.name)
+        return self
+
+    def source(self, name: str) -> SourceConfig:
+        """The source called ``name``; a ConfigError naming the known ones otherwise."""
+        for source in self.sources:
+            if source.name == name:
+                return source
+        known = ", ".join(s.name for s in self.sources) or "none"
+        raise ConfigError(f"no source named {name!r} (configured: {known})", key="sources")
+
+
+def _interpolate(node: Any, location: str, path: str) -> Any:
+    if isinstance(node, str):
+
+        def substitute(match: re.Match[str]) -> str:
+            if match[0] == "$$":
+                return "$"
+            value = os.environ.get(match[1])
+            if value is None:
+                if match[2] is not None:
+                    return match[2]
+                raise ConfigError(
+                    f"environment variable {match[1]} is not set", path=path, key=location
+                )
+            return value
+
+        return _VARIABLE.sub(substitute, node)
+    if isinstance(node, Mapping):
+        return {k: _interpolate(v, _join(location, str(k)), path) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_interpolate(v, f"{location}[{i}]", path) for i, v in enumerate(node)]
+    return node
+
+
+def _join(location: str, key: str) -> str:
+    return f"{location}.{key}" if location else key
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else _join(text, part)
+    return text
+
+
+def _describe(exc: pydantic.ValidationError, path: str, prefix: str = "") -> ConfigError:
+    first = exc.errors(include_url=False, include_input=False)[0]
+    loc = tuple(p for p in first["loc"] if p not in {"function-after", "function-before"})
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        message = "unknown key"
+    more = exc.error_count() - 1
+    if more:
+        message += f" (and {more} more problem{'s' if more > 1 else ''})"
+    loc_text = _location(loc)
+    key = loc_text
+    if prefix:
+        separator = "" if not loc_text or loc_text.startswith("[") else "."
+        key = f"{prefix}{separator}{loc_text}"
+    return ConfigError(message, path=path, key=key or None)
+
+
+def _resolve_paths(raw: dict[str, Any], base_dir: Path) -> None:
+    state = raw.get("state")
+    if isinstance(state, dict) and isinstance(state.get("url"), str):
+        try:
+            url = make_url(state["url"])
+        except ArgumentError:
+            return  # the validator reports it with the key
+        database = url.database
+        if url.get_backend_name() == "sqlite" and database and database != ":memory:":
+            if not Path(database).is_absolute():
+                state["url"] = url.set(database=str(base_dir / database)).render_as_string(
+                    hide_password=False
+                )
+    intercom = raw.get("intercom")
+    if isinstance(intercom, dict) and isinstance(intercom.get("token_file"), str):
+        token_file = Path(intercom["token_file"])
+        if not token_file.is_absolute():
+            intercom["token_file"] = str(base_dir / token_file)
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Read, interpolate, override from the environment and validate the configuration."""
+    chosen = Path(path or os.environ.get("SYNCD_CONFIG") or DEFAULT_PATH)
+    shown = str(chosen)
+    try:
+        text = chosen.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError(
+            "configuration file not found (pass --config or set SYNCD_CONFIG)", path=shown
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the configuration file: {exc}", path=shown) from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError(f"invalid YAML{where}: {problem}", path=shown) from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError("the file must hold a mapping of sections", path=shown)
+    raw = _interpolate(raw, "", shown)
+    base_dir = chosen.resolve().parent
+    _resolve_paths(raw, base_dir)
+    try:
+        config = Config(**raw, path=chosen.resolve())
+    except pydantic.ValidationError as exc:
+        raise _describe(exc, shown) from None
+    for index, source in enumerate(config.sources):
+        _validate_connector_options(source, index, base_dir, shown)
+    return config
+
+
+def _validate_connector_options(
+    source: SourceConfig, index: int, base_dir: Path, shown: str
+) -> None:
+    from connectors import registry
+
+    key = f"sources[{index}]"
+    try:
+        connector_cls = registry.load(source.connector)
+    except registry.UnknownConnector as exc:
+        raise ConfigError(str(exc), path=shown, key=f"{key}.connector") from None
+    except ImportError as exc:
+        raise ConfigError(
+            f"connector {source.connector!r} cannot be imported: {exc}",
+            path=shown,
+            key=f"{key}.connector",
+        ) from None
+    try:
+        options = connector_cls.Options.model_validate(
+            source.options, context={"base_dir": base_dir}
+        )
+    except pydantic.ValidationError as exc:
+        raise _describe(exc, shown, prefix=f"{key}.options") from None
+    source._connector_options = options

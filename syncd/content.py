@@ -1,0 +1,124 @@
+"""Content: from a connector's document to the exact payload Intercom gets, and its hash.
+
+payload
+    The fields of one ``POST /ai/external_pages`` body that come from the source: title, HTML,
+    URL and the two availability flags (``locale`` and ``source_id`` are added by the
+    publisher). The HTML is sanitized here, whatever the connector produced, so a source can
+    never smuggle scripts or event handlers into the Content Library.
+
+payload hash
+    SHA-256 over the canonical JSON of the payload plus :data:`CONVERTER_VERSION`. Equal hashes
+    mean there is nothing to send. Bump the converter version whenever rendering changes in a
+    way that should reach pages already published; every page is then re-sent once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+from typing import Any
+
+import cmarkgfm
+import nh3
+from cmarkgfm.cmark import Options as CmarkOptions
+from markdownify import markdownify
+
+from connectors.base import Document
+
+CONVERTER_VERSION = "1"
+
+_GFM_OPTIONS = CmarkOptions.CMARK_OPT_FOOTNOTES | CmarkOptions.CMARK_OPT_STRIKETHROUGH_DOUBLE_TILDE
+
+# What a knowledge-base article needs, and nothing that runs or restyles.
+_ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "caption", "code", "col", "colgroup", "dd", "del",
+    "details", "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5",
+    "h6", "hr", "i", "img", "input", "ins", "kbd", "li", "mark", "ol", "p", "pre", "q", "s",
+    "samp", "section", "small", "span", "strong", "sub", "summary", "sup", "table", "tbody",
+    "td", "tfoot", "th", "thead", "tr", "u", "ul",
+}  # fmt: skip
+_ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "code": {"class"},
+    "pre": {"class"},
+    "td": {"colspan", "rowspan", "align"},
+    "th": {"colspan", "rowspan", "align", "scope"},
+    "input": {"type", "checked", "disabled"},
+    "ol": {"start"},
+    "details": {"open"},
+    "*": {"id"},
+}
+_ALLOWED_SCHEMES = {"http", "https", "mailto", "tel"}
+_BLANK_RUNS = re.compile(r"\n{3,}")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Payload:
+    """The source-derived fields of one external page, exactly as they will be sent."""
+
+    external_id: str
+    title: str
+    html: str
+    url: str | None
+    ai_agent_availability: bool
+    ai_copilot_availability: bool
+
+    def as_json(self) -> dict[str, Any]:
+        """The payload as the JSON-ready mapping the publisher sends."""
+        return dataclasses.asdict(self)
+
+    def digest(self) -> str:
+        """The payload hash: what is sent plus the converter version."""
+        canonical = json.dumps(self.as_json(), sort_keys=True, ensure_ascii=False)
+        blob = f"{CONVERTER_VERSION}\n{canonical}".encode()
+        return hashlib.sha256(blob).hexdigest()
+
+
+def markdown_to_html(markdown: str) -> str:
+    """Render GitHub-flavoured Markdown (tables, strikethrough, task lists, footnotes)."""
+    html: str = cmarkgfm.github_flavored_markdown_to_html(markdown, options=_GFM_OPTIONS)
+    return html
+
+
+def sanitize_html(html: str) -> str:
+    """Keep structure and links; drop scripts, styles, event handlers and unsafe URLs."""
+    cleaned: str = nh3.clean(
+        html,
+        tags=_ALLOWED_TAGS,
+        clean_content_tags={"script", "style", "noscript", "template"},
+        attributes=_ALLOWED_ATTRIBUTES,
+        url_schemes=_ALLOWED_SCHEMES,
+        link_rel=None,
+    )
+    return _BLANK_RUNS.sub("\n\n", cleaned).strip()
+
+
+def render(
+    document: Document,
+    *,
+    external_id: str,
+    ai_agent_availability: bool,
+    ai_copilot_availability: bool,
+) -> Payload:
+    """Turn a fetched document into the payload Intercom will receive."""
+    body = document.body
+    if document.body_format == "markdown":
+        body = markdown_to_html(body)
+    title = " ".join(document.title.split()) or external_id
+    return Payload(
+        external_id=external_id,
+        title=title,
+        html=sanitize_html(body),
+        url=document.url,
+        ai_agent_availability=ai_agent_availability,
+        ai_copilot_availability=ai_copilot_availability,
+    )
+
+
+def html_to_text(html: str) -> str:
+    """The readable Markdown-like text of a page, for plans and diffs."""
+    text: str = markdownify(html, heading_style="ATX", bullets="-")
+    return _BLANK_RUNS.sub("\n\n", text).strip()
