@@ -1,0 +1,253 @@
+"""A small client for the MediaWiki Action API (``api.php``): sessions, login, bounded retries.
+
+The vocabulary:
+
+action API
+    The wiki's ``api.php`` endpoint. Every call here asks for JSON with ``formatversion=2``
+    and sends ``maxlag=5``, so a wiki whose database replicas lag behind asks us to wait
+    instead of being loaded further (https://www.mediawiki.org/wiki/Manual:Maxlag_parameter).
+
+session
+    The cookies MediaWiki sets at login. They live in the :class:`httpx.Client`, so every call
+    after :meth:`ActionApi.login` is made as the logged-in user. Once logged in, calls carry
+    ``assert=user``: a session that expired mid-run answers ``assertuserfailed`` (and is
+    renewed once) instead of silently reading as an anonymous visitor.
+
+transient failure
+    An answer worth asking again: the ``maxlag`` error, HTTP 429 or 503 (waiting as long as
+    their ``Retry-After`` says), any other 5xx, a timeout or a dropped connection. Retries are
+    bounded by :class:`RetryPolicy` in attempts *and* total time; a ``Retry-After`` that would
+    overrun the remaining time ends the retries at once rather than sleeping past the budget.
+
+The errors, all rooted at :class:`WikiError`::
+
+    WikiError               the API answered with an error code (``code`` and ``info``)
+    ├── LoginRefused        the wiki refused the credentials; never retried
+    └── WikiUnavailable     transient failures outlasted the retry policy
+
+Messages name the wiki and the user, never a password or a token.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import email.utils
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import stamina
+import structlog
+
+log = structlog.get_logger(__name__)
+
+USER_AGENT = "syncd-mediawiki-connector/1 (https://www.mediawiki.org/wiki/API:Etiquette)"
+MAXLAG_SECONDS = 5
+_RETRY_STATUSES = {429, 503}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How long transient failures are retried: attempts, total seconds and back-off shape."""
+
+    attempts: int = 5
+    total_seconds: float = 120.0
+    wait_initial: float = 0.5
+    wait_max: float = 10.0
+    wait_jitter: float = 1.0
+
+
+class WikiError(Exception):
+    """The wiki answered with an error; ``code`` is MediaWiki's error code."""
+
+    def __init__(self, code: str, info: str) -> None:
+        super().__init__(f"{info} ({code})" if info else code)
+        self.code = code
+        self.info = info
+
+
+class LoginRefused(WikiError):
+    """The wiki refused the configured credentials."""
+
+
+class WikiUnavailable(WikiError):
+    """The wiki kept failing (lag, overload, 5xx, network) after every allowed retry."""
+
+
+class _Transient(Exception):
+    """One failed attempt that may succeed later; ``retry_after`` is the server's wish."""
+
+    def __init__(self, what: str, retry_after: float | None = None) -> None:
+        super().__init__(what)
+        self.retry_after = retry_after
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta seconds or an HTTP date), if any."""
+    value = response.headers.get("retry-after")
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+class ActionApi:
+    """One wiki's Action API over one HTTP session.
+
+    ``transport`` lets tests put a fake HTTP server in place of the network; ``retry`` bounds
+    how long transient failures are retried.
+    """
+
+    def __init__(
+        self,
+        api_url: str,
+        *,
+        timeout: float,
+        bearer_token: str | None = None,
+        retry: RetryPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        if bearer_token is not None:
+            headers["Authorization"] = f"Bearer {bearer_token}"
+        self.api_url = api_url
+        self.retry = retry or RetryPolicy()
+        self._client = httpx.Client(
+            headers=headers, timeout=timeout, transport=transport, follow_redirects=True
+        )
+        self._credentials: tuple[str, str] | None = None
+        self._assert_user = bearer_token is not None
+
+    def close(self) -> None:
+        """Close the HTTP session."""
+        self._client.close()
+
+    def login(self, username: str, password: str) -> None:
+        """Log in with a bot password (``Name@app``); LoginRefused names the user and reason."""
+        self._assert_user = False  # not logged in yet: asserting it would fail the login
+        token_answer = self._call_with_retries(
+            "GET", {"action": "query", "meta": "tokens", "type": "login"}
+        )
+        token = token_answer.get("query", {}).get("tokens", {}).get("logintoken")
+        if not isinstance(token, str):
+            raise WikiError("badtoken", "the wiki did not hand out a login token")
+        answer = self._call_with_retries(
+            "POST",
+            {"action": "login", "lgname": username, "lgpassword": password, "lgtoken": token},
+        )
+        result = answer.get("login", {})
+        if result.get("result") != "Success":
+            reason = result.get("reason") or result.get("result") or "no reason given"
+            if isinstance(reason, Mapping):  # errorformat other than bc
+                reason = reason.get("text") or reason.get("code") or str(reason)
+            raise LoginRefused(
+                "login-failed",
+                f"the wiki at {self.api_url} refused the login of {username!r}: {reason}",
+            )
+        self._credentials = (username, password)
+        self._assert_user = True
+        log.info("mediawiki.login", api_url=self.api_url, user=result.get("lgusername"))
+
+    def get(self, **params: str | int) -> dict[str, Any]:
+        """A read call (``action=query``, ``action=parse``...); the JSON answer."""
+        return self._call("GET", params)
+
+    def post(self, **params: str | int) -> dict[str, Any]:
+        """A call that must be POSTed (``action=login``); the JSON answer."""
+        return self._call("POST", params)
+
+    def _call(self, method: str, params: Mapping[str, str | int]) -> dict[str, Any]:
+        try:
+            return self._call_with_retries(method, params)
+        except WikiError as exc:
+            if exc.code != "assertuserfailed" or self._credentials is None:
+                raise
+        # The session expired mid-run (cookie lifetime, wiki restart): renew it once.
+        log.info("mediawiki.session_renewed", api_url=self.api_url)
+        self.login(*self._credentials)
+        return self._call_with_retries(method, params)
+
+    def _call_with_retries(self, method: str, params: Mapping[str, str | int]) -> dict[str, Any]:
+        policy = self.retry
+        started = time.monotonic()
+
+        def backoff(exc: Exception) -> bool | float:
+            if isinstance(exc, httpx.TransportError):
+                return True
+            if not isinstance(exc, _Transient):
+                return False
+            if exc.retry_after is None:
+                return True
+            remaining = policy.total_seconds - (time.monotonic() - started)
+            # Sleeping past the budget would only end in the same failure, later.
+            return exc.retry_after if exc.retry_after <= remaining else False
+
+        try:
+            for attempt in stamina.retry_context(
+                on=backoff,
+                attempts=policy.attempts,
+                timeout=policy.total_seconds,
+                wait_initial=policy.wait_initial,
+                wait_max=policy.wait_max,
+                wait_jitter=policy.wait_jitter,
+            ):
+                with attempt:
+                    return self._once(method, params)
+        except (_Transient, httpx.TransportError) as exc:
+            what = str(exc) or type(exc).__name__
+            raise WikiUnavailable(
+                "unavailable",
+                f"the wiki at {self.api_url} kept failing ({what}) "
+                f"after up to {policy.attempts} attempts",
+            ) from exc
+        raise AssertionError("stamina ended without an answer or an error")  # pragma: no cover
+
+    def _once(self, method: str, params: Mapping[str, str | int]) -> dict[str, Any]:
+        query: dict[str, str | int] = {
+            **params,
+            "format": "json",
+            "formatversion": 2,
+            "maxlag": MAXLAG_SECONDS,
+        }
+        if self._assert_user:
+            query.setdefault("assert", "user")
+        if method == "POST":
+            response = self._client.post(self.api_url, data=query)
+        else:
+            response = self._client.get(self.api_url, params=query)
+        if response.status_code in _RETRY_STATUSES or response.status_code >= 500:
+            raise _Transient(f"HTTP {response.status_code}", _retry_after(response))
+        if response.status_code >= 400:
+            raise WikiError(
+                f"http-{response.status_code}",
+                f"the wiki at {self.api_url} answered HTTP {response.status_code}",
+            )
+        try:
+            answer = response.json()
+        except ValueError:
+            raise WikiError(
+                "not-json",
+                f"{self.api_url} did not answer JSON; is api_url the wiki's api.php address?",
+            ) from None
+        if not isinstance(answer, dict):
+            raise WikiError("not-json", f"{self.api_url} answered JSON that is not an object")
+        error = answer.get("error")
+        if isinstance(error, Mapping):
+            code = str(error.get("code", "unknown"))
+            if code == "maxlag":
+                wait = _retry_after(response)
+                raise _Transient(
+                    "database lag above maxlag", MAXLAG_SECONDS if wait is None else wait
+                )
+            raise WikiError(code, str(error.get("info", "")))
+        return answer

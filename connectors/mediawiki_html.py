@@ -1,0 +1,91 @@
+"""From the HTML MediaWiki renders for a page to the article a reader of Fin should see.
+
+``action=parse`` returns the page body as the wiki shows it, wrapped in
+``<div class="mw-parser-output">``. Some of it is wiki machinery, not article: section edit
+links, the table of contents, navigation boxes, placeholders the parser leaves empty
+(``mw-empty-elt``), links to pages that do not exist ("red links"), and comments. Links and
+images point at the wiki with paths relative to its server (``/index.php/Title``), which mean
+nothing inside Intercom. :func:`clean_page_html` removes the machinery and makes every link
+absolute against the page's own URL.
+
+The result is deterministic: the same parser output always gives the same string.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urljoin
+
+from bs4 import BeautifulSoup, Comment, Tag
+
+# Wiki machinery by CSS selector. ``noprint`` is MediaWiki's own mark for "not part of the
+# article" (https://www.mediawiki.org/wiki/Manual:Coding_conventions/CSS).
+_MACHINERY = ", ".join(
+    (
+        ".mw-editsection",
+        "#toc",
+        ".toc",
+        ".navbox",
+        ".vertical-navbox",
+        ".navbox-styles",
+        ".noprint",
+        ".mw-empty-elt",
+        ".mw-jump-link",
+        "style",
+        "link",
+        "meta",
+        "script",
+    )
+)
+
+# Elements that carry meaning without any text inside them.
+_CONTENTFUL = frozenset(
+    {"img", "hr", "br", "table", "tr", "td", "th", "input", "video", "audio", "svg", "math"}
+)
+# Elements removed when they hold no text and nothing contentful (``<p><br></p>`` included).
+_PRUNABLE = frozenset(
+    {"p", "div", "span", "b", "i", "em", "strong", "u", "small", "sup", "sub", "ul", "ol", "li"}
+    | {"dl", "dd", "dt", "blockquote", "section", "center", "font", "a"}
+    | {"h1", "h2", "h3", "h4", "h5", "h6"}
+)
+
+
+def _is_empty(tag: Tag) -> bool:
+    if tag.get_text(strip=True):
+        return False
+    return not any(
+        isinstance(child, Tag) and child.name in _CONTENTFUL and child.name != "br"
+        for child in tag.descendants
+    )
+
+
+def clean_page_html(html: str, *, page_url: str) -> str:
+    """The article HTML of a rendered page, without wiki machinery, with absolute links."""
+    soup = BeautifulSoup(html, "lxml")
+    body = soup.body
+    if body is None:
+        return ""
+    for comment in body.find_all(string=lambda node: isinstance(node, Comment)):
+        comment.extract()
+    for machinery in body.select(_MACHINERY):
+        machinery.decompose()
+    for wrapper in body.select("div.mw-parser-output"):
+        wrapper.unwrap()
+    for link in body.find_all("a"):
+        classes: list[str] = list(link.get("class") or [])
+        href = link.get("href")
+        if "new" in classes or not isinstance(href, str) or not href.strip():
+            # A link to a page that does not exist (or to nowhere) helps no reader.
+            link.unwrap()
+            continue
+        link["href"] = urljoin(page_url, href.strip())
+    for image in body.find_all("img"):
+        src = image.get("src")
+        if isinstance(src, str):
+            image["src"] = urljoin(page_url, src.strip())
+        # Alternate resolutions point at thumbnails on the wiki; one absolute src is enough.
+        del image["srcset"]
+    # Reverse document order visits children before their parents, so emptiness cascades.
+    for tag in reversed(body.find_all(True)):
+        if tag.name in _PRUNABLE and _is_empty(tag):
+            tag.decompose()
+    return "".join(str(child) for child in body.children).strip()
