@@ -1,0 +1,424 @@
+"""The daemon behind `syncd run`: each source synced on its schedule, until a signal stops it.
+
+run
+    One sync of one source: a call of the *sync job* (``job(source_name, stop)``), which returns
+    when the run ended and raises when it failed. :func:`app_job` makes the job that runs
+    :meth:`App.sync <syncd.app.App.sync>`; tests pass their own.
+tick
+    A time a source's schedule fires: every ``interval``, or on a crontab expression (UTC,
+    with crontab's weekday numbers: 0 and 7 are Sunday). Each source also runs once at start.
+
+Scheduling rules (APScheduler 3, one job per source):
+
+* A source never runs twice at once (``max_instances=1``): a tick that comes while its run is
+  still going is skipped, and ticks missed in a row run once (``coalesce``).
+* A tick up to :data:`MISFIRE_GRACE_TIME` late (a busy machine, a suspended laptop) still
+  runs; later ones wait for the next tick.
+* Ticks get up to :data:`DEFAULT_JITTER` seconds of random delay (at most a tenth of the
+  interval), so many daemons on one schedule do not hit Intercom in the same second.
+* Sources run one at a time by default (``parallel_sources``), like `syncd sync`: they share
+  the Intercom rate limit and, with SQLite, one database file.
+* A failed run is logged (``daemon.run_failed``) and the source runs again at its next tick;
+  the daemon lives on.
+
+Stopping: the first SIGTERM or SIGINT stops scheduling and sets the stop event; each run in
+flight finishes the document it is writing, records it, and ends. The process exit status:
+
+* 0 when every run in flight ended within the grace period (``grace``, 30 s by default; keep
+  Kubernetes' ``terminationGracePeriodSeconds`` above it);
+* 1 when a run was still going at the end of the grace period (the document it was writing is
+  written again by the next run, since pages are upserted by external id);
+* 128 + the signal number (130 for SIGINT, 143 for SIGTERM) at once on a second signal, as a
+  shell reports a process killed by that signal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from types import FrameType
+from typing import Any, Protocol
+
+import structlog
+from apscheduler.executors.base import BaseExecutor, run_job
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from syncd.config import Config, Schedule, ServerConfig, SourceConfig
+from syncd.errors import ExitCode
+from syncd.progress import Progress, make_progress
+from syncd.server import HttpServer, Readiness
+
+SyncJob = Callable[[str, threading.Event], None]
+"""Runs one source to its end; raises when the run failed. Checks the event between documents."""
+
+DEFAULT_GRACE = 30.0
+DEFAULT_JITTER = 10.0
+MISFIRE_GRACE_TIME = 600
+_POLL = 0.2
+
+log = structlog.get_logger(__name__)
+
+
+class _Report(Protocol):
+    @property
+    def source(self) -> str: ...
+    @property
+    def error(self) -> str | None: ...
+    @property
+    def stopped(self) -> bool: ...
+
+
+class _Outcome(Protocol):
+    @property
+    def reports(self) -> Sequence[_Report]: ...
+    @property
+    def exit_code(self) -> ExitCode: ...
+
+
+class DaemonApp(Protocol):
+    """What the daemon needs of :class:`syncd.app.App`."""
+
+    @property
+    def config(self) -> Config: ...
+
+    def readiness(self) -> str | None: ...
+
+    def sync(
+        self,
+        names: Sequence[str] | None = None,
+        *,
+        stop: threading.Event | None = None,
+        progress: Progress | None = None,
+    ) -> _Outcome: ...
+
+
+class RunFailed(Exception):
+    """A run of a source ended with a non-zero exit code; ``error`` says why."""
+
+    def __init__(self, source: str, exit_code: ExitCode, error: str | None) -> None:
+        super().__init__(f"run of source {source!r} failed ({exit_code.name}): {error}")
+        self.source = source
+        self.exit_code = exit_code
+        self.error = error
+
+
+def app_job(app: DaemonApp, progress: Progress) -> SyncJob:
+    """The sync job that runs one source through ``app.sync``."""
+
+    def job(source: str, stop: threading.Event) -> None:
+        outcome = app.sync([source], stop=stop, progress=progress)
+        if any(report.stopped for report in outcome.reports):
+            log.info("daemon.run_stopped", source=source)
+        if outcome.exit_code != ExitCode.OK:
+            errors = [report.error for report in outcome.reports if report.error]
+            raise RunFailed(source, outcome.exit_code, "; ".join(errors) or None)
+
+    return job
+
+
+def crontab_trigger(expression: str, *, jitter: float | None = None) -> CronTrigger:
+    """A UTC trigger for a five-field crontab expression, with crontab's weekday numbers.
+
+    APScheduler 3 numbers weekdays from Monday = 0, unlike cron (Sunday = 0 or 7), so
+    ``CronTrigger.from_crontab("0 9 * * 1-5")`` would fire Tuesday to Saturday
+    (https://github.com/agronholm/apscheduler/issues/286). Numeric weekdays are rewritten
+    as names here, which both agree on.
+    """
+    fields = expression.split()
+    if len(fields) != 5:
+        raise ValueError(f"expected 5 crontab fields, got {len(fields)}")
+    minute, hour, day, month, day_of_week = fields
+    return CronTrigger(
+        minute=minute,
+        hour=hour,
+        day=day,
+        month=month,
+        day_of_week=_cron_weekdays(day_of_week),
+        timezone=dt.UTC,
+        jitter=jitter or None,
+    )
+
+
+_WEEKDAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+
+
+def _cron_weekdays(field: str) -> str:
+    parts: list[str] = []
+    for part in field.split(","):
+        if part == "*" or any(char.isalpha() for char in part):
+            parts.append(part)  # "*" and names mean the same days to both
+            continue
+        span, slash, step_text = part.partition("/")
+        if span == "*":
+            start, end = 0, 6
+        else:
+            first, dash, last = span.partition("-")
+            start = int(first)
+            end = int(last) if dash else (7 if slash else start)  # "1/2": Monday onwards
+        step = int(step_text) if slash else 1
+        if not 0 <= start <= end <= 7 or step < 1:
+            raise ValueError(f"invalid day-of-week field {field!r}")
+        parts.extend(_WEEKDAY_NAMES[number % 7] for number in range(start, end + 1, step))
+    return ",".join(dict.fromkeys(parts))
+
+
+def make_trigger(schedule: Schedule, *, jitter: float = DEFAULT_JITTER) -> BaseTrigger:
+    """The APScheduler trigger of a source's schedule, in UTC, with a little jitter."""
+    if schedule.interval is not None:
+        seconds = schedule.interval.total_seconds()
+        return IntervalTrigger(
+            seconds=seconds, timezone=dt.UTC, jitter=min(jitter, seconds / 10) or None
+        )
+    assert schedule.cron is not None  # the config allows exactly one of the two
+    return crontab_trigger(schedule.cron, jitter=jitter)
+
+
+class _ThreadPerRunExecutor(BaseExecutor):  # type: ignore[misc]  # APScheduler is untyped
+    """Runs each job in a new daemon thread.
+
+    APScheduler's thread pool uses non-daemon threads that the interpreter joins at exit, so a
+    run that outlives the grace period would keep the process alive; a daemon thread does not.
+    """
+
+    def _do_submit_job(self, job: Any, run_times: list[dt.datetime]) -> None:
+        def target() -> None:
+            try:
+                events = run_job(job, job._jobstore_alias, run_times, self._logger.name)
+            except BaseException:  # handed to APScheduler, as its own pools do
+                _, exc, tb = sys.exc_info()
+                self._run_job_error(job.id, exc, tb)
+            else:
+                self._run_job_success(job.id, events)
+
+        threading.Thread(target=target, name=f"syncd-run-{job.id}", daemon=True).start()
+
+
+class Daemon:
+    """Schedules the sources, serves the endpoints, and stops cleanly on request."""
+
+    def __init__(
+        self,
+        sources: Sequence[SourceConfig],
+        job: SyncJob,
+        *,
+        readiness: Readiness | None = None,
+        server: ServerConfig | None = None,
+        stop: threading.Event | None = None,
+        grace: float = DEFAULT_GRACE,
+        jitter: float = DEFAULT_JITTER,
+        misfire_grace_time: int = MISFIRE_GRACE_TIME,
+        parallel_sources: int = 1,
+    ) -> None:
+        self.sources = list(sources)
+        self.stop = stop if stop is not None else threading.Event()
+        self.grace = grace
+        self._job = job
+        self._readiness = readiness
+        self._server = (
+            HttpServer(self._ready, host=server.host, port=server.port) if server else None
+        )
+        self._jitter = jitter
+        self._misfire_grace_time = misfire_grace_time
+        self._slots = threading.BoundedSemaphore(parallel_sources)
+        self._running: set[str] = set()
+        self._changed = threading.Condition()
+        self._scheduler: BackgroundScheduler | None = None
+        self._signal: int | None = None
+
+    @property
+    def url(self) -> str | None:
+        """Base URL of the HTTP endpoints, once started (None without a server)."""
+        return self._server.url if self._server else None
+
+    def start(self) -> None:
+        """Start serving the endpoints, then schedule every source with a run right away."""
+        if self._server is not None:
+            self._server.start()
+        # Our daemon.* events say what matters; APScheduler's per-tick INFO lines add noise.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        scheduler = BackgroundScheduler(
+            timezone=dt.UTC, executors={"default": _ThreadPerRunExecutor()}
+        )
+        now = dt.datetime.now(dt.UTC)
+        try:
+            for source in self.sources:
+                scheduler.add_job(
+                    self._run,
+                    trigger=make_trigger(source.schedule, jitter=self._jitter),
+                    args=[source.name],
+                    id=source.name,
+                    name=f"sync {source.name}",
+                    max_instances=1,
+                    coalesce=True,
+                    misfire_grace_time=self._misfire_grace_time,
+                    next_run_time=now,
+                )
+            scheduler.start()
+        except BaseException:
+            if self._server is not None:
+                self._server.stop()
+            raise
+        self._scheduler = scheduler
+        if not self.sources:
+            log.warning("daemon.no_sources")
+        log.info("daemon.started", sources=[s.name for s in self.sources], url=self.url)
+
+    def request_stop(self, signum: int | None = None) -> None:
+        """Ask the daemon to stop; safe to call from a signal handler (takes no lock)."""
+        self._signal = signum if signum is not None else signal.SIGTERM
+
+    def wait(self) -> int:
+        """Block until stopped, let runs in flight end within the grace period; the exit code."""
+        # The loop, not the signal handler, sets the event: Event.set takes a lock that the
+        # interrupted main thread may hold.
+        while not self.stop.wait(_POLL):
+            if self._signal is not None:
+                self.stop.set()
+        reason = signal.Signals(self._signal).name if self._signal is not None else "stop event"
+        with self._changed:
+            in_flight = sorted(self._running)
+        log.info("daemon.stopping", reason=reason, in_flight=in_flight, grace=self.grace)
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+        deadline = time.monotonic() + self.grace
+        with self._changed:
+            while self._running and (left := deadline - time.monotonic()) > 0:
+                self._changed.wait(left)
+            unfinished = sorted(self._running)
+        if self._server is not None:
+            self._server.stop()
+        if unfinished:
+            log.error("daemon.shutdown_timeout", in_flight=unfinished, grace=self.grace)
+            return int(ExitCode.UNEXPECTED)
+        log.info("daemon.stopped")
+        return int(ExitCode.OK)
+
+    def run(self) -> int:
+        """Start, then wait until stopped; the exit code."""
+        self.start()
+        return self.wait()
+
+    def _ready(self) -> str | None:
+        if self.stop.is_set() or self._signal is not None:
+            return "shutting down"
+        return self._readiness() if self._readiness is not None else None
+
+    def _run(self, source: str) -> None:
+        with self._changed:
+            if self.stop.is_set():
+                return
+            self._running.add(source)
+        try:
+            if self._take_slot():
+                try:
+                    self._run_once(source)
+                finally:
+                    self._slots.release()
+        finally:
+            with self._changed:
+                self._running.discard(source)
+                self._changed.notify_all()
+
+    def _take_slot(self) -> bool:
+        while not self._slots.acquire(timeout=_POLL):
+            if self.stop.is_set():
+                return False
+        if self.stop.is_set():
+            self._slots.release()
+            return False
+        return True
+
+    def _run_once(self, source: str) -> None:
+        started = time.monotonic()
+        log.info("daemon.run_started", source=source)
+        try:
+            self._job(source, self.stop)
+        except RunFailed as exc:
+            log.warning(
+                "daemon.run_failed",
+                source=source,
+                exit_code=int(exc.exit_code),
+                error=exc.error,
+                duration=round(time.monotonic() - started, 3),
+                next_run=self._next_run(source),
+            )
+        except Exception:
+            log.exception(
+                "daemon.run_failed",
+                source=source,
+                duration=round(time.monotonic() - started, 3),
+                next_run=self._next_run(source),
+            )
+        else:
+            log.info(
+                "daemon.run_finished",
+                source=source,
+                duration=round(time.monotonic() - started, 3),
+            )
+
+    def _next_run(self, source: str) -> str | None:
+        job = self._scheduler.get_job(source) if self._scheduler is not None else None
+        when = getattr(job, "next_run_time", None)
+        return when.isoformat() if when is not None else None
+
+
+@contextlib.contextmanager
+def _signal_handlers(daemon: Daemon) -> Iterator[None]:
+    """Route SIGTERM and SIGINT to ``daemon`` (main thread only); restore them afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        if daemon._signal is not None:
+            os.write(2, f"syncd: second {signal.Signals(signum).name}, exiting now\n".encode())
+            os._exit(128 + signum)
+        daemon.request_stop(signum)
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def run_daemon(
+    app: DaemonApp,
+    *,
+    stop: threading.Event | None = None,
+    job: SyncJob | None = None,
+    grace: float = DEFAULT_GRACE,
+    jitter: float = DEFAULT_JITTER,
+    serve: bool = True,
+    parallel_sources: int = 1,
+) -> int:
+    """Run `syncd run` until SIGTERM/SIGINT (or ``stop``); the process exit code.
+
+    ``job`` replaces the sync of a source through ``app`` (tests); ``serve=False`` skips the
+    HTTP endpoints. Signal handlers are installed only when called from the main thread.
+    """
+    if job is None:
+        job = app_job(app, make_progress(sys.stderr))
+    daemon = Daemon(
+        app.config.sources,
+        job,
+        readiness=app.readiness,
+        server=app.config.server if serve else None,
+        stop=stop,
+        grace=grace,
+        jitter=jitter,
+        parallel_sources=parallel_sources,
+    )
+    with _signal_handlers(daemon):
+        return daemon.run()
