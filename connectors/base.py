@@ -120,7 +120,7 @@ class DocumentError(ConnectorError):
     """One document cannot be read or converted; the message names it and says why."""
 
 
-class DocumentExcluded(ConnectorError):  # noqa: N818 - a signal, not a failure
+class DocumentExcluded(ConnectorError):
     """The document exists but must not be published (draft, unlisted, ``sync: false``)."""
 
 

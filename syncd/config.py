@@ -305,11 +305,15 @@ def _resolve_paths(raw: dict[str, Any], base_dir: Path) -> None:
         except ArgumentError:
             return  # the validator reports it with the key
         database = url.database
-        if url.get_backend_name() == "sqlite" and database and database != ":memory:":
-            if not Path(database).is_absolute():
-                state["url"] = url.set(database=str(base_dir / database)).render_as_string(
-                    hide_password=False
-                )
+        if (
+            url.get_backend_name() == "sqlite"
+            and database
+            and database != ":memory:"
+            and not Path(database).is_absolute()
+        ):
+            state["url"] = url.set(database=str(base_dir / database)).render_as_string(
+                hide_password=False
+            )
     intercom = raw.get("intercom")
     if isinstance(intercom, dict) and isinstance(intercom.get("token_file"), str):
         token_file = Path(intercom["token_file"])

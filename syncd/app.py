@@ -1,0 +1,316 @@
+"""The application: configuration, state database and publisher, wired for the commands.
+
+`syncd sync`, `syncd run` and `syncd status` all go through :class:`App`: it opens (and
+migrates) the state database once, then runs sources one after another, each under its lease,
+and turns every outcome into a :class:`~syncd.plan.RunReport` with an exit code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Self
+
+import structlog
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from connectors import registry
+from connectors.base import Connector, SourceInfo, SourceUnavailable
+from syncd import database, metrics
+from syncd.config import Config, SourceConfig
+from syncd.engine import SourceSync, SyncOptions
+from syncd.errors import ExitCode, IntercomAuthError, LeaseBusy, SafetyStop, StateError, SyncdError
+from syncd.lease import SourceLease
+from syncd.plan import RunReport
+from syncd.progress import Progress
+from syncd.publisher import Publisher
+from syncd.tracker import Counts, Tracker
+
+log = structlog.get_logger(__name__)
+
+# When sources end differently, the process exits with the most serious code.
+_SEVERITY = [
+    ExitCode.INTERCOM_AUTH,
+    ExitCode.STATE_DB,
+    ExitCode.INTERCOM_UNAVAILABLE,
+    ExitCode.SAFETY_STOP,
+    ExitCode.CONFIG,
+    ExitCode.UNEXPECTED,
+    ExitCode.PARTIAL,
+    ExitCode.OK,
+]
+
+
+@dataclasses.dataclass(slots=True)
+class SyncOutcome:
+    """The reports of one `sync` call and the exit code they add up to."""
+
+    reports: list[RunReport]
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """The most serious exit code among the reports."""
+        codes = {report.exit_code for report in self.reports} or {ExitCode.OK}
+        return min(codes, key=_SEVERITY.index)
+
+
+class App:
+    """A configured syncd with its state database open."""
+
+    def __init__(self, config: Config, engine: Engine, sessions: sessionmaker[Session]) -> None:
+        self.config = config
+        self.engine = engine
+        self.sessions = sessions
+
+    @classmethod
+    def open(cls, config: Config) -> App:
+        """Connect to the state database and migrate it to head."""
+        engine, sessions = database.open_database(config.state.sqlalchemy_url)
+        return cls(config, engine, sessions)
+
+    def close(self) -> None:
+        """Release database connections."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def readiness(self) -> str | None:
+        """None when the state database is reachable and at head, else the reason."""
+        return database.readiness(self.engine)
+
+    def publisher(self) -> Publisher:
+        """A publisher for the configured Intercom workspace."""
+        intercom = self.config.intercom
+        return Publisher(
+            base_url=intercom.api_base_url,
+            token=intercom.access_token(),
+            api_version=intercom.api_version,
+            max_concurrency=intercom.max_concurrency,
+            timeout=intercom.timeout,
+        )
+
+    def connector(self, source: SourceConfig) -> Connector:
+        """A fresh connector for ``source``."""
+        cls = registry.load(source.connector)
+        return cls(source.connector_options, source=SourceInfo(name=source.name, url=source.url))
+
+    def sync(
+        self,
+        names: Sequence[str] | None = None,
+        *,
+        full_resync: bool = False,
+        dry_run: bool = False,
+        allow_mass_delete: bool = False,
+        stop: threading.Event | None = None,
+        progress: Progress | None = None,
+        publisher: Publisher | None = None,
+    ) -> SyncOutcome:
+        """Run the named sources (all when None) one after another."""
+        sources = [self.config.source(n) for n in names] if names else list(self.config.sources)
+        options = SyncOptions(
+            full_resync=full_resync, dry_run=dry_run, allow_mass_delete=allow_mass_delete
+        )
+        stop = stop or threading.Event()
+        own_publisher = publisher is None
+        active = publisher or self.publisher()
+        reports: list[RunReport] = []
+        try:
+            for source in sources:
+                if stop.is_set():
+                    break
+                report = self._run_one(source, options, active, stop, progress)
+                reports.append(report)
+                if report.exit_code == ExitCode.INTERCOM_AUTH:
+                    break  # the same token would be refused for every other source
+        finally:
+            if own_publisher:
+                active.close()
+        return SyncOutcome(reports)
+
+    def _run_one(
+        self,
+        source: SourceConfig,
+        options: SyncOptions,
+        publisher: Publisher,
+        stop: threading.Event,
+        progress: Progress | None,
+    ) -> RunReport:
+        bound = log.bind(source=source.name)
+        try:
+            tracker = Tracker(self.sessions, source.name)
+        except SQLAlchemyError as exc:
+            return RunReport(
+                source.name, error=f"state database: {exc}", exit_code=StateError.exit_code
+            )
+        if options.dry_run:
+            return self._execute(
+                source=source,
+                options=options,
+                publisher=publisher,
+                tracker=tracker,
+                stop=stop,
+                progress=progress,
+                lease=None,
+            )
+        lease = SourceLease(
+            self.sessions,
+            source.name,
+            ttl=self.config.state.lease_ttl,
+            wait=self.config.state.lease_wait,
+        )
+        try:
+            lease.acquire()
+        except LeaseBusy as exc:
+            bound.warning("sync.lease_busy", error=str(exc))
+            return RunReport(source.name, error=str(exc), exit_code=exc.exit_code)
+        # Losing the lease mid-run (expired while stalled) stops this run at once.
+        watch = threading.Event()
+        _link(stop, lease.lost, into=watch)
+        try:
+            return self._execute(
+                source=source,
+                options=options,
+                publisher=publisher,
+                tracker=tracker,
+                stop=watch,
+                progress=progress,
+                lease=lease,
+            )
+        finally:
+            watch.set()  # ends the watcher thread
+            lease.release()
+
+    def _execute(
+        self,
+        *,
+        source: SourceConfig,
+        options: SyncOptions,
+        publisher: Publisher,
+        tracker: Tracker,
+        stop: threading.Event,
+        progress: Progress | None,
+        lease: SourceLease | None,
+    ) -> RunReport:
+        bound = log.bind(source=source.name)
+        run_id = None
+        if not options.dry_run:
+            run_id = tracker.start_run(
+                full_resync=options.full_resync, holder=lease.holder if lease else None
+            )
+        bound.info("sync.started", full_resync=options.full_resync, dry_run=options.dry_run)
+        started = time.monotonic()
+        connector = None
+        sync: SourceSync | None = None
+        report = RunReport(source.name, dry_run=options.dry_run)
+        try:
+            connector = self.connector(source)
+            sync = SourceSync(
+                source=source,
+                connector=connector,
+                tracker=tracker,
+                publisher=publisher,
+                options=options,
+                max_concurrency=self.config.intercom.max_concurrency,
+                stop=stop,
+                progress=progress,
+            )
+            report = sync.run()
+        except (SafetyStop, IntercomAuthError, SyncdError) as exc:
+            report = sync.report if sync else report
+            report.error, report.exit_code = str(exc), exc.exit_code
+        except SourceUnavailable as exc:
+            report = sync.report if sync else report
+            report.error, report.exit_code = f"cannot read the source: {exc}", ExitCode.UNEXPECTED
+        except SQLAlchemyError as exc:
+            report = sync.report if sync else report
+            report.error, report.exit_code = f"state database: {exc}", ExitCode.STATE_DB
+        except Exception as exc:
+            bound.exception("sync.crashed")
+            report = sync.report if sync else report
+            report.error = f"{type(exc).__name__}: {exc}"
+            report.exit_code = ExitCode.UNEXPECTED
+        finally:
+            if connector is not None:
+                connector.close()
+        report.duration = time.monotonic() - started
+        self._finish(source, tracker, run_id, report)
+        return report
+
+    def _finish(
+        self, source: SourceConfig, tracker: Tracker, run_id: int | None, report: RunReport
+    ) -> None:
+        status = _status(report)
+        level = "info" if report.exit_code == ExitCode.OK else "warning"
+        getattr(log, level)(
+            "sync.finished",
+            source=source.name,
+            status=status,
+            listed=report.listed,
+            created=report.created,
+            updated=report.updated,
+            deleted=report.deleted,
+            unchanged=report.unchanged,
+            failed=report.failed,
+            excluded=report.excluded,
+            duration=round(report.duration, 3),
+            error=report.error,
+        )
+        if run_id is None:
+            return
+        counts = Counts(
+            listed=report.listed,
+            created=report.created,
+            updated=report.updated,
+            unchanged=report.unchanged,
+            deleted=report.deleted,
+            failed=report.failed,
+            excluded=report.excluded,
+        )
+        try:
+            tracker.finish_run(
+                run_id, status=status, counts=counts, duration=report.duration, error=report.error
+            )
+            metrics.PAGES_HELD.labels(source.name).set(tracker.pages_held())
+        except SQLAlchemyError as exc:
+            report.error = report.error or f"state database: {exc}"
+            report.exit_code = ExitCode.STATE_DB
+        metrics.RUNS.labels(source.name, status).inc()
+        metrics.RUN_DURATION.labels(source.name).observe(report.duration)
+        if report.exit_code == ExitCode.OK and not report.stopped:
+            metrics.LAST_SUCCESS.labels(source.name).set_to_current_time()
+
+
+def _status(report: RunReport) -> str:
+    if report.exit_code == ExitCode.SAFETY_STOP:
+        return "safety_stop"
+    if report.exit_code not in {ExitCode.OK, ExitCode.PARTIAL}:
+        return "failed"
+    if report.stopped:
+        return "stopped"
+    return "partial" if report.exit_code == ExitCode.PARTIAL else "ok"
+
+
+def _link(*sources: threading.Event, into: threading.Event) -> None:
+    """Set ``into`` as soon as any of ``sources`` is set (checked by a small watcher)."""
+
+    def watch() -> None:
+        while not into.is_set():
+            if any(event.wait(0.2) for event in sources):
+                into.set()
+                return
+
+    threading.Thread(target=watch, name="stop-watch", daemon=True).start()

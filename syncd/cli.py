@@ -1,0 +1,321 @@
+"""The `syncd` command line: parsing, logging set-up, signals and exit codes.
+
+Commands do little themselves: they load the configuration, open the :class:`~syncd.app.App`
+and print what it reports. Errors map to exit codes through :mod:`syncd.errors`; a user's
+mistake prints one line, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from types import FrameType
+from typing import Any, NoReturn
+
+import click
+import structlog
+
+from syncd import __version__
+from syncd.errors import ExitCode, SyncdError, UserError
+
+log = structlog.get_logger(__name__)
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class _State:
+    """Options of the top-level group, passed to every command."""
+
+    def __init__(self, config_path: str | None, log_level: str, log_format: str | None) -> None:
+        self.config_path = config_path
+        self.log_level = log_level
+        self.log_format = log_format
+
+
+def _load(state: _State) -> Any:
+    from syncd.config import load_config
+
+    return load_config(state.config_path)
+
+
+def _open_app(state: _State) -> Any:
+    from syncd.app import App
+
+    return App.open(_load(state))
+
+
+@click.group(context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, prog_name="syncd")
+@click.option(
+    "--config",
+    "config_path",
+    metavar="PATH",
+    help="Configuration file. Default: $SYNCD_CONFIG, then ./syncd.yaml.",
+)
+@click.option(
+    "--log-level",
+    default="info",
+    show_default=True,
+    type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
+    help="Least severe log events shown.",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["json", "console"]),
+    help="Log lines as JSON objects or readable text. Default: console on a terminal, else json.",
+)
+@click.pass_context
+def cli(
+    ctx: click.Context, config_path: str | None, log_level: str, log_format: str | None
+) -> None:
+    """Keep Intercom's Fin Content Library equal to your knowledge sources.
+
+    syncd reads each configured source (a Markdown folder, a Confluence space export, a
+    MediaWiki), sends Intercom only the pages that changed, and removes pages whose source
+    document is gone. Exit codes: 0 ok, 1 unexpected error, 2 configuration error, 3 some
+    documents failed, 4 safety stop, 5 state database error, 6 Intercom refused the token,
+    75 Intercom unavailable.
+    """
+    from syncd import log as logsetup
+
+    logsetup.configure(log_level, log_format)  # type: ignore[arg-type]
+    ctx.obj = _State(config_path, log_level, log_format)
+
+
+@cli.command()
+@click.pass_obj
+def run(state: _State) -> None:
+    """Run as a daemon: sync each source on its schedule and serve /healthz, /readyz, /metrics.
+
+    Stops cleanly on SIGTERM or SIGINT: the document in flight is finished and recorded.
+    """
+    from syncd.scheduler import run_daemon
+
+    app = _open_app(state)
+    try:
+        code = run_daemon(app)
+    finally:
+        app.close()
+    sys.exit(code)
+
+
+@cli.command()
+@click.option(
+    "--source",
+    "sources",
+    multiple=True,
+    metavar="NAME",
+    help="Sync only this source (repeatable). Default: every configured source.",
+)
+@click.option(
+    "--full-resync",
+    is_flag=True,
+    help="Re-send every page whatever its hash, adopt matching pages already in Intercom and "
+    "delete pages of our sources that no longer exist at the source.",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Write nothing (neither to Intercom nor to the state database); print the plan.",
+)
+@click.option(
+    "--allow-mass-delete",
+    is_flag=True,
+    help="Allow a run to delete more than max_delete_fraction of a source's pages, or all.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the reports as JSON.")
+@click.pass_obj
+def sync(
+    state: _State,
+    sources: tuple[str, ...],
+    full_resync: bool,
+    dry_run: bool,
+    allow_mass_delete: bool,
+    as_json: bool,
+) -> None:
+    """Sync once and exit (for CronJobs and manual runs)."""
+    from syncd.plan import render_plan
+    from syncd.progress import NullProgress, Progress
+
+    app = _open_app(state)
+    stop = threading.Event()
+    progress: Progress = NullProgress()
+    try:
+        from syncd.progress import make_progress  # type: ignore[attr-defined,unused-ignore]
+
+        progress = make_progress(sys.stderr)
+    except ImportError:
+        pass
+    with _stop_on_signals(stop):
+        try:
+            outcome = app.sync(
+                list(sources) or None,
+                full_resync=full_resync,
+                dry_run=dry_run,
+                allow_mass_delete=allow_mass_delete,
+                stop=stop,
+                progress=progress,
+            )
+        finally:
+            app.close()
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "exit_code": int(outcome.exit_code),
+                    "dry_run": dry_run,
+                    "sources": [r.as_json() for r in outcome.reports],
+                },
+                indent=2,
+            )
+        )
+    else:
+        for report in outcome.reports:
+            if dry_run:
+                click.echo(render_plan(report))
+            else:
+                click.echo(report.summary())
+                for ref_id, error in report.failures:
+                    click.echo(f"  failed {ref_id}: {error}")
+    sys.exit(int(outcome.exit_code))
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@click.pass_obj
+def status(state: _State, as_json: bool) -> None:
+    """Show, per source: the last run, its counts and duration, pages held, failing documents."""
+    from syncd import status as status_mod
+
+    app = _open_app(state)
+    try:
+        statuses = status_mod.collect(app.config, app.sessions)
+    finally:
+        app.close()
+    if as_json:
+        click.echo(json.dumps([s.as_json() for s in statuses], indent=2))
+    else:
+        click.echo(status_mod.render(statuses) or "no sources configured")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8765, show_default=True, type=int, help="Port to listen on.")
+@click.option("--token", default="sandbox", show_default=True, help="The bearer token accepted.")
+@click.option(
+    "--rate-limit",
+    default=1667,
+    show_default=True,
+    type=int,
+    help="Requests allowed per 10-second window (0: unlimited).",
+)
+@click.option("--error-rate", default=0.0, type=float, help="Share of requests answered 5xx.")
+@click.option("--throttle-rate", default=0.0, type=float, help="Share answered 429 regardless.")
+@click.option("--drop-rate", default=0.0, type=float, help="Share of connections dropped.")
+@click.option("--latency-ms", default=0.0, type=float, help="Latency added to every request.")
+@click.option("--seed", type=int, help="Seed for the fault injection, for repeatable runs.")
+def sandbox(
+    host: str,
+    port: int,
+    token: str,
+    rate_limit: int,
+    error_rate: float,
+    throttle_rate: float,
+    drop_rate: float,
+    latency_ms: float,
+    seed: int | None,
+) -> None:
+    """Serve a local, in-memory stand-in for Intercom's AI Content API.
+
+    Point `intercom.base_url` at it to try syncd without an Intercom account. It validates
+    requests like Intercom, sends rate-limit headers, and can inject faults.
+    """
+    from syncd.sandbox import SandboxSettings, serve
+
+    settings = SandboxSettings(
+        token=token,
+        rate_limit=rate_limit,
+        error_rate=error_rate,
+        throttle_rate=throttle_rate,
+        drop_rate=drop_rate,
+        latency_ms=latency_ms,
+        seed=seed,
+    )
+    click.echo(f"sandbox listening on http://{host}:{port} (token: {token})", err=True)
+    serve(settings, host=host, port=port)
+
+
+@cli.group()
+def db() -> None:
+    """Manage the state database."""
+
+
+@db.command()
+@click.pass_obj
+def upgrade(state: _State) -> None:
+    """Apply pending migrations (every command also does this when it starts)."""
+    from syncd import database
+
+    config = _load(state)
+    engine, _ = database.open_database(config.state.sqlalchemy_url)
+    try:
+        revision = database.current_revision(engine)
+    finally:
+        engine.dispose()
+    shown = config.state.sqlalchemy_url.render_as_string(hide_password=True)
+    click.echo(f"state database {shown} is at migration {revision}")
+
+
+class _stop_on_signals:
+    """First SIGTERM/SIGINT sets ``stop``; a second one exits at once."""
+
+    def __init__(self, stop: threading.Event) -> None:
+        self.stop = stop
+        self.previous: dict[int, Any] = {}
+
+    def _handle(self, signum: int, _frame: FrameType | None) -> None:
+        if self.stop.is_set():
+            os._exit(128 + signum)
+        log.warning("sync.stopping", signal=signal.Signals(signum).name)
+        self.stop.set()
+
+    def __enter__(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                self.previous[signum] = signal.signal(signum, self._handle)
+
+    def __exit__(self, *_: object) -> None:
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
+
+
+def _fail(message: str, code: ExitCode) -> NoReturn:
+    click.echo(f"syncd: error: {message}", err=True)
+    sys.exit(int(code))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the `syncd` command and `python -m syncd`."""
+    run_cli: Callable[..., Any] = cli.main
+    try:
+        run_cli(args=argv, prog_name="syncd", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(ExitCode.CONFIG if isinstance(exc, click.UsageError) else ExitCode.UNEXPECTED)
+    except click.exceptions.Abort:
+        _fail("aborted", ExitCode.UNEXPECTED)
+    except UserError as exc:
+        _fail(str(exc), exc.exit_code)
+    except SyncdError as exc:
+        _fail(str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:
+        log.exception("syncd.crashed")
+        _fail(f"unexpected {type(exc).__name__}: {exc}", ExitCode.UNEXPECTED)

@@ -1,0 +1,132 @@
+"""The state database: connecting, migrating to the current schema, checking readiness.
+
+Every command calls :func:`open_database`, which applies pending Alembic migrations before
+anything else touches the schema. Two processes starting at once must not both migrate:
+PostgreSQL serialises them with an advisory lock, SQLite with an exclusive lock on a file
+beside the database. The loser waits, then finds the schema already at head.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import URL, Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+import migrations
+from syncd.errors import StateError
+
+# Any constant works; it only has to be the same in every syncd process.
+_PG_MIGRATION_LOCK = 0x5E11C0D
+
+
+def _alembic_config() -> AlembicConfig:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(Path(migrations.__file__).parent))
+    return config
+
+
+def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets `syncd status` read while a run writes; the busy timeout makes concurrent
+    # writers wait for each other instead of failing with "database is locked".
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def create_db_engine(url: str | URL) -> Engine:
+    """An engine for ``url`` with the settings syncd relies on."""
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(parsed, connect_args={"timeout": 30})
+        sa.event.listen(engine, "connect", _on_sqlite_connect)
+        return engine
+    return sa.create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+@contextlib.contextmanager
+def _sqlite_lock(engine: Engine) -> Iterator[None]:
+    database = engine.url.database
+    if not database or database == ":memory:":
+        yield
+        return
+    with Path(f"{database}.migrate-lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def head_revision() -> str | None:
+    """The newest migration shipped with this version of syncd."""
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The migration the database is at, or None for an empty database."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(engine: Engine) -> None:
+    """Apply every pending migration, safely when several processes start at once."""
+    head = head_revision()
+    if current_revision(engine) == head:
+        return
+    config = _alembic_config()
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            connection.execute(
+                sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK}
+            )
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+        return
+    with _sqlite_lock(engine), engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def open_database(url: str | URL) -> tuple[Engine, sessionmaker[Session]]:
+    """Connect, migrate to head, and return the engine and a session factory."""
+    engine = create_db_engine(url)
+    try:
+        upgrade(engine)
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        shown = sa.make_url(url).render_as_string(hide_password=True)
+        raise StateError(f"state database {shown}: {_first_line(exc)}") from exc
+    return engine, sessionmaker(engine, expire_on_commit=False)
+
+
+def readiness(engine: Engine) -> str | None:
+    """None when the database answers and is at the newest migration, else why not."""
+    try:
+        current = current_revision(engine)
+    except SQLAlchemyError as exc:
+        return f"state database unreachable: {_first_line(exc)}"
+    head = head_revision()
+    if current != head:
+        return f"state database at migration {current}, expected {head}"
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

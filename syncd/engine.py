@@ -1,0 +1,465 @@
+"""The sync engine: one run of one source, from listing to recorded writes.
+
+The flow, per source::
+
+    list -> diff against the tracker -> fetch new or re-versioned documents -> render the
+    payload -> hash -> upsert when the hash differs -> delete what the listing lost -> record
+
+Rules it keeps:
+
+* Only a complete listing can delete. A listing that fails deletes nothing; a source that held
+  pages and lists none, or a run that would delete more than ``max_delete_fraction`` of the
+  pages held, deletes nothing and raises :class:`~syncd.errors.SafetyStop` (unless
+  ``allow_mass_delete``).
+* A document that fails (fetch, render, or a 4xx from Intercom) is recorded with its error and
+  fetched again next run; the others go on.
+* Each document is recorded in its own transaction right after its write succeeded.
+* Fetching and rendering run in the calling thread (connectors need not be thread-safe);
+  writes run on a pool of ``max_concurrency`` threads sharing the publisher's rate budget.
+* The stop event is honoured between documents: writes in flight finish and are recorded.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import dataclasses
+import threading
+import time
+
+import structlog
+
+from connectors.base import (
+    Connector,
+    Document,
+    DocumentError,
+    DocumentExcluded,
+    DocumentRef,
+    SourceUnavailable,
+)
+from syncd import content, metrics
+from syncd.config import SourceConfig
+from syncd.errors import ExitCode, SafetyStop, SyncdError
+from syncd.plan import PlanItem, RunReport, text_diff
+from syncd.progress import NullProgress, Progress
+from syncd.publisher import PageRejected, Publisher
+from syncd.tracker import Known, Tracker
+
+log = structlog.get_logger(__name__)
+
+_VERSION_BATCH = 500
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SyncOptions:
+    """How a run treats what it finds."""
+
+    full_resync: bool = False
+    dry_run: bool = False
+    allow_mass_delete: bool = False
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Write:
+    ref: DocumentRef
+    payload: content.Payload
+    digest: str
+    action: str
+    replaces: str | None  # ref id of a renamed-away row whose page this write takes over
+    stale_page: str | None  # a page of this document under an old external id, to delete
+
+
+class SourceSync:
+    """One run of one source; build, call :meth:`run`, read the report."""
+
+    def __init__(
+        self,
+        *,
+        source: SourceConfig,
+        connector: Connector,
+        tracker: Tracker,
+        publisher: Publisher,
+        options: SyncOptions,
+        max_concurrency: int,
+        stop: threading.Event | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        self.source = source
+        self.connector = connector
+        self.tracker = tracker
+        self.publisher = publisher
+        self.options = options
+        self.max_concurrency = max_concurrency
+        self.stop = stop or threading.Event()
+        self.progress: Progress = progress or NullProgress()
+        self.report = RunReport(source=source.name, dry_run=options.dry_run)
+        self.log = log.bind(source=source.name)
+        self._source_id: int | None = tracker.intercom_source_id
+        self._inflight: dict[cf.Future[str], _Write] = {}
+        self._versions: list[tuple[str, str]] = []
+        self._claimed: dict[str, str] = {}  # external id -> ref id, this run
+        self._fatal: BaseException | None = None
+
+    # -- the run ---------------------------------------------------------------------------
+
+    def run(self) -> RunReport:
+        """List, diff, write and delete; the report holds the outcome."""
+        started = time.monotonic()
+        try:
+            refs = self._list()
+            self.report.listed = len(refs)
+            known = self.tracker.known()
+            listed = {ref.id: ref for ref in refs}
+            gone = [k for k in known.values() if k.ref_id not in listed]
+            self._check_deletes(
+                held=sum(1 for k in known.values() if k.page_id),
+                deleting=sum(1 for k in gone if k.page_id),
+                listed=len(refs),
+                what="pages no longer listed",
+            )
+            to_fetch = [ref for ref in refs if self._needs_fetch(ref, known.get(ref.id))]
+            self.progress.start(self.source.name, len(to_fetch) + len(gone))
+            if self._must_contact_intercom(to_fetch, gone):
+                self._ensure_source()
+            remote = self._remote_pages() if self.options.full_resync else {}
+            by_external = {k.external_id: k for k in known.values() if k.external_id}
+            self._write_all(to_fetch, known, by_external, listed, remote)
+            if not self.stop.is_set():
+                self._delete_gone(gone)
+                if self.options.full_resync:
+                    self._delete_orphans(remote, known, listed)
+        finally:
+            self._flush_versions()
+            self.report.duration = time.monotonic() - started
+            self.progress.finish(self.source.name)
+        self.report.stopped = self.stop.is_set()
+        if self.report.failed:
+            self.report.exit_code = ExitCode.PARTIAL
+        return self.report
+
+    def _list(self) -> list[DocumentRef]:
+        try:
+            return list(self.connector.list())
+        except SourceUnavailable:
+            raise
+        except OSError as exc:
+            raise SourceUnavailable(f"cannot list the source: {exc}") from exc
+
+    def _needs_fetch(self, ref: DocumentRef, known: Known | None) -> bool:
+        if known is None or self.options.full_resync or known.failed:
+            return True
+        if known.version != ref.version:
+            return True
+        return known.page_id is None and not known.excluded
+
+    def _must_contact_intercom(self, to_fetch: list[DocumentRef], gone: list[Known]) -> bool:
+        # A run with nothing to send makes no request at all: that is the common case.
+        if self.options.dry_run:
+            return False
+        return bool(
+            self.options.full_resync
+            or to_fetch
+            or any(k.page_id for k in gone)
+            or self.tracker.url != self.source.url
+            or self.tracker.status != self.source.status
+        )
+
+    def _ensure_source(self) -> None:
+        source_id = self.publisher.ensure_source(
+            stored_id=self.tracker.intercom_source_id,
+            url=self.source.url,
+            status=self.source.status,
+        )
+        if (source_id, self.source.url, self.source.status) != (
+            self.tracker.intercom_source_id,
+            self.tracker.url,
+            self.tracker.status,
+        ):
+            self.tracker.set_intercom_source(source_id, self.source.url, self.source.status)
+        self._source_id = source_id
+
+    def _remote_pages(self) -> dict[str, str]:
+        if self._source_id is None:
+            return {}
+        pages = self.publisher.list_pages(self._source_id)
+        return {page.external_id: page.id for page in pages if page.external_id is not None}
+
+    def _check_deletes(self, *, held: int, deleting: int, listed: int, what: str) -> None:
+        if self.options.allow_mass_delete or deleting == 0:
+            return
+        limit = self.source.max_delete_fraction
+        if listed == 0 and held > 0:
+            reason = f"it lists no documents but {held} pages are published"
+        elif deleting > limit * held:
+            reason = (
+                f"it would delete {deleting} of {held} pages ({what}), more than "
+                f"max_delete_fraction {limit:.0%}"
+            )
+        else:
+            return
+        raise SafetyStop(
+            f"source {self.source.name!r}: refusing to delete: {reason}; nothing was deleted. "
+            "If this is intended, run again with --allow-mass-delete"
+        )
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def _write_all(
+        self,
+        to_fetch: list[DocumentRef],
+        known: dict[str, Known],
+        by_external: dict[str, Known],
+        listed: dict[str, DocumentRef],
+        remote: dict[str, str],
+    ) -> None:
+        pool = cf.ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="publish")
+        try:
+            for ref in to_fetch:
+                if self.stop.is_set() or self._fatal is not None:
+                    break
+                write = self._prepare(ref, known.get(ref.id), by_external, listed, remote)
+                if write is None:
+                    continue
+                if self.options.dry_run:
+                    continue
+                future = pool.submit(self._upsert, write)
+                self._inflight[future] = write
+                if len(self._inflight) >= 2 * self.max_concurrency:
+                    self._drain(cf.FIRST_COMPLETED)
+            self._drain(cf.ALL_COMPLETED)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        if self._fatal is not None:
+            raise self._fatal
+
+    def _prepare(
+        self,
+        ref: DocumentRef,
+        known: Known | None,
+        by_external: dict[str, Known],
+        listed: dict[str, DocumentRef],
+        remote: dict[str, str],
+    ) -> _Write | None:
+        document = self._fetch(ref, known)
+        if document is None:
+            return None
+        external_id = document.external_id or ref.id
+        claimant = self._claimed.get(external_id)
+        owner = by_external.get(external_id)
+        if claimant is not None or (
+            owner is not None and owner.ref_id != ref.id and owner.ref_id in listed
+        ):
+            other = claimant or (owner.ref_id if owner else "?")
+            self._fail(ref.id, f"external id {external_id!r} is also used by {other!r}")
+            return None
+        self._claimed[external_id] = ref.id
+        replaces = owner.ref_id if owner is not None and owner.ref_id != ref.id else None
+        try:
+            payload = content.render(
+                document,
+                external_id=external_id,
+                ai_agent_availability=self.source.ai_agent_availability,
+                ai_copilot_availability=self.source.ai_copilot_availability,
+            )
+        except Exception as exc:
+            self._fail(ref.id, f"cannot render: {type(exc).__name__}: {exc}")
+            return None
+        digest = payload.digest()
+        previous = owner if owner is not None else None
+        if known is not None and known.external_id == external_id:
+            previous = known
+        stale_page = None
+        if known is not None and known.page_id and known.external_id != external_id:
+            stale_page = known.page_id
+        published = previous is not None and previous.page_id is not None
+        if (
+            published
+            and previous is not None
+            and previous.payload_hash == digest
+            and not self.options.full_resync
+            and replaces is None
+            and stale_page is None
+        ):
+            self._unchanged(ref)
+            return None
+        action = "update" if published or external_id in remote else "create"
+        if self.options.dry_run:
+            self._plan(action, ref, payload, previous, known)
+            return None
+        return _Write(ref, payload, digest, action, replaces, stale_page)
+
+    def _fetch(self, ref: DocumentRef, known: Known | None) -> Document | None:
+        try:
+            return self.connector.fetch(ref)
+        except DocumentExcluded as exc:
+            self._exclude(ref, known, str(exc))
+        except DocumentError as exc:
+            self._fail(ref.id, str(exc))
+        except Exception as exc:  # a connector bug must fail its document, not the run
+            self.log.exception("document.fetch_crashed", ref=ref.id)
+            self._fail(ref.id, f"{type(exc).__name__}: {exc}")
+        return None
+
+    def _upsert(self, write: _Write) -> str:
+        assert self._source_id is not None
+        page_id = self.publisher.upsert_page(source_id=self._source_id, payload=write.payload)
+        if write.stale_page is not None:
+            self.publisher.delete_page(write.stale_page)
+        return page_id
+
+    def _drain(self, return_when: str) -> None:
+        if not self._inflight:
+            return
+        done, _ = cf.wait(list(self._inflight), return_when=return_when)
+        for future in done:
+            write = self._inflight.pop(future)
+            try:
+                page_id = future.result()
+            except PageRejected as exc:
+                self._fail(write.ref.id, f"Intercom rejected the page: {exc}")
+                continue
+            except SyncdError as exc:
+                # Auth refused or Intercom down: every other write would fail the same way.
+                self._fatal = self._fatal or exc
+                continue
+            self.tracker.record_written(
+                write.ref.id,
+                external_id=write.payload.external_id,
+                version=write.ref.version,
+                payload_hash=write.digest,
+                page_id=page_id,
+                title=write.payload.title,
+                replaces=write.replaces,
+            )
+            outcome = "created" if write.action == "create" else "updated"
+            self._count(outcome)
+        if self._fatal is not None:
+            for future in list(self._inflight):
+                future.cancel()
+
+    # -- outcomes --------------------------------------------------------------------------
+
+    def _count(self, outcome: str) -> None:
+        setattr(self.report, outcome, getattr(self.report, outcome) + 1)
+        if not self.options.dry_run:
+            metrics.DOCUMENTS.labels(self.source.name, outcome).inc()
+        self.progress.advance(self.source.name, outcome)
+
+    def _fail(self, ref_id: str, error: str) -> None:
+        self.log.warning("document.failed", ref=ref_id, error=error)
+        self.report.failures.append((ref_id, error))
+        if not self.options.dry_run:
+            self.tracker.record_failed(ref_id, error)
+        self._count("failed")
+
+    def _unchanged(self, ref: DocumentRef) -> None:
+        if not self.options.dry_run:
+            self._versions.append((ref.id, ref.version))
+            if len(self._versions) >= _VERSION_BATCH:
+                self._flush_versions()
+        self._count("unchanged")
+
+    def _flush_versions(self) -> None:
+        if self._versions and not self.options.dry_run:
+            self.tracker.record_versions(self._versions)
+        self._versions = []
+
+    def _exclude(self, ref: DocumentRef, known: Known | None, reason: str) -> None:
+        if known is not None and known.page_id:
+            if self.options.dry_run:
+                self.report.plan.append(
+                    PlanItem("delete", ref.id, known.external_id, None, f"excluded: {reason}")
+                )
+            else:
+                self.publisher.delete_page(known.page_id)
+        if not self.options.dry_run:
+            self.tracker.record_excluded(ref.id, ref.version)
+        self._count("excluded")
+
+    def _plan(
+        self,
+        action: str,
+        ref: DocumentRef,
+        payload: content.Payload,
+        previous: Known | None,
+        known: Known | None,
+    ) -> None:
+        if known is None:
+            reason = "new document"
+        elif self.options.full_resync:
+            reason = "full resync"
+        elif known.failed:
+            reason = "previous attempt failed"
+        elif known.version != ref.version:
+            reason = f"content changed (version {known.version} -> {ref.version})"
+        else:
+            reason = "not published yet"
+        diff = None
+        if action == "update" and previous is not None and previous.page_id:
+            old_html = self.publisher.get_page_html(previous.page_id)
+            if old_html is not None:
+                diff = text_diff(
+                    content.html_to_text(old_html),
+                    content.html_to_text(payload.html),
+                    name=payload.title,
+                )
+        self.report.plan.append(
+            PlanItem(
+                "create" if action == "create" else "update",
+                ref.id,
+                payload.external_id,
+                payload.title,
+                reason,
+                diff,
+            )
+        )
+        self._count("created" if action == "create" else "updated")
+
+    # -- deletes ---------------------------------------------------------------------------
+
+    def _delete_gone(self, gone: list[Known]) -> None:
+        renamed = set(self._claimed)  # pages taken over by a renamed document stay
+        for known in gone:
+            if known.external_id in renamed and self._claimed[known.external_id] != known.ref_id:
+                continue
+            self._delete(known.ref_id, known.page_id, known.external_id, "gone from the source")
+
+    def _delete(self, ref_id: str, page_id: str | None, external_id: str | None, why: str) -> None:
+        if page_id is None:
+            if not self.options.dry_run:
+                self.tracker.record_deleted(ref_id)
+            return
+        if self.options.dry_run:
+            self.report.plan.append(PlanItem("delete", ref_id, external_id, None, why))
+            self._count("deleted")
+            return
+        self.publisher.delete_page(page_id)
+        self.tracker.record_deleted(ref_id)
+        self._count("deleted")
+
+    def _delete_orphans(
+        self, remote: dict[str, str], known: dict[str, Known], listed: dict[str, DocumentRef]
+    ) -> None:
+        if self.report.failed:
+            # A failed document's external id may be one we cannot see; deleting on a guess
+            # could remove a page that still exists at the source.
+            self.log.warning("resync.orphans_skipped", reason="documents failed this run")
+            return
+        ours = set(self._claimed) | {
+            k.external_id for k in known.values() if k.external_id and k.ref_id in listed
+        }
+        orphans = {ext: page for ext, page in remote.items() if ext not in ours}
+        self._check_deletes(
+            held=len(remote),
+            deleting=len(orphans),
+            listed=len(listed),
+            what="pages in Intercom that no longer exist at the source",
+        )
+        for external_id, page_id in sorted(orphans.items()):
+            if self.options.dry_run:
+                self.report.plan.append(
+                    PlanItem("delete", external_id, external_id, None, "orphan in Intercom")
+                )
+                self._count("deleted")
+                continue
+            self.publisher.delete_page(page_id)
+            self._count("deleted")

@@ -1,0 +1,115 @@
+"""Plans and reports: what a run did, or with ``--dry-run`` would do, in words and JSON.
+
+plan item
+    One intended write: ``create``, ``update`` or ``delete`` of one document, with the reason
+    (new document, content changed, gone from the source, ...) and, for an update whose old
+    text is known, a short unified diff of the readable text.
+
+run report
+    The outcome of one run of one source: counts, duration, the documents that failed and
+    why, the plan items (dry-run), and the exit code that outcome maps to.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from typing import Any, Literal
+
+from syncd.errors import ExitCode
+
+Action = Literal["create", "update", "delete"]
+DIFF_LINES = 40
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PlanItem:
+    """One write a run makes, or would make."""
+
+    action: Action
+    ref_id: str
+    external_id: str | None
+    title: str | None
+    reason: str
+    diff: str | None = None
+
+
+@dataclasses.dataclass(slots=True)
+class RunReport:
+    """What happened in one run of one source."""
+
+    source: str
+    listed: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    failed: int = 0
+    excluded: int = 0
+    duration: float = 0.0
+    error: str | None = None
+    exit_code: ExitCode = ExitCode.OK
+    stopped: bool = False
+    dry_run: bool = False
+    failures: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+    plan: list[PlanItem] = dataclasses.field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        """The report as JSON-ready data."""
+        data = dataclasses.asdict(self)
+        data["exit_code"] = int(self.exit_code)
+        data["failures"] = [{"ref_id": ref, "error": err} for ref, err in self.failures]
+        return data
+
+    def summary(self) -> str:
+        """One line for people: what the run did."""
+        verb = "would" if self.dry_run else "did"
+        if self.dry_run:
+            creates = sum(1 for i in self.plan if i.action == "create")
+            updates = sum(1 for i in self.plan if i.action == "update")
+            deletes = sum(1 for i in self.plan if i.action == "delete")
+            counts = f"{creates} create, {updates} update, {deletes} delete"
+        else:
+            counts = (
+                f"{self.created} created, {self.updated} updated, {self.deleted} deleted, "
+                f"{self.unchanged} unchanged"
+            )
+        line = f"{self.source}: {counts} ({verb} {self.listed} listed"
+        line += f", {self.failed} failed)" if self.failed else ")"
+        if self.stopped:
+            line += " - stopped early"
+        if self.error:
+            line += f" - {self.error}"
+        return line
+
+
+def text_diff(old: str, new: str, *, name: str) -> str | None:
+    """A unified diff of two readable texts, cut to :data:`DIFF_LINES` lines."""
+    lines = list(
+        difflib.unified_diff(
+            old.splitlines(),
+            new.splitlines(),
+            f"{name} (published)",
+            f"{name} (source)",
+            n=1,
+            lineterm="",
+        )
+    )
+    if not lines:
+        return None
+    if len(lines) > DIFF_LINES:
+        lines = [*lines[:DIFF_LINES], f"... {len(lines) - DIFF_LINES} more lines"]
+    return "\n".join(lines)
+
+
+def render_plan(report: RunReport) -> str:
+    """The dry-run plan of one source as readable text."""
+    out = [report.summary()]
+    for item in report.plan:
+        label = item.title or item.external_id or item.ref_id
+        out.append(f"  {item.action:<6} {label} [{item.ref_id}]: {item.reason}")
+        if item.diff:
+            out.extend(f"      {line}" for line in item.diff.splitlines())
+    for ref_id, error in report.failures:
+        out.append(f"  failed {ref_id}: {error}")
+    return "\n".join(out)
