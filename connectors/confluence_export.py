@@ -1,0 +1,214 @@
+"""The ``confluence_export`` connector: a Confluence "Export space > HTML" export.
+
+The export is a folder or a ``.zip`` (read in place, see :mod:`connectors.confluence_archive`).
+Each page file is one document:
+
+ref id
+    The Confluence page id from the file name (``Title_123.html`` or ``123.html``): it survives
+    renames, and it is the id the page has on the site.
+version
+    The file's size and mtime (folder) or the zip member's CRC-32 and size; no page is read
+    to list the export.
+document
+    title   ``#title-text`` without the space-name prefix (:func:`confluence_html.page_title`)
+    body    ``#main-content`` only, macros rewritten (:mod:`confluence_macros`), links and
+            images absolute (:mod:`confluence_links`), opened by a one-line trail of the
+            space, the ancestors and the page, so each page carries its place in the space
+    url     ``page_url_template`` filled with the site's ``base_url`` and the page id
+    metadata  ``page_id``, ``file``, ``space_key``, ``space_name``, ``ancestors`` (titles,
+            root first), ``ancestor_ids`` and ``parent_id``
+
+A damaged export publishes what it can: a page that cannot be read or has no body fails alone
+with a :class:`~connectors.base.DocumentError` naming its file; a missing or broken
+``index.html`` only costs the space name, which the breadcrumbs then give.
+
+Example::
+
+    - name: engineering
+      connector: confluence_export
+      url: https://wiki.example.com
+      options:
+        path: ./exports/Confluence-space-export-ENG.html.zip
+        page_url_template: "{base_url}/pages/viewpage.action?pageId={id}"
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import pydantic
+
+from connectors.base import (
+    Connector,
+    ConnectorOptions,
+    Document,
+    DocumentError,
+    DocumentRef,
+    SourceInfo,
+)
+from connectors.confluence_archive import INDEX_NAME, Export, PageFile, open_export
+from connectors.confluence_html import (
+    PageParts,
+    SpaceIndex,
+    page_title,
+    parse_index,
+    parse_page,
+    tidy_body,
+)
+from connectors.confluence_links import LinkContext, attachment_links, rewrite_links
+from connectors.confluence_macros import convert_macros
+
+DEFAULT_PAGE_URL_TEMPLATE = "{base_url}/pages/viewpage.action?pageId={id}"
+TRAIL_SEPARATOR = " \u203a "  # single right-pointing angle quote, as Confluence separates crumbs
+
+
+class ConfluenceExportOptions(ConnectorOptions):
+    """Options of the ``confluence_export`` connector."""
+
+    path: Path
+    """The export: a folder or a ``.zip``; relative paths resolve against the config file."""
+    base_url: str | None = None
+    """The Confluence site the pages live on; defaults to the source's ``url``."""
+    page_url_template: str | None = None
+    """A page's URL from ``{base_url}`` and ``{id}``; defaults to the ``viewpage.action`` URL."""
+    include_attachments_list: bool = False
+    """Append the page's list of attachments (names linked to the site) to its body."""
+
+    @pydantic.field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http:// or https:// URL")
+        return value.rstrip("/") if value else value
+
+    @pydantic.field_validator("page_url_template")
+    @classmethod
+    def _template(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        try:
+            value.format(base_url="https://example.com", id="1")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(
+                f"not a valid template ({exc}); use the fields {{base_url}} and {{id}}"
+            ) from exc
+        if "{id}" not in value:
+            raise ValueError("the template must contain {id}, or every page gets the same URL")
+        return value
+
+
+class ConfluenceExportConnector(Connector):
+    """Lists and reads the pages of a Confluence HTML export (folder or zip)."""
+
+    Options = ConfluenceExportOptions
+
+    def __init__(self, options: ConfluenceExportOptions, *, source: SourceInfo) -> None:
+        super().__init__(options, source=source)
+        self.options: ConfluenceExportOptions = options
+        self.base_url = (options.base_url or source.url).rstrip("/")
+        self.page_url_template = options.page_url_template or DEFAULT_PAGE_URL_TEMPLATE
+        self._export: Export | None = None
+        self._pages: dict[str, PageFile] | None = None
+        self._space: SpaceIndex | None = None
+
+    def page_url(self, page_id: str) -> str:
+        """The site URL of a page."""
+        return self.page_url_template.format(base_url=self.base_url, id=page_id)
+
+    def _open(self) -> Export:
+        if self._export is None:
+            self._export = open_export(self.options.path)
+        return self._export
+
+    def _scan(self) -> dict[str, PageFile]:
+        self._pages = {page.id: page for page in self._open().pages()}
+        self._space = None
+        return self._pages
+
+    def _space_index(self) -> SpaceIndex:
+        """The space overview, read once per listing; empty when missing or unreadable."""
+        if self._space is None:
+            export = self._open()
+            try:
+                has_index = export.has(INDEX_NAME)
+                self._space = parse_index(export.read(INDEX_NAME)) if has_index else SpaceIndex()
+            except DocumentError:
+                self._space = SpaceIndex()
+        return self._space
+
+    def list(self) -> Iterator[DocumentRef]:
+        for page in self._scan().values():
+            yield DocumentRef(id=page.id, version=page.version)
+
+    def fetch(self, ref: DocumentRef) -> Document:
+        pages = self._pages if self._pages is not None else self._scan()
+        page = pages.get(ref.id)
+        if page is None:
+            raise DocumentError(f"page {ref.id}: no page file with this id in the export")
+        export = self._open()
+        where = export.describe(page.name)
+        parts = parse_page(export.read(page.name), where=where)
+        space = self._space_index()
+        title = page_title(parts, space, page.id)
+        if not title:
+            raise DocumentError(f"{where}: the page has no title (#title-text is empty)")
+        ancestors = self._ancestors(parts, space)
+        space_name = space.name or (parts.crumbs[0].text if parts.crumbs else None)
+        body = self._body(parts, page.id, [*filter(None, [space_name]), *ancestors.values()], title)
+        metadata: dict[str, Any] = {
+            "page_id": page.id,
+            "file": page.name,
+            "space_key": space.key,
+            "space_name": space_name,
+            "ancestors": list(ancestors.values()),
+            "ancestor_ids": list(ancestors),
+            "parent_id": next(reversed(ancestors), None),
+        }
+        return Document(
+            title=title,
+            body=body,
+            body_format="html",
+            url=self.page_url(page.id),
+            metadata=metadata,
+        )
+
+    @staticmethod
+    def _ancestors(parts: PageParts, space: SpaceIndex) -> dict[str, str]:
+        """Ancestor page id -> title, root first; the index's titles beat breadcrumb text."""
+        return {
+            crumb.page_id: space.titles.get(crumb.page_id, crumb.text)
+            for crumb in parts.crumbs
+            if crumb.page_id is not None
+        }
+
+    def _body(self, parts: PageParts, page_id: str, trail: Sequence[str], title: str) -> str:
+        links = LinkContext(
+            page_id=page_id,
+            base_url=self.base_url,
+            page_ids=frozenset(self._pages or ()),
+            page_url=self.page_url,
+            attachment_names={
+                unquote(href).removeprefix("./"): name for href, name in parts.attachments
+            },
+        )
+        convert_macros(parts.soup, parts.main)
+        rewrite_links(parts.main, links)
+        content = tidy_body(parts.main)
+        crumbs = TRAIL_SEPARATOR.join(html.escape(step) for step in [*trail, title])
+        sections = [f"<p>{crumbs}</p>", content]
+        if self.options.include_attachments_list and parts.attachments:
+            items = "".join(
+                f'<li><a href="{html.escape(url)}">{html.escape(name)}</a></li>'
+                for url, name in attachment_links(links, parts.attachments)
+            )
+            sections.append(f"<h2>Attachments</h2><ul>{items}</ul>")
+        return "\n".join(section for section in sections if section)
+
+    def close(self) -> None:
+        if self._export is not None:
+            self._export.close()
+            self._export = None

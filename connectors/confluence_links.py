@@ -1,0 +1,165 @@
+"""Links and images of an exported page, made absolute or removed.
+
+An export links relatively, and its targets are files of the export, not URLs anyone can open.
+Each ``href`` and ``src`` in a body is resolved to one of:
+
+page link       ``Other-Page_123.html`` or ``123.html`` (``#anchor`` kept) -> that page's URL,
+                when page 123 is in the export; otherwise the link is kept as plain text
+attachment      ``attachments/<pageId>/<attachmentId>.<ext>`` -> ``{base_url}/download/
+                attachments/{pageId}/{original name}``; the original name is on the element
+                (``data-linked-resource-default-alias``), in the page's Attachments list, or
+                the link's own text
+server link     ``/download/attachments/...`` (the view-file macro) -> the same download URL;
+                other server-relative paths (``/display/...``) -> ``{base_url}`` + path
+internal        thumbnails, document conversion, REST, static resources and UI icons: the
+                server's plumbing, never published (images dropped, links unwrapped)
+external        ``http(s)``, ``mailto:`` and ``tel:`` kept; ``#anchor`` -> the page's URL
+
+Afterwards every remaining ``href`` and ``src`` is absolute. Nothing here is ever fetched.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable, Mapping
+from urllib.parse import quote, unquote, urlsplit
+
+from bs4 import Tag
+
+from connectors.confluence_archive import page_id_from_name
+from connectors.confluence_html import text_of
+
+# Paths (relative to the site or the export) that are the server's plumbing, not content.
+_INTERNAL = re.compile(
+    r"^/?(?:rest/|download/(?:resources|thumbnails|temp)/|plugins/servlet/|s/|images/|styles/"
+    r"|attachments/thumbnails/|createpage\.action|pages/(?:createpage|editpage)\.action)"
+)
+_ATTACHMENT = re.compile(r"^/?(?:download/)?attachments/(\d+)/([^/]+)$")
+_KEPT_SCHEMES = {"http", "https", "mailto", "tel"}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LinkContext:
+    """What resolving the links of one page needs to know."""
+
+    page_id: str
+    base_url: str
+    page_ids: frozenset[str]
+    page_url: Callable[[str], str]
+    attachment_names: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    def download_url(self, container_id: str, file_name: str) -> str:
+        """The site URL of an attachment by its page and original file name."""
+        return f"{self.base_url}/download/attachments/{container_id}/{quote(file_name, safe='')}"
+
+
+def _alias(tag: Tag) -> str | None:
+    alias = tag.get("data-linked-resource-default-alias")
+    return str(alias) if alias else None
+
+
+def resolve(url: str, tag: Tag, ctx: LinkContext) -> str | None:  # noqa: PLR0911 - one exit per kind of link, as in the table above
+    """The absolute URL an ``href``/``src`` of the export stands for, or None to remove it."""
+    url = url.strip()
+    if not url:
+        return None
+    if url.startswith("#"):
+        return f"{ctx.page_url(ctx.page_id)}{url}"
+    if url.startswith("//"):
+        url = f"https:{url}"
+    parts = urlsplit(url)
+    if parts.scheme:
+        return _absolute(url, tag, ctx)
+    path = unquote(parts.path).removeprefix("./")
+    fragment = f"#{parts.fragment}" if parts.fragment else ""
+    attachment = _ATTACHMENT.match(path)
+    if attachment:
+        return _attachment(path, attachment[1], attachment[2], tag, ctx)
+    if _INTERNAL.match(path):
+        return None
+    if path.startswith("/"):
+        query = f"?{parts.query}" if parts.query else ""
+        return f"{ctx.base_url}{quote(path, safe='/%:@!$&()*+,;=~')}{query}{fragment}"
+    page_id = page_id_from_name(path) if "/" not in path else None
+    if page_id is not None and page_id in ctx.page_ids:
+        return f"{ctx.page_url(page_id)}{fragment}"
+    return None
+
+
+def _absolute(url: str, tag: Tag, ctx: LinkContext) -> str | None:
+    """An absolute URL as it is, unless its scheme is unsafe or it is the server's plumbing."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in _KEPT_SCHEMES:
+        return None
+    site = urlsplit(ctx.base_url).netloc
+    server = urlsplit(str(tag.get("data-base-url") or "")).netloc
+    if parts.netloc in {site, server} and _INTERNAL.match(parts.path):
+        return None
+    return url
+
+
+def _attachment(
+    path: str, container_id: str, file_name: str, tag: Tag, ctx: LinkContext
+) -> str | None:
+    """The download URL of an attachment, by the original file name when the path lacks it."""
+    if not path.startswith(("/", "download/")):
+        # In the export the file is named by attachment id; the site knows its real name.
+        known = _alias(tag) or ctx.attachment_names.get(path)
+        if known is None and tag.name == "a":
+            known = text_of(tag) or None
+        if known is None:
+            return None
+        file_name = known
+    return ctx.download_url(container_id, file_name)
+
+
+def _user_text(link: Tag) -> str:
+    return text_of(link) or str(link.get("data-username") or "")
+
+
+def rewrite_links(main: Tag, ctx: LinkContext) -> None:
+    """Make every link and image of a body absolute, or remove what cannot be."""
+    for image in [tag for tag in main.find_all("img") if isinstance(tag, Tag)]:
+        target = resolve(str(image.get("src") or ""), image, ctx)
+        if target is None:
+            image.decompose()
+            continue
+        image["src"] = target
+        alias = _alias(image)
+        if alias and not image.get("alt"):
+            image["alt"] = alias
+    for link in [tag for tag in main.find_all("a") if isinstance(tag, Tag)]:
+        classes = link.get_attribute_list("class")
+        if "confluence-userlink" in classes or "user-mention" in classes:
+            name = _user_text(link)
+            link.clear()
+            link.append(name)
+            link.unwrap()
+            continue
+        href = link.get("href")
+        target = resolve(str(href), link, ctx) if href is not None else None
+        if target is None:
+            if text_of(link) or link.find("img") is not None:
+                link.unwrap()
+            else:
+                link.decompose()
+            continue
+        link["href"] = target
+        if not text_of(link) and link.find("img") is None:
+            # The view-file macro's link holds only a thumbnail we just removed.
+            label = _alias(link)
+            if label is None:
+                link.decompose()
+                continue
+            link.append(label)
+
+
+def attachment_links(ctx: LinkContext, attachments: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(URL, file name) of a page's Attachments list, in its order."""
+    found = []
+    for href, name in attachments:
+        match = _ATTACHMENT.match(unquote(href).removeprefix("./"))
+        if match:
+            found.append((ctx.download_url(match[1], name), name))
+    return found

@@ -1,0 +1,244 @@
+"""Rendered Confluence macros in an export, turned into plain HTML that keeps their meaning.
+
+An export holds Confluence's *view* HTML: macros are already rendered into ``div``\\ s with
+Atlassian classes and inline styles that mean nothing once the stylesheet is gone. Each
+function here rewrites one kind in place, inside ``#main-content``:
+
+code block          ``div.code.panel`` / ``pre.syntaxhighlighter-pre`` (language in the
+                    ``brush:`` parameter) -> ``<pre><code class="language-x">``
+noformat            ``div.preformatted.panel`` -> ``<pre><code>``
+info/tip/note/      ``div.confluence-information-macro-*`` and ``div.panel`` -> a blockquote
+warning, panel      opening with its kind and title in bold
+expand              ``div.expand-container`` -> ``<details open>``, content kept
+task list           ``ul.inline-task-list`` -> list items with a disabled checkbox
+page layout         ``contentLayout2 / columnLayout / cell / innerCell`` (and the older section
+                    and column macros) -> their content, unwrapped
+table               ``div.table-wrap`` unwrapped; a leading row of ``th`` becomes ``thead``
+emoticon            ``img.emoticon`` -> its text (``(smile)``, or the emoji)
+table of contents   dropped: it only repeats the headings
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bs4 import BeautifulSoup, Tag
+from bs4.element import Comment, NavigableString
+
+from connectors.confluence_html import text_of
+
+_DROPPED_TAGS = [
+    "script", "style", "noscript", "template", "link", "meta", "form", "iframe", "object",
+    "embed", "button", "select", "textarea", "input", "label", "svg", "canvas",
+]  # fmt: skip
+# Chrome and interactive leftovers rendered into bodies: the TOC repeats the headings; the
+# attachments macro renders an upload form; "hidden" parts are macro parameters and widgets.
+_DROPPED_CLASSES = [
+    "toc-macro", "client-side-toc-macro", "plugin_attachments_upload_container", "hidden",
+    "aui-icon", "confluence-information-macro-icon", "expand-icon", "code-toolbar",
+]  # fmt: skip
+_LAYOUT_CLASSES = [
+    "contentLayout2", "contentLayout", "columnLayout", "cell", "innerCell",
+    "sectionColumnWrapper", "sectionMacro", "sectionMacroRow", "columnMacro", "table-wrap",
+    "confluence-embedded-file-wrapper", "tablesorter-header-inner",
+]  # fmt: skip
+_PANEL_KINDS = {"information": "Info", "info": "Info", "tip": "Tip", "note": "Note"}
+_PANEL_KINDS["warning"] = "Warning"
+_BRUSH = re.compile(r"(?:^|;)\s*brush:\s*([^;\s]+)")
+# Confluence's SyntaxHighlighter brush names, where they differ from the usual language names.
+_BRUSH_LANGUAGES = {
+    "js": "javascript", "py": "python", "yml": "yaml", "vb": "vbnet", "html/xml": "xml",
+    "actionscript3": "actionscript", "bash": "bash", "shell": "bash", "c#": "csharp",
+    "c++": "cpp", "jscript": "javascript", "ps": "powershell",
+}  # fmt: skip
+_PLAIN_BRUSHES = {"text", "plain", "none", "plaintext"}
+
+
+def _classes(tag: Tag) -> list[str]:
+    value = tag.get("class")
+    return value if isinstance(value, list) else ([value] if isinstance(value, str) else [])
+
+
+def _tags(root: Tag, name: Any = None, *, class_: Any = None, recursive: bool = True) -> list[Tag]:
+    """``find_all`` narrowed to tags, as a list detached from later edits."""
+    filters: dict[str, Any] = {} if class_ is None else {"class_": class_}
+    found = root.find_all(name, recursive=recursive, **filters)
+    return [tag for tag in found if isinstance(tag, Tag)]
+
+
+def drop_chrome(main: Tag) -> None:
+    """Remove comments, scripts, styles, forms, the TOC and hidden widgets."""
+    for comment in main.find_all(string=lambda text: isinstance(text, Comment)):
+        comment.extract()
+    for tag in _tags(main, _DROPPED_TAGS):
+        tag.decompose()
+    for name in _DROPPED_CLASSES:
+        for tag in _tags(main, class_=name):
+            if not tag.decomposed:
+                tag.decompose()
+
+
+def code_language(params: str) -> str | None:
+    """The language of a code block from its SyntaxHighlighter parameters, if it names one."""
+    match = _BRUSH.search(params)
+    if match is None:
+        return None
+    brush = match[1].lower()
+    if brush in _PLAIN_BRUSHES:
+        return None
+    language = _BRUSH_LANGUAGES.get(brush, brush)
+    return re.sub(r"[^a-z0-9_+-]", "", language) or None
+
+
+def _code_block(soup: BeautifulSoup, text: str, language: str | None) -> Tag:
+    pre = soup.new_tag("pre")
+    code = soup.new_tag("code")
+    if language:
+        code["class"] = f"language-{language}"
+    code.string = text
+    pre.append(code)
+    return pre
+
+
+def convert_code(soup: BeautifulSoup, main: Tag) -> None:
+    """Code and noformat macros become ``<pre><code>``, keeping the language and the title."""
+    for panel in _tags(main, "div", class_=["code", "preformatted"]):
+        if panel.decomposed or "panel" not in _classes(panel):
+            continue
+        pre = panel.find("pre")
+        if not isinstance(pre, Tag):
+            panel.decompose()
+            continue
+        params = str(pre.get("data-syntaxhighlighter-params") or " ".join(_classes(pre)))
+        header = panel.find(class_=["codeHeader", "preformattedHeader"])
+        block = _code_block(soup, pre.get_text(), code_language(params))
+        if isinstance(header, Tag) and text_of(header):
+            title = soup.new_tag("p")
+            strong = soup.new_tag("strong")
+            strong.string = text_of(header)
+            title.append(strong)
+            panel.insert_before(title)
+        panel.replace_with(block)
+    # Code blocks outside a panel (some exporters drop the wrapper).
+    for pre in _tags(main, "pre"):
+        params = str(pre.get("data-syntaxhighlighter-params") or "")
+        if params or "syntaxhighlighter-pre" in _classes(pre):
+            pre.replace_with(_code_block(soup, pre.get_text(), code_language(params)))
+
+
+def _blockquote(soup: BeautifulSoup, heading: str, body: Tag | None) -> Tag:
+    quote = soup.new_tag("blockquote")
+    head = soup.new_tag("p")
+    strong = soup.new_tag("strong")
+    strong.string = heading
+    head.append(strong)
+    quote.append(head)
+    if body is not None:
+        for child in list(body.contents):
+            quote.append(child.extract())
+    return quote
+
+
+def convert_panels(soup: BeautifulSoup, main: Tag) -> None:
+    """Info, tip, note, warning and panel macros become blockquotes headed by kind and title."""
+    for macro in _tags(main, "div", class_="confluence-information-macro"):
+        kind = "Note"
+        for name in _classes(macro):
+            suffix = name.removeprefix("confluence-information-macro-")
+            kind = _PANEL_KINDS.get(suffix, kind) if suffix != name else kind
+        title = macro.find(class_="title")
+        title_text = text_of(title) if isinstance(title, Tag) else ""
+        body = macro.find(class_="confluence-information-macro-body")
+        heading = f"{kind}: {title_text}" if title_text else kind
+        macro.replace_with(_blockquote(soup, heading, body if isinstance(body, Tag) else None))
+    for panel in _tags(main, "div", class_="panel"):
+        if panel.decomposed:
+            continue
+        header = panel.find(class_="panelHeader")
+        body = panel.find(class_="panelContent")
+        heading = text_of(header) if isinstance(header, Tag) else ""
+        if not heading:
+            panel.unwrap()
+            continue
+        panel.replace_with(_blockquote(soup, heading, body if isinstance(body, Tag) else None))
+
+
+def convert_expands(soup: BeautifulSoup, main: Tag) -> None:
+    """Expand macros become open ``<details>``: the hidden content is part of the page."""
+    for container in _tags(main, "div", class_="expand-container"):
+        control = container.find(class_="expand-control-text") or container.find(
+            class_="expand-control"
+        )
+        content = container.find(class_="expand-content")
+        details = soup.new_tag("details", attrs={"open": ""})
+        summary = soup.new_tag("summary")
+        summary.string = text_of(control) if isinstance(control, Tag) else "Details"
+        details.append(summary)
+        if isinstance(content, Tag):
+            for child in list(content.contents):
+                details.append(child.extract())
+        container.replace_with(details)
+
+
+def convert_task_lists(soup: BeautifulSoup, main: Tag) -> None:
+    """Inline task lists become items with a disabled checkbox, ticked when done."""
+    for task_list in _tags(main, "ul", class_="inline-task-list"):
+        for item in _tags(task_list, "li", recursive=False):
+            box = soup.new_tag("input", attrs={"type": "checkbox", "disabled": ""})
+            if "checked" in _classes(item):
+                box["checked"] = ""
+            item.insert(0, box)
+            box.insert_after(NavigableString(" "))
+
+
+def convert_emoticons(main: Tag) -> None:
+    """Emoticon images become their text, so the mood survives without the icon."""
+    for image in _tags(main, "img"):
+        src = str(image.get("src") or "")
+        if "emoticon" not in _classes(image) and "/emoticons/" not in src:
+            continue
+        text = str(
+            image.get("alt")
+            or image.get("data-emoji-fallback")
+            or image.get("data-emoticon-name")
+            or ""
+        )
+        image.replace_with(NavigableString(text))
+
+
+def convert_tables(soup: BeautifulSoup, main: Tag) -> None:
+    """Tables keep every cell; a leading row of header cells moves into ``<thead>``."""
+    for colgroup in _tags(main, "colgroup"):
+        colgroup.decompose()
+    for table in _tags(main, "table"):
+        if table.find("thead", recursive=False) is not None:
+            continue
+        body = table.find("tbody", recursive=False)
+        first = (body if isinstance(body, Tag) else table).find("tr", recursive=False)
+        if not isinstance(first, Tag):
+            continue
+        cells = _tags(first, ["td", "th"], recursive=False)
+        if cells and all(cell.name == "th" for cell in cells):
+            head = soup.new_tag("thead")
+            head.append(first.extract())
+            table.insert(0, head)
+
+
+def unwrap_layouts(main: Tag) -> None:
+    """Page layouts, wrappers and sections give way to their content."""
+    for name in _LAYOUT_CLASSES:
+        for tag in _tags(main, class_=name):
+            tag.unwrap()
+
+
+def convert_macros(soup: BeautifulSoup, main: Tag) -> None:
+    """Apply every macro rewrite, in the order that keeps their parts findable."""
+    drop_chrome(main)
+    convert_code(soup, main)
+    convert_panels(soup, main)
+    convert_expands(soup, main)
+    convert_task_lists(soup, main)
+    convert_emoticons(main)
+    convert_tables(soup, main)
+    unwrap_layouts(main)
