@@ -43,9 +43,10 @@ def _load(state: _State) -> Any:
 
 
 def _open_app(state: _State) -> Any:
+    config = _load(state)  # configuration errors first: they are the commonest
     from syncd.app import App
 
-    return App.open(_load(state))
+    return App.open(config)
 
 
 @click.group(context_settings=CONTEXT_SETTINGS)

@@ -228,14 +228,15 @@ class Config(BaseSettings):
         # The environment overrides the file: that is how containers inject secrets.
         return (env_settings, init_settings)
 
-    @pydantic.model_validator(mode="after")
-    def _unique_names(self) -> Self:
+    @pydantic.field_validator("sources")
+    @classmethod
+    def _unique_names(cls, sources: list[SourceConfig]) -> list[SourceConfig]:
         seen: set[str] = set()
-        for source in self.sources:
+        for source in sources:
             if source.name in seen:
                 raise ValueError(f"duplicate source name {source.name!r}")
             seen.add(source.name)
-        return self
+        return sources
 
     def source(self, name: str) -> SourceConfig:
         """The source called ``name``; a ConfigError naming the known ones otherwise."""
@@ -276,7 +277,7 @@ def _join(location: str, key: str) -> str:
 def _location(loc: tuple[int | str, ...]) -> str:
     text = ""
     for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else _join(text, part)
+        text = f"{text}[{part}]" if isinstance(part, int) else _join(text, part)
     return text
 
 
@@ -298,7 +299,9 @@ def _describe(exc: pydantic.ValidationError, path: str, prefix: str = "") -> Con
 
 
 def _resolve_paths(raw: dict[str, Any], base_dir: Path) -> None:
-    state = raw.get("state")
+    state = raw.setdefault("state", {})
+    if isinstance(state, dict):
+        state.setdefault("url", StateConfig.model_fields["url"].default)
     if isinstance(state, dict) and isinstance(state.get("url"), str):
         try:
             url = make_url(state["url"])

@@ -1,0 +1,146 @@
+"""Configuration loading: interpolation, overrides, paths, and one clear error per mistake."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from syncd.config import load_config
+from syncd.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+MINIMAL = """\
+intercom:
+  token: ${TOKEN_FOR_TEST}
+sources:
+  - name: docs
+    connector: markdown
+    url: https://docs.example.com
+    options: {path: ./docs}
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "docs").mkdir(exist_ok=True)
+    path = tmp_path / "syncd.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_example_config_loads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """config.example.yaml is valid and documents every connector built in."""
+    monkeypatch.setenv("INTERCOM_ACCESS_TOKEN", "tok")
+    monkeypatch.setenv("WIKI_BOT_PASSWORD", "pw")
+    config = load_config(ROOT / "config.example.yaml")
+    assert {s.connector for s in config.sources} == {"markdown", "confluence_export", "mediawiki"}
+    assert config.intercom.access_token() == "tok"
+    handbook = config.source("handbook")
+    assert Path(handbook.connector_options.path) == ROOT / "examples" / "handbook"  # type: ignore[attr-defined]
+
+
+def test_interpolation_and_relative_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """${VAR} is replaced and relative paths resolve against the config file's folder."""
+    monkeypatch.setenv("TOKEN_FOR_TEST", "abc")
+    config = load_config(write(tmp_path, MINIMAL))
+    assert config.intercom.access_token() == "abc"
+    assert config.state.sqlalchemy_url.database == str(tmp_path / "syncd.db")
+    assert Path(config.sources[0].connector_options.path) == tmp_path / "docs"  # type: ignore[attr-defined]
+
+
+def test_default_after_colon_dash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """${VAR:-fallback} uses the fallback when VAR is unset."""
+    monkeypatch.delenv("TOKEN_FOR_TEST", raising=False)
+    config = load_config(write(tmp_path, MINIMAL.replace("${TOKEN_FOR_TEST}", "${TOKEN_FOR_TEST:-x}")))
+    assert config.intercom.access_token() == "x"
+
+
+def test_environment_overrides_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SYNCD_INTERCOM__TOKEN overrides the token in the file."""
+    monkeypatch.setenv("TOKEN_FOR_TEST", "from-file")
+    monkeypatch.setenv("SYNCD_INTERCOM__TOKEN", "from-env")
+    monkeypatch.setenv("SYNCD_INTERCOM__MAX_CONCURRENCY", "3")
+    config = load_config(write(tmp_path, MINIMAL))
+    assert config.intercom.access_token() == "from-env"
+    assert config.intercom.max_concurrency == 3
+
+
+def test_token_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The token can come from a file, such as a mounted secret."""
+    (tmp_path / "token").write_text("file-token\n")
+    text = MINIMAL.replace("token: ${TOKEN_FOR_TEST}", "token_file: token")
+    assert load_config(write(tmp_path, text)).intercom.access_token() == "file-token"
+
+
+def test_token_never_printed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The token is a secret: neither repr nor a dump shows it."""
+    monkeypatch.setenv("TOKEN_FOR_TEST", "very-secret-token")
+    config = load_config(write(tmp_path, MINIMAL))
+    assert "very-secret-token" not in repr(config)
+    assert "very-secret-token" not in str(config.model_dump())
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "message"),
+    [
+        ("intercom: [unclosed\n", None, "invalid YAML at line"),
+        (MINIMAL + "surprise: 1\n", "surprise", "unknown key"),
+        (MINIMAL.replace("token:", "tokn:"), "intercom.tokn", "unknown key"),
+        (MINIMAL + "state: {url: 'mysql://x'}\n", "state.url", "unsupported database"),
+        (MINIMAL + "state: {url: 'not a url'}\n", "state.url", "not a database URL"),
+        (MINIMAL.replace("${TOKEN_FOR_TEST}", "${NOT_SET_ANYWHERE}"), "intercom.token",
+         "NOT_SET_ANYWHERE is not set"),
+        (MINIMAL + "server: {port: many}\n", "server.port", "integer"),
+        (MINIMAL + MINIMAL.split("sources:\n")[1], "sources", "duplicate source name 'docs'"),
+        (MINIMAL.replace("name: docs", "name: Docs!"), "sources[0].name", "pattern"),
+        (MINIMAL.replace("connector: markdown", "connector: nope"), "sources[0].connector",
+         "unknown connector 'nope'"),
+        (MINIMAL.replace("{path: ./docs}", "{path: ./docs, colour: red}"),
+         "sources[0].options.colour", "unknown key"),
+        (MINIMAL.replace("url: https://docs", "schedule: {interval: soon}\n    url: https://docs"),
+         "sources[0].schedule.interval", "duration"),
+    ],
+)
+def test_bad_config_names_file_and_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, key: str | None, message: str
+) -> None:
+    """Each kind of mistake raises one ConfigError naming the file, the key and the problem."""
+    monkeypatch.setenv("TOKEN_FOR_TEST", "abc")
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    error = str(info.value)
+    assert error.startswith(str(path)), error
+    if key:
+        assert f": {key}:" in error, error
+    assert message in error, error
+    assert info.value.exit_code == 2
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    """A missing file is a configuration error naming it."""
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "nope.yaml")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--config", "missing.yaml", "sync"],
+        ["--config", "bad.yaml", "status"],
+    ],
+)
+def test_cli_config_errors_exit_2_without_traceback(tmp_path: Path, args: list[str]) -> None:
+    """The CLI prints one line and exits 2 on a bad configuration, with no traceback."""
+    (tmp_path / "bad.yaml").write_text("sources: {oops\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "syncd", *args], cwd=tmp_path, capture_output=True, text=True,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().startswith("syncd: error:")
+    assert len(result.stderr.strip().splitlines()) == 1
