@@ -1,0 +1,279 @@
+"""From a Markdown body to safe HTML: site-generator syntax first, then GFM, then sanitizing.
+
+template tag
+    Hugo shortcodes (``{{< name >}}``, ``{{% name %}}``, also escaped as ``{{</* */>}}``) and
+    Liquid tags (``{% name %}``) and actions (``{{ value }}``) of Jekyll. A site generator
+    expands them; we cannot, so each tag is dropped and what it wraps stays: the text of a
+    ``{{< note >}}...{{< /note >}}`` pair remains, a ``title=``/``header=`` argument becomes a
+    bold line, ``{% include x.html %}`` and ``{{% param x %}}`` vanish. Exceptions: Hugo's
+    ``comment`` and Liquid's ``comment`` pairs drop what they wrap, Liquid's ``raw`` keeps
+    what it wraps verbatim, and ``ref``/``relref``/``link`` become the path they name, so the
+    link resolves like any other. In code (fenced blocks and inline spans) only shortcodes and
+    Liquid tags are dropped; ``{{ ... }}`` there is most often the code being documented
+    (Go templates, Jinja, Handlebars) and stays.
+
+admonition
+    A Docusaurus ``:::note Title`` ... ``:::`` block becomes a blockquote opening with its
+    title in bold (the kind, capitalised, when it has no title); a GitHub alert
+    ``> [!NOTE]`` gets the same bold label.
+
+Rendering is GitHub-flavoured (tables, strikethrough, autolinks, task lists, footnotes) by
+cmark-gfm; fenced code comes out as ``<pre><code class="language-x">``. Raw HTML is rendered
+and then sanitized here with an allowlist, so that ``<details>`` or an HTML table keeps its
+text while scripts, styles, event handlers and unsafe URLs are removed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import cmarkgfm
+import nh3
+from cmarkgfm.cmark import Options as CmarkOptions
+
+_CMARK_OPTIONS = (
+    CmarkOptions.CMARK_OPT_UNSAFE  # sanitized below, after links are resolved
+    | CmarkOptions.CMARK_OPT_FOOTNOTES
+    | CmarkOptions.CMARK_OPT_STRIKETHROUGH_DOUBLE_TILDE
+)
+_CMARK_EXTENSIONS = ["table", "strikethrough", "autolink", "tasklist"]
+
+_ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "caption", "code", "col", "colgroup", "dd", "del",
+    "details", "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5",
+    "h6", "hr", "i", "img", "input", "ins", "kbd", "li", "mark", "ol", "p", "pre", "q", "s",
+    "samp", "section", "small", "span", "strong", "sub", "summary", "sup", "table", "tbody",
+    "td", "tfoot", "th", "thead", "tr", "u", "ul",
+}  # fmt: skip
+_ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "code": {"class"},
+    "td": {"colspan", "rowspan", "align"},
+    "th": {"colspan", "rowspan", "align", "scope"},
+    "input": {"type", "checked", "disabled"},
+    "ol": {"start"},
+    "details": {"open"},
+    "*": {"id"},
+}
+_URL_ATTRIBUTES = {("a", "href"), ("img", "src")}
+
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_HUGO_COMMENT = re.compile(
+    r"\{\{[<%]\s*comment\s*[>%]\}\}.*?\{\{[<%]\s*/comment\s*[>%]\}\}", re.DOTALL
+)
+_LIQUID_COMMENT = re.compile(r"\{%-?\s*comment\s*-?%\}.*?\{%-?\s*endcomment\s*-?%\}", re.DOTALL)
+_LIQUID_RAW = re.compile(r"\{%-?\s*raw\s*-?%\}(.*?)\{%-?\s*endraw\s*-?%\}", re.DOTALL)
+_TAG = re.compile(
+    r"\{\{<\s*/\*.*?\*/\s*>\}\}|\{\{%\s*/\*.*?\*/\s*%\}\}"  # escaped shortcode
+    r"|\{\{([<%])\s*(/?)\s*([\w./-]*)(.*?)/?\s*[>%]\}\}"  # Hugo shortcode
+    r"|\{%-?\s*(\w*)(.*?)-?%\}"  # Liquid tag
+    r"|\{\{(?![<%])(.*?)\}\}",  # Liquid output or Go template action
+    re.DOTALL,
+)
+_HEADING_ARGUMENT = re.compile(r"""\b(?:title|header)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_FIRST_ARGUMENT = re.compile(r"""^\s*(?:\w+\s*=\s*)?(?:"([^"]*)"|'([^']*)'|(\S+))""")
+_PATH_TAGS = {"ref", "relref", "link", "post_url"}
+_INLINE_CODE = re.compile(r"(`+)(?!`).+?(?<!`)\1(?!`)")
+_HEADING_ATTRIBUTES = re.compile(r"^( {0,3}#{1,6} .*?)\s*\{[#.][^}]*\}\s*$")
+_LINK_START = re.compile(r"(?:\]\(|\]:\s*)<?\Z")
+_UNKNOWN_TARGET = "unresolved-template:"  # a scheme the sanitizer refuses, so the link goes
+_ADMONITION_OPEN = re.compile(
+    r"^(\s*)(:{3,})\s*([A-Za-z][\w-]*)\s*(?:\[(.*)\]|([^{}]*?))?\s*(?:\{.*\})?\s*$"
+)
+_ADMONITION_CLOSE = re.compile(r"^\s*(:{3,})\s*$")
+_GITHUB_ALERT = re.compile(
+    r"^(\s*>\s*)\[!(NOTE|TIP|IMPORTANT|WARNING|CAUTION)\]", re.MULTILINE | re.IGNORECASE
+)
+_ATX_HEADING = re.compile(r"^ {0,3}# +(.+?)(?: +#+)? *$")
+_SETEXT_UNDERLINE = re.compile(r"^ {0,3}=+ *$")
+_INLINE_MARKUP = re.compile(r"!?\[([^\]]*)\]\([^)]*\)|[*_`~]+|<[^>]+>")
+_RAW_MARK = "\x00raw{}\x00"
+_RAW_BACK = re.compile(r"\x00raw(\d+)\x00")
+
+
+def _closes(line: str, fence: str) -> bool:
+    """Whether ``line`` closes a code block opened by the ``fence`` run of backticks or tildes."""
+    stripped = line.strip()
+    return (
+        len(line) - len(line.lstrip(" ")) <= 3
+        and len(stripped) >= len(fence)
+        and stripped == fence[0] * len(stripped)
+    )
+
+
+def prepare(body: str) -> str:
+    """The body with template tags and admonitions turned into plain Markdown."""
+    body = _HUGO_COMMENT.sub("", body)
+    body = _LIQUID_COMMENT.sub("", body)
+    raws: list[str] = []
+
+    def keep_raw(match: re.Match[str]) -> str:
+        raws.append(match[1])
+        return _RAW_MARK.format(len(raws) - 1)
+
+    body = _LIQUID_RAW.sub(keep_raw, body)
+    body = "".join(
+        _strip_tags(chunk, in_code=True) if is_code else _strip_tags(chunk, in_code=False)
+        for chunk, is_code in _code_chunks(body)
+    )
+    if raws:
+        body = _RAW_BACK.sub(lambda match: raws[int(match[1])], body)
+    return _admonitions(body)
+
+
+def _code_chunks(text: str) -> list[tuple[str, bool]]:
+    """``text`` cut into prose and code (fenced blocks, inline code spans) pieces."""
+    chunks: list[tuple[str, bool]] = []
+    prose: list[str] = []
+    fence: str | None = None
+    for line in text.splitlines(keepends=True):
+        match = _FENCE.match(line)
+        if fence is None and match is not None:
+            chunks.extend(_inline_chunks("".join(prose)))
+            prose = []
+            fence = match[1]
+            chunks.append((line, True))
+        elif fence is not None:
+            chunks.append((line, True))
+            if _closes(line, fence):
+                fence = None
+        else:
+            prose.append(line)
+    chunks.extend(_inline_chunks("".join(prose)))
+    return chunks
+
+
+def _inline_chunks(prose: str) -> list[tuple[str, bool]]:
+    chunks: list[tuple[str, bool]] = []
+    last = 0
+    for match in _INLINE_CODE.finditer(prose):
+        chunks.append((prose[last : match.start()], False))
+        chunks.append((match[0], True))
+        last = match.end()
+    chunks.append((prose[last:], False))
+    return chunks
+
+
+def _strip_tags(text: str, *, in_code: bool) -> str:
+    if "{{" not in text and "{%" not in text:
+        return text
+
+    def replace(match: re.Match[str]) -> str:
+        if match[1] is None and match[5] is None and match[7] is None:
+            return ""  # an escaped shortcode: an example of the syntax, noise to a reader
+        if match[7] is not None:  # {{ action }}
+            return match[0] if in_code else _unknown_link(text, match.start())
+        closing = match[2] == "/"
+        name = (match[3] if match[1] else match[5]) or ""
+        arguments = (match[4] if match[1] else match[6]) or ""
+        if name in _PATH_TAGS and not in_code:
+            found = _FIRST_ARGUMENT.match(arguments)
+            return next((group for group in found.groups() if group), "") if found else ""
+        if not closing and not in_code and (title := _HEADING_ARGUMENT.search(arguments)):
+            label = (title[1] or title[2] or "").strip()
+            return f"**{label}**" if label else ""
+        return "" if in_code else _unknown_link(text, match.start())
+
+    stripped = _TAG.sub(replace, text)
+    if in_code and stripped.startswith("`") and not stripped.strip("`").strip():
+        return ""  # an inline code span that held only tags
+    # A line that held only tags becomes blank, so the blocks around it stay apart.
+    return re.sub(r"^[ \t]+$", "", stripped, flags=re.MULTILINE)
+
+
+def _unknown_link(text: str, start: int) -> str:
+    """What replaces a dropped tag: nothing, unless it began a link's target.
+
+    A link whose target starts with a value only the site generator knows
+    (``[repo](<{{% param github_repo %}}/blob/main>)``) cannot be resolved here; the marker
+    makes the sanitizer drop the target and keep the text.
+    """
+    return _UNKNOWN_TARGET if _LINK_START.search(text, max(0, start - 12), start) else ""
+
+
+def _admonitions(text: str) -> str:
+    lines = text.split("\n")
+    out: list[str] = []
+    depth: list[int] = []  # colon counts of the open admonitions
+    fence: str | None = None
+    for line in lines:
+        prefix = "> " * len(depth)
+        fence_match = _FENCE.match(line)
+        if fence is not None:
+            if _closes(line, fence):
+                fence = None
+            out.append(prefix + line)
+            continue
+        if fence_match is not None:
+            fence = fence_match[1]
+            out.append(prefix + line)
+            continue
+        close = _ADMONITION_CLOSE.match(line)
+        if close is not None and depth and len(close[1]) >= depth[-1]:
+            depth.pop()
+            out.append("> " * len(depth))
+            continue
+        opening = _ADMONITION_OPEN.match(line)
+        if opening is not None:
+            kind, title = opening[3], (opening[4] or opening[5] or "").strip()
+            depth.append(len(opening[2]))
+            label = title or kind.capitalize()
+            out.append(prefix + f"> **{label}**")
+            out.append(prefix + ">")
+            continue
+        out.append(prefix + _HEADING_ATTRIBUTES.sub(r"\1", line))
+    joined = "\n".join(out)
+    return _GITHUB_ALERT.sub(lambda m: f"{m[1]}**{m[2].capitalize()}:**", joined)
+
+
+def first_heading(markdown: str) -> str | None:
+    """The text of the first level-1 heading outside code, without inline markup."""
+    fence: str | None = None
+    previous = ""
+    for line in markdown.split("\n"):
+        fence_match = _FENCE.match(line)
+        if fence is not None:
+            if _closes(line, fence):
+                fence = None
+            continue
+        if fence_match is not None:
+            fence = fence_match[1]
+            continue
+        heading = _ATX_HEADING.match(line)
+        candidate = heading[1] if heading else None
+        if candidate is None and previous.strip() and _SETEXT_UNDERLINE.match(line):
+            candidate = previous
+        if candidate is not None:
+            text = " ".join(_INLINE_MARKUP.sub(lambda m: m[1] or "", candidate).split())
+            if text:
+                return text
+        previous = line
+    return None
+
+
+def render(markdown: str, resolve_url: Callable[[str], str | None]) -> str:
+    """Safe HTML for prepared Markdown; ``resolve_url`` maps each href/src (None drops it)."""
+    html: str = cmarkgfm.markdown_to_html_with_extensions(
+        markdown, options=_CMARK_OPTIONS, extensions=_CMARK_EXTENSIONS
+    )
+
+    def attribute_filter(element: str, attribute: str, value: str) -> str | None:
+        if (element, attribute) in _URL_ATTRIBUTES:
+            return resolve_url(value)
+        if element == "code" and attribute == "class":
+            languages = [word for word in value.split() if word.startswith("language-")]
+            return languages[0] if languages else None
+        return value
+
+    cleaned: str = nh3.clean(
+        html,
+        tags=_ALLOWED_TAGS,
+        clean_content_tags={"script", "style", "noscript", "template"},
+        attributes=_ALLOWED_ATTRIBUTES,
+        attribute_filter=attribute_filter,
+        url_schemes={"http", "https", "mailto", "tel"},
+        link_rel=None,
+    )
+    return re.sub(r"\n{3,}", "\n\n", cleaned).strip()

@@ -1,0 +1,147 @@
+"""Reading one Markdown file: its text, its front matter and what the front matter says.
+
+text
+    Files are UTF-8, with or without a byte-order mark; UTF-16 and UTF-32 are read when a BOM
+    says so. Line ends become ``\\n``. A file that is none of these, or holds NUL bytes (an
+    image saved as ``.md``), fails with :class:`~connectors.base.DocumentError`.
+
+front matter
+    A YAML block between ``---`` lines (closed by ``---`` or ``...``) or, as Hugo writes it, a
+    TOML block between ``+++`` lines, at the very start of the file. It must be a mapping;
+    anything else, or a parse error, fails the document with the parser's reason and line.
+    A file that opens with ``---`` but never closes it has no front matter: that line is a
+    thematic break.
+
+exclusion
+    ``draft: true``, ``unlisted: true``, ``headless: true``, ``sync: false`` and Hugo's
+    ``build: {render: never}`` keep a page out of Intercom.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import tomllib
+from collections.abc import Mapping
+from typing import Any
+
+import yaml
+
+from connectors.base import DocumentError
+
+_YAML_BLOCK = re.compile(r"\A---[ \t]*\n(.*?)^(?:---|\.\.\.)[ \t]*$\n?", re.DOTALL | re.MULTILINE)
+_TOML_BLOCK = re.compile(r"\A\+\+\+[ \t]*\n(.*?)^\+\+\+[ \t]*$\n?", re.DOTALL | re.MULTILINE)
+_BOMS = (
+    # UTF-32 first: its little-endian BOM begins with UTF-16's.
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_TRUE = {True, "true", "yes", "on", "1"}
+_FALSE = {False, "false", "no", "off", "0"}
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def decode(data: bytes, name: str) -> str:
+    """The text of a file's bytes, with ``\\n`` line ends; DocumentError if it is not text."""
+    encoding = "utf-8"
+    for bom, candidate in _BOMS:
+        if data.startswith(bom):
+            encoding = candidate
+            break
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise DocumentError(
+            f"{name}: not {encoding.removesuffix('-sig').upper()} text "
+            f"(undecodable byte at offset {exc.start}); save it as UTF-8"
+        ) from None
+    if "\x00" in text:
+        raise DocumentError(f"{name}: holds NUL bytes, so it is a binary file, not Markdown")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def split_front_matter(text: str, name: str) -> tuple[dict[str, Any], str]:
+    """The front matter (empty without one) and the body after it."""
+    match = _YAML_BLOCK.match(text)
+    if match is not None:
+        try:
+            data = yaml.load(match[1], Loader=_Loader)  # noqa: S506 - a SafeLoader
+        except yaml.YAMLError as exc:
+            raise DocumentError(
+                f"{name}: front matter is not valid YAML: {_yaml_reason(exc)}"
+            ) from None
+        return _as_mapping(data, name), text[match.end() :]
+    match = _TOML_BLOCK.match(text)
+    if match is not None:
+        try:
+            data = tomllib.loads(match[1])
+        except tomllib.TOMLDecodeError as exc:
+            raise DocumentError(f"{name}: front matter is not valid TOML: {exc}") from None
+        return data, text[match.end() :]
+    return {}, text
+
+
+def _yaml_reason(exc: yaml.YAMLError) -> str:
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
+        # The mark counts from the block; the opening --- is line 1 of the file.
+        return f"{exc.problem} (line {exc.problem_mark.line + 2})"
+    return str(exc).replace("\n", " ")
+
+
+def _as_mapping(data: Any, name: str) -> dict[str, Any]:
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise DocumentError(
+            f"{name}: front matter must be a mapping of keys to values, not a {type(data).__name__}"
+        )
+    return {str(key): value for key, value in data.items()}
+
+
+def _flag(value: Any) -> bool | None:
+    normalized = value.strip().lower() if isinstance(value, str) else value
+    if normalized in _TRUE:
+        return True
+    if normalized in _FALSE:
+        return False
+    return None
+
+
+def exclusion_reason(front_matter: Mapping[str, Any]) -> str | None:
+    """Why the front matter keeps this page out of Intercom, or None to publish it."""
+    for key in ("draft", "unlisted", "headless"):
+        if _flag(front_matter.get(key)) is True:
+            return f"{key}: true"
+    if _flag(front_matter.get("sync")) is False:
+        return "sync: false"
+    build = front_matter.get("build") or front_matter.get("_build")
+    if isinstance(build, Mapping) and str(build.get("render", "")).lower() in ("never", "false"):
+        return "build.render: never"
+    return None
+
+
+def text_value(front_matter: Mapping[str, Any], key: str) -> str | None:
+    """A scalar front-matter value as stripped text, None when absent, empty or a structure."""
+    value = front_matter.get(key)
+    if value is None or isinstance(value, (Mapping, list, bool)):
+        return None
+    text = " ".join(str(value).split())
+    return text or None
+
+
+def tags(front_matter: Mapping[str, Any]) -> list[str]:
+    """The page's tags: strings, or the ``label`` of Docusaurus tag objects."""
+    raw = front_matter.get("tags")
+    if isinstance(raw, str):
+        raw = [part for part in re.split(r"[,\s]+", raw) if part]
+    if not isinstance(raw, list):
+        return []
+    found: list[str] = []
+    for item in raw:
+        label = item.get("label") if isinstance(item, Mapping) else item
+        if isinstance(label, (str, int, float)) and str(label).strip():
+            found.append(str(label).strip())
+    return found
