@@ -273,6 +273,11 @@ class Daemon:
             log.warning("daemon.no_sources")
         log.info("daemon.started", sources=[s.name for s in self.sources], url=self.url)
 
+    @property
+    def stop_requested(self) -> bool:
+        """Whether a signal, :meth:`request_stop` or the stop event asked the daemon to stop."""
+        return self._signal is not None or self.stop.is_set()
+
     def request_stop(self, signum: int | None = None) -> None:
         """Ask the daemon to stop; safe to call from a signal handler (takes no lock)."""
         self._signal = signum if signum is not None else signal.SIGTERM
@@ -303,13 +308,18 @@ class Daemon:
         log.info("daemon.stopped")
         return int(ExitCode.OK)
 
-    def run(self) -> int:
-        """Start, then wait until stopped; the exit code."""
-        self.start()
-        return self.wait()
+    def run(self, *, handle_signals: bool = True) -> int:
+        """Start, then wait until stopped; the exit code.
+
+        With ``handle_signals`` (and on the main thread), SIGTERM and SIGINT stop the daemon
+        as the module docstring describes, and the previous handlers come back afterwards.
+        """
+        with _signal_handlers(self) if handle_signals else contextlib.nullcontext():
+            self.start()
+            return self.wait()
 
     def _ready(self) -> str | None:
-        if self.stop.is_set() or self._signal is not None:
+        if self.stop_requested:
             return "shutting down"
         return self._readiness() if self._readiness is not None else None
 
@@ -380,7 +390,7 @@ def _signal_handlers(daemon: Daemon) -> Iterator[None]:
         return
 
     def handle(signum: int, frame: FrameType | None) -> None:
-        if daemon._signal is not None:
+        if daemon.stop_requested:
             os.write(2, f"syncd: second {signal.Signals(signum).name}, exiting now\n".encode())
             os._exit(128 + signum)
         daemon.request_stop(signum)
@@ -420,5 +430,4 @@ def run_daemon(
         jitter=jitter,
         parallel_sources=parallel_sources,
     )
-    with _signal_handlers(daemon):
-        return daemon.run()
+    return daemon.run()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import threading
 import time
 from collections.abc import Callable
@@ -34,7 +35,7 @@ def test_sources_run_again_at_every_tick(start_daemon: StartDaemon) -> None:
     start_daemon([make_source("handbook", interval="0.2s")], job)
     wait_until(lambda: len(job.runs()) >= 4, timeout=3)
     starts = [call.started for call in job.runs()]
-    gaps = [later - earlier for earlier, later in zip(starts, starts[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
     assert all(gap > 0.1 for gap in gaps)
 
 
@@ -47,7 +48,7 @@ def test_a_slow_run_is_never_overlapped_by_the_next_tick(start_daemon: StartDaem
     runs = job.runs()
     assert all(
         earlier.ended is not None and earlier.ended <= later.started
-        for earlier, later in zip(runs, runs[1:], strict=False)
+        for earlier, later in itertools.pairwise(runs)
     )
 
 
