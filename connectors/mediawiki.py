@@ -31,7 +31,7 @@ anyone may read. A private wiki answers anonymous reads with ``readapidenied``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Self
 from urllib.parse import quote, urlsplit
 
@@ -177,13 +177,34 @@ class MediaWikiConnector(Connector):
         self._site = {"server": server.rstrip("/"), "articlepath": articlepath}
         return self._site
 
-    def page_url(self, title: str, page_id: str) -> str:
-        """The URL people are sent to for a page."""
-        template = self.options.page_url_template
-        if template is not None:
-            return template.replace("{title}", title_path(title)).replace("{pageid}", page_id)
+    def wiki_url(self, title: str) -> str:
+        """A page's address on the wiki itself (its ``server`` and ``articlepath``)."""
         site = self._site_info()
         return str(site["server"]) + str(site["articlepath"]).replace("$1", title_path(title))
+
+    def page_url(self, title: str, page_id: str) -> str:
+        """The URL people are sent to for a page: the template's, else the wiki's own."""
+        template = self.options.page_url_template
+        if template is None:
+            return self.wiki_url(title)
+        return template.replace("{title}", title_path(title)).replace("{pageid}", page_id)
+
+    def _link_rewriter(self) -> Callable[[str], str] | None:
+        """With a ``{title}``-only template, links to wiki pages follow the template too."""
+        template = self.options.page_url_template
+        if template is None or "{pageid}" in template:
+            return None  # a link names a title, not a page id: leave it on the wiki
+        site = self._site_info()
+        prefix = str(site["server"]) + str(site["articlepath"]).split("$1")[0]
+
+        def rewrite(url: str) -> str:
+            if not url.startswith(prefix) or "?" in url:
+                return url
+            path, _, fragment = url[len(prefix) :].partition("#")
+            target = template.replace("{title}", path)
+            return f"{target}#{fragment}" if fragment else target
+
+        return rewrite
 
     def list(self) -> Iterator[DocumentRef]:
         """Every non-redirect page of the configured namespaces; SourceUnavailable on error."""
@@ -266,12 +287,14 @@ class MediaWikiConnector(Connector):
             )
         try:
             url = self.page_url(title, ref.id)
+            wiki_url = self.wiki_url(title)
+            rewrite = self._link_rewriter()
         except WikiError as exc:
             raise DocumentError(f"cannot build the URL of {self._describe(ref)}: {exc}") from exc
         display = BeautifulSoup(str(parsed.get("displaytitle") or ""), "lxml").get_text()
         return Document(
             title=" ".join(display.split()) or title,
-            body=clean_page_html(parsed["text"], page_url=url),
+            body=clean_page_html(parsed["text"], page_url=wiki_url, rewrite_link=rewrite),
             body_format="html",
             url=url,
             metadata={

@@ -13,6 +13,7 @@ The result is deterministic: the same parser output always gives the same string
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urljoin
 
 from bs4 import BeautifulSoup, Comment, Tag
@@ -58,8 +59,15 @@ def _is_empty(tag: Tag) -> bool:
     )
 
 
-def clean_page_html(html: str, *, page_url: str) -> str:
-    """The article HTML of a rendered page, without wiki machinery, with absolute links."""
+def clean_page_html(
+    html: str, *, page_url: str, rewrite_link: Callable[[str], str] | None = None
+) -> str:
+    """The article HTML of a rendered page, without wiki machinery, with absolute links.
+
+    ``page_url`` is the page's address on the wiki itself, which relative links are resolved
+    against. ``rewrite_link``, if given, then maps each absolute link (to send readers of
+    other wiki pages to the same public addresses as the documents).
+    """
     soup = BeautifulSoup(html, "lxml")
     body = soup.body
     if body is None:
@@ -77,7 +85,8 @@ def clean_page_html(html: str, *, page_url: str) -> str:
             # A link to a page that does not exist (or to nowhere) helps no reader.
             link.unwrap()
             continue
-        link["href"] = urljoin(page_url, href.strip())
+        absolute = urljoin(page_url, href.strip())
+        link["href"] = rewrite_link(absolute) if rewrite_link is not None else absolute
     for image in body.find_all("img"):
         src = image.get("src")
         if isinstance(src, str):
