@@ -1,0 +1,347 @@
+"""The publisher: the only code that talks HTTP to Intercom's AI Content API.
+
+One :class:`Publisher` serves one run and may be used from many threads at once: it holds one
+pooled ``httpx.Client``, one shared rate-limit budget and one authentication state. Every call
+retries what is worth retrying (:mod:`syncd.publisher.retry`) and ends in one of:
+
+* the result;
+* :class:`~syncd.publisher.models.PageRejected`: a 4xx for one page, which fails alone;
+* :class:`~syncd.publisher.models.RequestRejected`: a 4xx for anything else;
+* :class:`~syncd.errors.IntercomAuthError`: a 401 or 403, raised at once and, from then on, by
+  every call of every thread without sending anything;
+* :class:`~syncd.errors.IntercomUnavailable`: still failing after every retry.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from types import TracebackType
+from typing import Any, Literal, Self, TypeVar
+from urllib.parse import quote
+
+import httpx
+import stamina
+import structlog
+
+from syncd import __version__
+from syncd.content import Payload
+from syncd.errors import IntercomAuthError, IntercomUnavailable
+from syncd.metrics import INTERCOM_REQUESTS, RETRIES
+from syncd.publisher import retry
+from syncd.publisher.models import PageRejected, RemotePage, RequestRejected, error_of
+from syncd.publisher.ratelimit import RateBudget
+
+log = structlog.get_logger("syncd.publisher")
+
+T = TypeVar("T")
+SOURCES = "/ai/content_import_sources"
+PAGES = "/ai/external_pages"
+PER_PAGE = 150  # the largest page Intercom's list endpoints serve
+
+
+def _same_url(a: str, b: str) -> bool:
+    return a.rstrip("/") == b.rstrip("/")
+
+
+class Publisher:
+    """Writes pages of content import sources to Intercom; see the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        token: str,
+        api_version: str = "2.14",
+        max_concurrency: int = 8,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+        max_attempts: int = 8,
+        retry_deadline: float = 300.0,
+    ) -> None:
+        self._client = httpx.Client(
+            base_url=base_url.rstrip("/"),
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Accept": "application/json",
+                "Intercom-Version": api_version,
+                "User-Agent": f"syncd/{__version__}",
+            },
+            timeout=httpx.Timeout(timeout),
+            limits=httpx.Limits(
+                max_connections=max_concurrency, max_keepalive_connections=max_concurrency
+            ),
+            transport=transport,
+        )
+        self._budget = RateBudget()
+        self._max_attempts = max_attempts
+        self._retry_deadline = retry_deadline
+        self._lock = threading.Lock()
+        self._source_lock = threading.Lock()
+        self._requests = 0
+        self._auth_failure: str | None = None
+
+    # Lifecycle ------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self._client.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def request_count(self) -> int:
+        """HTTP requests sent so far (answered or not)."""
+        with self._lock:
+            return self._requests
+
+    # Content import sources -----------------------------------------------------------------
+
+    def ensure_source(
+        self,
+        *,
+        stored_id: int | None,
+        url: str,
+        status: Literal["active", "deactivated"] = "active",
+    ) -> int:
+        """The id of the API content import source for ``url``, created only if none exists.
+
+        A stored id that still exists is kept (its url and status updated if they differ).
+        Otherwise an API source with the same url (ignoring a trailing slash) is reused, so a
+        lost state database never leads to a duplicate source.
+        """
+        with self._source_lock:
+            if stored_id is not None:
+                operation = f"get content import source {stored_id}"
+                response = self._call(operation, "GET", f"{SOURCES}/{stored_id}")
+                if response.status_code == 404:
+                    log.info("publish.source_vanished", source_id=stored_id, url=url)
+                else:
+                    source = self._json(response, operation)
+                    if source.get("sync_behavior") == "api":
+                        return self._align_source(source, url, status)
+            found = self._find_source(url)
+            if found is not None:
+                return self._align_source(found, url, status)
+            return self._create_source(url, status)
+
+    def _find_source(self, url: str) -> dict[str, Any] | None:
+        for source in self._paginate("list content import sources", SOURCES):
+            if source.get("sync_behavior") == "api" and _same_url(str(source.get("url")), url):
+                return source
+        return None
+
+    def _align_source(self, source: dict[str, Any], url: str, status: str) -> int:
+        source_id = int(source["id"])
+        if source.get("url") != url or source.get("status") != status:
+            operation = f"update content import source {source_id}"
+            body = {"sync_behavior": "api", "url": url, "status": status}
+            self._json(self._call(operation, "PUT", f"{SOURCES}/{source_id}", json=body), operation)
+            log.info("publish.source_updated", source_id=source_id, url=url, status=status)
+        return source_id
+
+    def _create_source(self, url: str, status: str) -> int:
+        operation = "create content import source"
+        body = {"sync_behavior": "api", "url": url, "status": status}
+
+        def attempt(number: int) -> int:
+            # A create whose answer was lost may still have happened: look before retrying.
+            if number > 1 and (found := self._find_source(url)) is not None:
+                return self._align_source(found, url, status)
+            response = self._send(operation, "POST", SOURCES, json=body)
+            source_id = int(self._json(response, operation)["id"])
+            log.info("publish.source_created", source_id=source_id, url=url)
+            return source_id
+
+        return self._retrying(operation, attempt)
+
+    # External pages -------------------------------------------------------------------------
+
+    def upsert_page(self, *, source_id: int, payload: Payload) -> str:
+        """Create or update the page (source_id, external_id); returns Intercom's page id."""
+        body: dict[str, Any] = {
+            "title": payload.title,
+            "html": payload.html,
+            "locale": "en",
+            "source_id": int(source_id),
+            "external_id": payload.external_id,
+            # Sent always: on update Intercom keeps omitted flags instead of defaulting them.
+            "ai_agent_availability": payload.ai_agent_availability,
+            "ai_copilot_availability": payload.ai_copilot_availability,
+        }
+        if payload.url is not None:
+            body["url"] = payload.url
+        operation = f"upsert page {payload.external_id!r}"
+        response = self._call(operation, "POST", PAGES, json=body)
+        return str(self._json(response, operation, page=payload.external_id)["id"])
+
+    def delete_page(self, page_id: str) -> None:
+        """Delete one page by Intercom id; a page already gone is not an error."""
+        operation = f"delete page {page_id}"
+        response = self._call(operation, "DELETE", f"{PAGES}/{quote(page_id, safe='')}")
+        if response.status_code != 404:
+            self._json(response, operation, page=page_id)
+
+    def list_pages(self, source_id: int | None = None) -> Iterator[RemotePage]:
+        """Every external page of the workspace, or only those of ``source_id``."""
+        for item in self._paginate("list external pages", PAGES):
+            if "id" not in item or "source_id" not in item:
+                continue
+            page = RemotePage.from_json(item)
+            if source_id is None or page.source_id == source_id:
+                yield page
+
+    # HTTP -----------------------------------------------------------------------------------
+
+    def _paginate(self, operation: str, path: str) -> Iterator[dict[str, Any]]:
+        """Items of a list endpoint: follow ``pages.next``, else count up to ``total_pages``.
+
+        Stops at the first page that brings no new item, which also ends the walk over a
+        server that ignores the page parameter and serves the first page again and again.
+        """
+        url: str = path
+        params: dict[str, int] | None = {"page": 1, "per_page": PER_PAGE}
+        seen: set[str] = set()
+        number = 1
+        while True:
+            response = self._call(operation, "GET", url, params=params)
+            body = self._json(response, operation)
+            items = [item for item in body.get("data") or [] if isinstance(item, dict)]
+            fresh = [item for item in items if str(item.get("id")) not in seen]
+            if not fresh:
+                return
+            for item in fresh:
+                seen.add(str(item.get("id")))
+                yield item
+            pages = body.get("pages") or {}
+            next_url = pages.get("next")
+            if isinstance(next_url, str) and self._is_ours(next_url):
+                # httpx would replace the link's query with any params given, even empty ones.
+                url, params, number = next_url, None, number + 1
+                continue
+            page, total = pages.get("page"), pages.get("total_pages")
+            current = page if isinstance(page, int) else number
+            if not isinstance(total, int) or current >= total:
+                return
+            number = current + 1
+            url, params = path, {"page": number, "per_page": PER_PAGE}
+
+    def _is_ours(self, url: str) -> bool:
+        """Whether a link points at our API host (the token must not go anywhere else)."""
+        target = self._client.base_url.join(url)
+        base = self._client.base_url
+        return (target.scheme, target.host, target.port) == (base.scheme, base.host, base.port)
+
+    def _call(self, operation: str, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """Send with retries; returns any answer that is neither retryable nor 401/403."""
+        return self._retrying(operation, lambda _: self._send(operation, method, url, **kwargs))
+
+    def _retrying(self, operation: str, attempt: Callable[[int], T]) -> T:
+        self._check_auth()
+        number, last = 0, "none"
+        try:
+            for trial in stamina.retry_context(
+                on=retry.RETRYABLE,
+                attempts=self._max_attempts,
+                timeout=self._retry_deadline,
+                wait_initial=retry.WAIT_INITIAL,
+                wait_max=retry.WAIT_MAX,
+                wait_jitter=retry.WAIT_JITTER,
+            ):
+                with trial:
+                    number += 1
+                    if number > 1:
+                        RETRIES.labels(reason=last).inc()
+                        log.info("publish.retry", operation=operation, attempt=number, reason=last)
+                    try:
+                        return attempt(number)
+                    except retry.RETRYABLE as exc:
+                        last = retry.reason(exc)
+                        raise
+        except retry.RetryableStatus as exc:
+            raise IntercomUnavailable(
+                f"{operation}: Intercom still answered HTTP {exc.status} after {number} attempts"
+            ) from None
+        except httpx.HTTPError as exc:
+            raise IntercomUnavailable(
+                f"{operation}: no answer from Intercom after {number} attempts"
+                f" (last error: {type(exc).__name__}: {exc})"
+            ) from exc
+        raise AssertionError("the retry loop ended without a result")  # pragma: no cover
+
+    def _send(self, operation: str, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """One request through the shared budget; raises RetryableStatus or transport errors."""
+        self._budget.acquire()
+        try:
+            self._check_auth()  # another thread may have failed while this one waited
+        except IntercomAuthError:
+            self._budget.cancel()
+            raise
+        with self._lock:
+            self._requests += 1
+        try:
+            response = self._client.request(method, url, **kwargs)
+        except BaseException:
+            self._budget.release(None, None)
+            INTERCOM_REQUESTS.labels(method=method, status="error").inc()
+            raise
+        status = response.status_code
+        self._budget.release(response.headers, status)
+        INTERCOM_REQUESTS.labels(method=method, status=str(status)).inc()
+        if status in (401, 403):
+            self._fail_auth(operation, response)
+        if retry.is_retryable(status):
+            if status == 429:
+                log.info("publish.rate_limited", operation=operation)
+            raise retry.RetryableStatus(status)
+        return response
+
+    def _json(
+        self, response: httpx.Response, operation: str, *, page: str | None = None
+    ) -> dict[str, Any]:
+        """The JSON object of a 2xx answer; a 4xx raises PageRejected or RequestRejected."""
+        if not response.is_success:
+            code, message = error_of(response)
+            if page is not None:
+                raise PageRejected(operation, response.status_code, code, message, page=page)
+            raise RequestRejected(operation, response.status_code, code, message)
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise IntercomUnavailable(
+                f"{operation}: Intercom answered with a body that is not JSON"
+            )
+        return body
+
+    # Authentication -------------------------------------------------------------------------
+
+    def _fail_auth(self, operation: str, response: httpx.Response) -> None:
+        code, _ = error_of(response)
+        message = (
+            f"Intercom refused the access token (HTTP {response.status_code} {code} on"
+            f" {operation}). Check that the token is valid and not revoked, that it belongs to"
+            " a workspace in the configured region (or intercom.base_url), and that the app"
+            " has the permission to manage AI content."
+        )
+        with self._lock:
+            if self._auth_failure is None:
+                log.error("publish.auth_failed", status=response.status_code, code=code)
+                self._auth_failure = message
+        raise IntercomAuthError(message)
+
+    def _check_auth(self) -> None:
+        with self._lock:
+            failure = self._auth_failure
+        if failure is not None:
+            raise IntercomAuthError(failure)

@@ -1,0 +1,48 @@
+"""Which failures the publisher retries, and how.
+
+Retried: 408, 409, 429 and every 5xx, and transport failures (connection refused or reset, a
+connection closed without an answer, timeouts). Never retried: any other 4xx, because the same
+request would fail the same way. Backoff is exponential with jitter (stamina), bounded both by
+a number of attempts and by a deadline; a 429 additionally holds every worker until the
+rate-limit window resets (see :mod:`syncd.publisher.ratelimit`).
+"""
+
+from __future__ import annotations
+
+import httpx
+
+# Failures of the exchange itself: the request may or may not have reached Intercom, so only
+# idempotent operations (all of ours: upserts by external id, deletes, reads) are retried.
+TRANSPORT_ERRORS: tuple[type[httpx.HTTPError], ...] = (
+    httpx.TimeoutException,
+    httpx.NetworkError,
+    httpx.RemoteProtocolError,
+)
+
+WAIT_INITIAL = 0.25
+WAIT_MAX = 15.0
+WAIT_JITTER = 0.5
+
+
+class RetryableStatus(Exception):
+    """An answer whose status says "try again later"."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
+
+
+# Everything the retry loop retries.
+RETRYABLE: tuple[type[Exception], ...] = (RetryableStatus, *TRANSPORT_ERRORS)
+
+
+def is_retryable(status: int) -> bool:
+    """Whether an answer with this status is worth retrying."""
+    return status in (408, 409, 429) or status >= 500
+
+
+def reason(exc: BaseException) -> str:
+    """The ``reason`` label of a retry: the HTTP status, or ``transport``."""
+    if isinstance(exc, RetryableStatus):
+        return str(exc.status)
+    return "transport"
