@@ -161,6 +161,10 @@ class MediaWikiServer:
         """Upload every image file of ``folder`` under its own name."""
         self._php("importImages.php", "--user=Admin", str(folder))
 
+    def run_jobs(self) -> None:
+        """Run the wiki's queued jobs now (link tables, cache invalidation after edits)."""
+        self._php("runJobs.php")
+
     def start(self) -> None:
         """Serve the wiki with PHP's built-in server and wait until it answers."""
         log = (self.root / "server.log").open("wb")
