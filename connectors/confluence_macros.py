@@ -122,8 +122,8 @@ def convert_code(soup: BeautifulSoup, main: Tag) -> None:
         panel.replace_with(block)
     # Code blocks outside a panel (some exporters drop the wrapper).
     for pre in _tags(main, "pre"):
-        params = str(pre.get("data-syntaxhighlighter-params") or "")
-        if params or "syntaxhighlighter-pre" in _classes(pre):
+        params = str(pre.get("data-syntaxhighlighter-params") or " ".join(_classes(pre)))
+        if "brush:" in params or "syntaxhighlighter-pre" in _classes(pre):
             pre.replace_with(_code_block(soup, pre.get_text(), code_language(params)))
 
 
