@@ -11,6 +11,7 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Callable
 from types import FrameType, TracebackType
 from typing import Self
 
@@ -46,14 +47,17 @@ class SandboxServer:
         *,
         host: str = "127.0.0.1",
         port: int = 0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         settings = settings if settings is not None else SandboxSettings()
-        self.store = SandboxStore()
+        self.store = SandboxStore(clock)
         self.host = host
         self.port = port
         self.url = ""
         self._api = SandboxApi(self.store, settings)
-        self._gateway = Gateway(build_app(self._api), settings=settings, store=self.store)
+        self._gateway = Gateway(
+            build_app(self._api), settings=settings, store=self.store, clock=clock
+        )
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
