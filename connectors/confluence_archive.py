@@ -42,7 +42,8 @@ _PAGE_NAME = re.compile(r"^(?:.+_)?(\d+)\.html$")
 def page_id_from_name(name: str) -> str | None:
     """The page id a page file name (or a link to one) carries, or None."""
     base = unquote(name.rsplit("/", 1)[-1])
-    if base == INDEX_NAME:
+    # Dot files are macOS AppleDouble shadows (._Page_1.html) of the real pages.
+    if base == INDEX_NAME or base.startswith("."):
         return None
     match = _PAGE_NAME.match(base)
     return match[1] if match else None
@@ -238,8 +239,8 @@ class ZipExport(Export):
             head, sep, rest = name.partition("/")
             if sep and "/" not in rest:
                 folders.setdefault(head, []).append(rest)
-        for head in {name.partition("/")[0] for name in files if "/" in name}:
-            folders.setdefault(head, [])
+        # macOS zips carry a __MACOSX/ shadow tree of the same files; it is never the export.
+        folders.pop("__MACOSX", None)
         sub = _pick_root(self.path.name, top_files, folders)
         prefix = "" if sub is None else f"{sub}/"
         self._members = {

@@ -336,3 +336,14 @@ def test_bad_bytes_and_unknown_refs(tmp_path: Path) -> None:
         assert "caf\ufffd" in connector.fetch(refs["400"]).body
         with pytest.raises(DocumentError, match="page 777"):
             connector.fetch(type(refs["400"])(id="777", version="x"))
+
+
+def test_macos_shadow_files_are_not_pages(tmp_path: Path) -> None:
+    """AppleDouble files (._Page_1.html) and a __MACOSX folder neither list nor hide pages."""
+    junk = b"\x00\x05\x16\x07 AppleDouble"
+    extra = {"DOC/._Home_100.html": junk, "__MACOSX/DOC/._Guide_200.html": junk}
+    path = sample().write_zip(tmp_path / "x.zip", extra=extra)
+    with make_connector(path) as connector:
+        documents = fetch_all(connector)
+    assert sorted(documents) == ["100", "200", "300"]
+    assert documents["100"].metadata["file"] == "Home_100.html"
