@@ -65,17 +65,19 @@ _HUGO_COMMENT = re.compile(
 )
 _LIQUID_COMMENT = re.compile(r"\{%-?\s*comment\s*-?%\}.*?\{%-?\s*endcomment\s*-?%\}", re.DOTALL)
 _LIQUID_RAW = re.compile(r"\{%-?\s*raw\s*-?%\}(.*?)\{%-?\s*endraw\s*-?%\}", re.DOTALL)
-_TAG = re.compile(
+_TAG_PATTERN = (
     r"\{\{<\s*/\*.*?\*/\s*>\}\}|\{\{%\s*/\*.*?\*/\s*%\}\}"  # escaped shortcode
-    r"|\{\{([<%])\s*(/?)\s*([\w./-]*)(.*?)/?\s*[>%]\}\}"  # Hugo shortcode
-    r"|\{%-?\s*(\w*)(.*?)-?%\}"  # Liquid tag
-    r"|\{\{(?![<%])(.*?)\}\}",  # Liquid output or Go template action
-    re.DOTALL,
+    r"|\{\{(?P<delim>[<%])\s*(?P<slash>/?)\s*(?P<name>[\w./-]*)(?P<args>.*?)/?\s*[>%]\}\}"
+    r"|\{%-?\s*(?P<lname>\w*)(?P<largs>.*?)-?%\}"  # Liquid tag
+    r"|\{\{(?![<%])(?P<action>.*?)\}\}"  # Liquid output or Go template action
 )
-_HEADING_ARGUMENT = re.compile(r"""\b(?:title|header)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
-_FIRST_ARGUMENT = re.compile(r"""^\s*(?:\w+\s*=\s*)?(?:"([^"]*)"|'([^']*)'|(\S+))""")
+_TAG = re.compile(_TAG_PATTERN, re.DOTALL)
+# In prose, whichever starts first wins: a tag may hold backticks, a code span may hold tags.
+_PROSE_TOKEN = re.compile(
+    r"(?P<code>(?P<ticks>`+)(?!`)[^\n]+?(?<!`)(?P=ticks)(?!`))|" + _TAG_PATTERN, re.DOTALL
+)
+_NAMED_ARGUMENT = r"""\b{}\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"']+))"""
 _PATH_TAGS = {"ref", "relref", "link", "post_url"}
-_INLINE_CODE = re.compile(r"(`+)(?!`).+?(?<!`)\1(?!`)")
 _HEADING_ATTRIBUTES = re.compile(r"^( {0,3}#{1,6} .*?)\s*\{[#.][^}]*\}\s*$")
 _LINK_START = re.compile(r"(?:\]\(|\]:\s*)<?\Z")
 _UNKNOWN_TARGET = "unresolved-template:"  # a scheme the sanitizer refuses, so the link goes
@@ -126,61 +128,74 @@ def prepare(body: str) -> str:
 def _code_chunks(text: str) -> list[tuple[str, bool]]:
     """``text`` cut into prose and code (fenced blocks, inline code spans) pieces."""
     chunks: list[tuple[str, bool]] = []
-    prose: list[str] = []
+    block: list[str] = []  # the lines of the current piece
     fence: str | None = None
     for line in text.splitlines(keepends=True):
-        match = _FENCE.match(line)
-        if fence is None and match is not None:
-            chunks.extend(_inline_chunks("".join(prose)))
-            prose = []
-            fence = match[1]
-            chunks.append((line, True))
-        elif fence is not None:
-            chunks.append((line, True))
-            if _closes(line, fence):
-                fence = None
+        if fence is None:
+            match = _FENCE.match(line)
+            if match is None:
+                block.append(line)
+                continue
+            chunks.append(("".join(block), False))
+            block, fence = [line], match[1]
         else:
-            prose.append(line)
-    chunks.extend(_inline_chunks("".join(prose)))
-    return chunks
-
-
-def _inline_chunks(prose: str) -> list[tuple[str, bool]]:
-    chunks: list[tuple[str, bool]] = []
-    last = 0
-    for match in _INLINE_CODE.finditer(prose):
-        chunks.append((prose[last : match.start()], False))
-        chunks.append((match[0], True))
-        last = match.end()
-    chunks.append((prose[last:], False))
+            block.append(line)
+            if _closes(line, fence):
+                chunks.append(("".join(block), True))
+                block, fence = [], None
+    if fence is None:
+        chunks.append(("".join(block), False))
+    else:
+        chunks.append(("".join(block), True))  # a fence left open runs to the end
     return chunks
 
 
 def _strip_tags(text: str, *, in_code: bool) -> str:
     if "{{" not in text and "{%" not in text:
         return text
+    if in_code:
+        stripped = _TAG.sub(lambda match: match[0] if match["action"] is not None else "", text)
+        if stripped.startswith("`") and not stripped.strip("`").strip():
+            return ""  # an inline code span that held only tags
+        return stripped
 
     def replace(match: re.Match[str]) -> str:
-        if match[1] is None and match[5] is None and match[7] is None:
-            return ""  # an escaped shortcode: an example of the syntax, noise to a reader
-        if match[7] is not None:  # {{ action }}
-            return match[0] if in_code else _unknown_link(text, match.start())
-        closing = match[2] == "/"
-        name = (match[3] if match[1] else match[5]) or ""
-        arguments = (match[4] if match[1] else match[6]) or ""
-        if name in _PATH_TAGS and not in_code:
-            found = _FIRST_ARGUMENT.match(arguments)
-            return next((group for group in found.groups() if group), "") if found else ""
-        if not closing and not in_code and (title := _HEADING_ARGUMENT.search(arguments)):
-            label = (title[1] or title[2] or "").strip()
-            return f"**{label}**" if label else ""
-        return "" if in_code else _unknown_link(text, match.start())
+        if match["code"] is not None:
+            return _strip_tags(match[0], in_code=True)
+        return _replace_tag(match, text)
 
-    stripped = _TAG.sub(replace, text)
-    if in_code and stripped.startswith("`") and not stripped.strip("`").strip():
-        return ""  # an inline code span that held only tags
+    stripped = _PROSE_TOKEN.sub(replace, text)
     # A line that held only tags becomes blank, so the blocks around it stay apart.
     return re.sub(r"^[ \t]+$", "", stripped, flags=re.MULTILINE)
+
+
+def _replace_tag(match: re.Match[str], text: str) -> str:
+    """What a template tag in prose becomes (see the module docstring)."""
+    if match["delim"] is None and match["lname"] is None and match["action"] is None:
+        return ""  # an escaped shortcode: an example of the syntax, noise to a reader
+    name = match["name"] if match["delim"] else match["lname"]
+    arguments = (match["args"] if match["delim"] else match["largs"]) or ""
+    if match["action"] is not None or match["slash"]:
+        return _unknown_link(text, match.start())
+    if name in _PATH_TAGS:
+        return _argument(arguments, r"\w+") or _argument(arguments, "") or ""
+    if name == "figure" and (source := _argument(arguments, "src")):
+        caption = _argument(arguments, "caption") or ""
+        alt = _argument(arguments, "alt") or caption.replace("`", "")
+        return f"![{alt}](<{source}>)" + (f"\n\n{caption}" if caption else "")
+    if label := _argument(arguments, "title") or _argument(arguments, "header"):
+        return f"**{label}**"
+    return _unknown_link(text, match.start())
+
+
+def _argument(arguments: str, key: str) -> str | None:
+    """A shortcode argument's value: ``key="value"``; an empty key means the first positional."""
+    if not key:
+        found = re.match(r"""\s*(?:"([^"]*)"|'([^']*)'|(\S+))""", arguments)
+    else:
+        found = re.search(_NAMED_ARGUMENT.format(key), arguments)
+    value = next((group for group in found.groups() if group), None) if found else None
+    return value.strip() if value and value.strip() else None
 
 
 def _unknown_link(text: str, start: int) -> str:

@@ -46,11 +46,9 @@ _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 def decode(data: bytes, name: str) -> str:
     """The text of a file's bytes, with ``\\n`` line ends; DocumentError if it is not text."""
-    encoding = "utf-8"
-    for bom, candidate in _BOMS:
-        if data.startswith(bom):
-            encoding = candidate
-            break
+    encoding = next((name for bom, name in _BOMS if data.startswith(bom)), "utf-8")
+    if encoding == "utf-8" and b"\x00" in data:
+        raise DocumentError(f"{name}: holds NUL bytes, so it is a binary file, not Markdown")
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
