@@ -258,10 +258,15 @@ class MediaWikiServer:
         """Delete a page."""
         self._write(action="delete", title=title, reason="test")
 
-    def page_ids(self, namespace: int = 0) -> dict[str, int]:
-        """Title -> page id of every page (redirects included) of a namespace."""
+    def page_ids(self, namespace: int = 0, *, redirects: bool = True) -> dict[str, int]:
+        """Title -> page id of the pages of a namespace (redirects too, unless told not to)."""
         answer = self.api(
-            "GET", self._client(), action="query", list="allpages", apnamespace=namespace,
+            "GET",
+            self._client(),
+            action="query",
+            list="allpages",
+            apnamespace=namespace,
+            apfilterredir="all" if redirects else "nonredirects",
             aplimit="max",
-        )  # fmt: skip
+        )
         return {page["title"]: page["pageid"] for page in answer["query"]["allpages"]}
