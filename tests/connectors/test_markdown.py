@@ -20,7 +20,7 @@ from connectors.base import (
 )
 from connectors.markdown import MarkdownOptions
 from tests.connectors.contract import ConnectorContract
-from tests.connectors.markdown_tree import (
+from tests.connectors.test_markdown_support import (
     BASE_URL,
     connector,
     fetch,

@@ -1,4 +1,4 @@
-"""Helpers for the Markdown connector tests: write a small tree, build a connector over it."""
+"""Helpers shared by the Markdown connector tests (no tests here): trees, connectors, opens."""
 
 from __future__ import annotations
 
