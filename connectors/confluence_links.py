@@ -28,7 +28,7 @@ from urllib.parse import quote, unquote, urlsplit
 from bs4 import Tag
 
 from connectors.confluence_archive import page_id_from_name
-from connectors.confluence_html import text_of
+from connectors.confluence_html import TagIndex, text_of
 
 # Paths (relative to the site or the export) that are the server's plumbing, not content.
 _INTERNAL = re.compile(
@@ -120,16 +120,19 @@ def _user_text(link: Tag) -> str:
 
 def rewrite_links(main: Tag, ctx: LinkContext) -> None:
     """Make every link and image of a body absolute, or remove what cannot be."""
-    for image in [tag for tag in main.find_all("img") if isinstance(tag, Tag)]:
+    tags = TagIndex(main)
+    for image in tags.named("img"):
         target = resolve(str(image.get("src") or ""), image, ctx)
         if target is None:
-            image.decompose()
+            tags.remove(image)
             continue
         image["src"] = target
         alias = _alias(image)
         if alias and not image.get("alt"):
             image["alt"] = alias
-    for link in [tag for tag in main.find_all("a") if isinstance(tag, Tag)]:
+    for link in tags.named("a"):
+        if not tags.alive(link):
+            continue
         classes = link.get_attribute_list("class")
         if "confluence-userlink" in classes or "user-mention" in classes:
             name = _user_text(link)
@@ -143,14 +146,14 @@ def rewrite_links(main: Tag, ctx: LinkContext) -> None:
             if text_of(link) or link.find("img") is not None:
                 link.unwrap()
             else:
-                link.decompose()
+                tags.remove(link)
             continue
         link["href"] = target
         if not text_of(link) and link.find("img") is None:
             # The view-file macro's link holds only a thumbnail we just removed.
             label = _alias(link)
             if label is None:
-                link.decompose()
+                tags.remove(link)
                 continue
             link.append(label)
 

@@ -21,12 +21,11 @@ table of contents   dropped: it only repeats the headings
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from bs4 import BeautifulSoup, Tag
 from bs4.element import Comment, NavigableString
 
-from connectors.confluence_html import text_of
+from connectors.confluence_html import TagIndex, text_of
 
 _DROPPED_TAGS = [
     "script", "style", "noscript", "template", "link", "meta", "form", "iframe", "object",
@@ -60,23 +59,24 @@ def _classes(tag: Tag) -> list[str]:
     return value if isinstance(value, list) else ([value] if isinstance(value, str) else [])
 
 
-def _tags(root: Tag, name: Any = None, *, class_: Any = None, recursive: bool = True) -> list[Tag]:
-    """``find_all`` narrowed to tags, as a list detached from later edits."""
-    filters: dict[str, Any] = {} if class_ is None else {"class_": class_}
-    found = root.find_all(name, recursive=recursive, **filters)
-    return [tag for tag in found if isinstance(tag, Tag)]
+def _children(tag: Tag, *names: str) -> list[Tag]:
+    return [child for child in tag.children if isinstance(child, Tag) and child.name in names]
 
 
-def drop_chrome(main: Tag) -> None:
+def _replace(tags: TagIndex, old: Tag, new: Tag) -> None:
+    """Put ``new`` in place of ``old`` and destroy what is left of ``old``."""
+    old.replace_with(new)
+    tags.remove(old)  # so that no later pass finds its leftovers
+
+
+def drop_chrome(main: Tag, tags: TagIndex) -> None:
     """Remove comments, scripts, styles, forms, the TOC and hidden widgets."""
-    for comment in main.find_all(string=lambda text: isinstance(text, Comment)):
-        comment.extract()
-    for tag in _tags(main, _DROPPED_TAGS):
-        tag.decompose()
-    for name in _DROPPED_CLASSES:
-        for tag in _tags(main, class_=name):
-            if not tag.decomposed:
-                tag.decompose()
+    for node in list(main.descendants):
+        if isinstance(node, Comment):
+            node.extract()
+    for tag in tags.named(*_DROPPED_TAGS) + tags.classed(*_DROPPED_CLASSES):
+        if tags.alive(tag):
+            tags.remove(tag)
 
 
 def code_language(params: str) -> str | None:
@@ -101,14 +101,14 @@ def _code_block(soup: BeautifulSoup, text: str, language: str | None) -> Tag:
     return pre
 
 
-def convert_code(soup: BeautifulSoup, main: Tag) -> None:
+def convert_code(soup: BeautifulSoup, tags: TagIndex) -> None:
     """Code and noformat macros become ``<pre><code>``, keeping the language and the title."""
-    for panel in _tags(main, "div", class_=["code", "preformatted"]):
-        if panel.decomposed or "panel" not in _classes(panel):
+    for panel in tags.classed("code", "preformatted", name="div"):
+        if not tags.alive(panel) or "panel" not in _classes(panel):
             continue
         pre = panel.find("pre")
         if not isinstance(pre, Tag):
-            panel.decompose()
+            tags.remove(panel)
             continue
         params = str(pre.get("data-syntaxhighlighter-params") or " ".join(_classes(pre)))
         header = panel.find(class_=["codeHeader", "preformattedHeader"])
@@ -119,12 +119,12 @@ def convert_code(soup: BeautifulSoup, main: Tag) -> None:
             strong.string = text_of(header)
             title.append(strong)
             panel.insert_before(title)
-        panel.replace_with(block)
+        _replace(tags, panel, block)
     # Code blocks outside a panel (some exporters drop the wrapper).
-    for pre in _tags(main, "pre"):
+    for pre in tags.named("pre"):
         params = str(pre.get("data-syntaxhighlighter-params") or " ".join(_classes(pre)))
         if "brush:" in params or "syntaxhighlighter-pre" in _classes(pre):
-            pre.replace_with(_code_block(soup, pre.get_text(), code_language(params)))
+            _replace(tags, pre, _code_block(soup, pre.get_text(), code_language(params)))
 
 
 def _blockquote(soup: BeautifulSoup, heading: str, body: Tag | None) -> Tag:
@@ -140,9 +140,9 @@ def _blockquote(soup: BeautifulSoup, heading: str, body: Tag | None) -> Tag:
     return quote
 
 
-def convert_panels(soup: BeautifulSoup, main: Tag) -> None:
+def convert_panels(soup: BeautifulSoup, tags: TagIndex) -> None:
     """Info, tip, note, warning and panel macros become blockquotes headed by kind and title."""
-    for macro in _tags(main, "div", class_="confluence-information-macro"):
+    for macro in tags.classed("confluence-information-macro", name="div"):
         kind = "Note"
         for name in _classes(macro):
             suffix = name.removeprefix("confluence-information-macro-")
@@ -151,9 +151,9 @@ def convert_panels(soup: BeautifulSoup, main: Tag) -> None:
         title_text = text_of(title) if isinstance(title, Tag) else ""
         body = macro.find(class_="confluence-information-macro-body")
         heading = f"{kind}: {title_text}" if title_text else kind
-        macro.replace_with(_blockquote(soup, heading, body if isinstance(body, Tag) else None))
-    for panel in _tags(main, "div", class_="panel"):
-        if panel.decomposed:
+        _replace(tags, macro, _blockquote(soup, heading, body if isinstance(body, Tag) else None))
+    for panel in tags.classed("panel", name="div"):
+        if not tags.alive(panel):
             continue
         header = panel.find(class_="panelHeader")
         body = panel.find(class_="panelContent")
@@ -161,12 +161,12 @@ def convert_panels(soup: BeautifulSoup, main: Tag) -> None:
         if not heading:
             panel.unwrap()
             continue
-        panel.replace_with(_blockquote(soup, heading, body if isinstance(body, Tag) else None))
+        _replace(tags, panel, _blockquote(soup, heading, body if isinstance(body, Tag) else None))
 
 
-def convert_expands(soup: BeautifulSoup, main: Tag) -> None:
+def convert_expands(soup: BeautifulSoup, tags: TagIndex) -> None:
     """Expand macros become open ``<details>``: the hidden content is part of the page."""
-    for container in _tags(main, "div", class_="expand-container"):
+    for container in tags.classed("expand-container", name="div"):
         control = container.find(class_="expand-control-text") or container.find(
             class_="expand-control"
         )
@@ -178,13 +178,13 @@ def convert_expands(soup: BeautifulSoup, main: Tag) -> None:
         if isinstance(content, Tag):
             for child in list(content.contents):
                 details.append(child.extract())
-        container.replace_with(details)
+        _replace(tags, container, details)
 
 
-def convert_task_lists(soup: BeautifulSoup, main: Tag) -> None:
+def convert_task_lists(soup: BeautifulSoup, tags: TagIndex) -> None:
     """Inline task lists become items with a disabled checkbox, ticked when done."""
-    for task_list in _tags(main, "ul", class_="inline-task-list"):
-        for item in _tags(task_list, "li", recursive=False):
+    for task_list in tags.classed("inline-task-list", name="ul"):
+        for item in _children(task_list, "li"):
             box = soup.new_tag("input", attrs={"type": "checkbox", "disabled": ""})
             if "checked" in _classes(item):
                 box["checked"] = ""
@@ -192,9 +192,9 @@ def convert_task_lists(soup: BeautifulSoup, main: Tag) -> None:
             box.insert_after(NavigableString(" "))
 
 
-def convert_emoticons(main: Tag) -> None:
+def convert_emoticons(tags: TagIndex) -> None:
     """Emoticon images become their text, so the mood survives without the icon."""
-    for image in _tags(main, "img"):
+    for image in tags.named("img"):
         src = str(image.get("src") or "")
         if "emoticon" not in _classes(image) and "/emoticons/" not in src:
             continue
@@ -207,38 +207,39 @@ def convert_emoticons(main: Tag) -> None:
         image.replace_with(NavigableString(text))
 
 
-def convert_tables(soup: BeautifulSoup, main: Tag) -> None:
+def convert_tables(soup: BeautifulSoup, tags: TagIndex) -> None:
     """Tables keep every cell; a leading row of header cells moves into ``<thead>``."""
-    for colgroup in _tags(main, "colgroup"):
-        colgroup.decompose()
-    for table in _tags(main, "table"):
-        if table.find("thead", recursive=False) is not None:
+    for colgroup in tags.named("colgroup"):
+        tags.remove(colgroup)
+    for table in tags.named("table"):
+        if _children(table, "thead"):
             continue
-        body = table.find("tbody", recursive=False)
-        first = (body if isinstance(body, Tag) else table).find("tr", recursive=False)
-        if not isinstance(first, Tag):
+        bodies = _children(table, "tbody")
+        rows = _children(bodies[0] if bodies else table, "tr")
+        if not rows:
             continue
-        cells = _tags(first, ["td", "th"], recursive=False)
+        first = rows[0]
+        cells = _children(first, "td", "th")
         if cells and all(cell.name == "th" for cell in cells):
             head = soup.new_tag("thead")
             head.append(first.extract())
             table.insert(0, head)
 
 
-def unwrap_layouts(main: Tag) -> None:
+def unwrap_layouts(tags: TagIndex) -> None:
     """Page layouts, wrappers and sections give way to their content."""
-    for name in _LAYOUT_CLASSES:
-        for tag in _tags(main, class_=name):
-            tag.unwrap()
+    for tag in tags.classed(*_LAYOUT_CLASSES):
+        tag.unwrap()
 
 
 def convert_macros(soup: BeautifulSoup, main: Tag) -> None:
     """Apply every macro rewrite, in the order that keeps their parts findable."""
-    drop_chrome(main)
-    convert_code(soup, main)
-    convert_panels(soup, main)
-    convert_expands(soup, main)
-    convert_task_lists(soup, main)
-    convert_emoticons(main)
-    convert_tables(soup, main)
-    unwrap_layouts(main)
+    tags = TagIndex(main)
+    drop_chrome(main, tags)
+    convert_code(soup, tags)
+    convert_panels(soup, tags)
+    convert_expands(soup, tags)
+    convert_task_lists(soup, tags)
+    convert_emoticons(tags)
+    convert_tables(soup, tags)
+    unwrap_layouts(tags)
