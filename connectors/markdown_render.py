@@ -209,38 +209,44 @@ def _unknown_link(text: str, start: int) -> str:
 
 
 def _admonitions(text: str) -> str:
-    lines = text.split("\n")
+    """Admonitions to blockquotes, heading ``{#id}`` suffixes removed, alerts labelled."""
+    if ":::" in text or "{#" in text or "{." in text:
+        text = _block_lines(text)
+    if "[!" in text:
+        text = _GITHUB_ALERT.sub(lambda m: f"{m[1]}**{m[2].capitalize()}:**", text)
+    return text
+
+
+def _block_lines(text: str) -> str:
     out: list[str] = []
     depth: list[int] = []  # colon counts of the open admonitions
     fence: str | None = None
-    for line in lines:
+    for line in text.split("\n"):
         prefix = "> " * len(depth)
-        fence_match = _FENCE.match(line)
+        start = line.lstrip()[:1]
         if fence is not None:
-            if _closes(line, fence):
+            if start == fence[0] and _closes(line, fence):
                 fence = None
-            out.append(prefix + line)
-            continue
-        if fence_match is not None:
+        elif start in ("`", "~") and (fence_match := _FENCE.match(line)) is not None:
             fence = fence_match[1]
-            out.append(prefix + line)
+        elif start == ":":
+            close = _ADMONITION_CLOSE.match(line)
+            if close is not None and depth and len(close[1]) >= depth[-1]:
+                depth.pop()
+                out.append("> " * len(depth))
+                continue
+            opening = _ADMONITION_OPEN.match(line)
+            if opening is not None:
+                kind, title = opening[3], (opening[4] or opening[5] or "").strip()
+                depth.append(len(opening[2]))
+                out.append(prefix + f"> **{title or kind.capitalize()}**")
+                out.append(prefix + ">")
+                continue
+        elif start == "#" and line.endswith("}"):
+            out.append(prefix + _HEADING_ATTRIBUTES.sub(r"\1", line))
             continue
-        close = _ADMONITION_CLOSE.match(line)
-        if close is not None and depth and len(close[1]) >= depth[-1]:
-            depth.pop()
-            out.append("> " * len(depth))
-            continue
-        opening = _ADMONITION_OPEN.match(line)
-        if opening is not None:
-            kind, title = opening[3], (opening[4] or opening[5] or "").strip()
-            depth.append(len(opening[2]))
-            label = title or kind.capitalize()
-            out.append(prefix + f"> **{label}**")
-            out.append(prefix + ">")
-            continue
-        out.append(prefix + _HEADING_ATTRIBUTES.sub(r"\1", line))
-    joined = "\n".join(out)
-    return _GITHUB_ALERT.sub(lambda m: f"{m[1]}**{m[2].capitalize()}:**", joined)
+        out.append(prefix + line)
+    return "\n".join(out)
 
 
 def first_heading(markdown: str) -> str | None:
