@@ -7,8 +7,8 @@ template tag
     ``{{< note >}}...{{< /note >}}`` pair remains, a ``title=``/``header=`` argument becomes a
     bold line, ``{% include x.html %}`` and ``{{% param x %}}`` vanish. Exceptions: Hugo's
     ``comment`` and Liquid's ``comment`` pairs drop what they wrap, Liquid's ``raw`` keeps
-    what it wraps verbatim, and ``ref``/``relref``/``link`` become the path they name, so the
-    link resolves like any other. In code (fenced blocks and inline spans) only shortcodes and
+    what it wraps verbatim, ``ref``/``relref``/``link`` become the path they name, so the
+    link resolves like any other, and ``figure`` becomes an image with its caption. In code (fenced blocks and inline spans) only shortcodes and
     Liquid tags are dropped; ``{{ ... }}`` there is most often the code being documented
     (Go templates, Jinja, Handlebars) and stays.
 
