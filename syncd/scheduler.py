@@ -44,7 +44,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from types import FrameType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from apscheduler.executors.base import BaseExecutor, run_job
@@ -53,10 +53,13 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from syncd.config import Config, Schedule, ServerConfig, SourceConfig
+from syncd.config import Schedule, ServerConfig, SourceConfig
 from syncd.errors import ExitCode
 from syncd.progress import Progress, make_progress
 from syncd.server import HttpServer, Readiness
+
+if TYPE_CHECKING:
+    from syncd.app import App
 
 SyncJob = Callable[[str, threading.Event], None]
 """Runs one source to its end; raises when the run failed. Checks the event between documents."""
@@ -69,39 +72,6 @@ _POLL = 0.2
 log = structlog.get_logger(__name__)
 
 
-class _Report(Protocol):
-    @property
-    def source(self) -> str: ...
-    @property
-    def error(self) -> str | None: ...
-    @property
-    def stopped(self) -> bool: ...
-
-
-class _Outcome(Protocol):
-    @property
-    def reports(self) -> Sequence[_Report]: ...
-    @property
-    def exit_code(self) -> ExitCode: ...
-
-
-class DaemonApp(Protocol):
-    """What the daemon needs of :class:`syncd.app.App`."""
-
-    @property
-    def config(self) -> Config: ...
-
-    def readiness(self) -> str | None: ...
-
-    def sync(
-        self,
-        names: Sequence[str] | None = None,
-        *,
-        stop: threading.Event | None = None,
-        progress: Progress | None = None,
-    ) -> _Outcome: ...
-
-
 class RunFailed(Exception):
     """A run of a source ended with a non-zero exit code; ``error`` says why."""
 
@@ -112,7 +82,7 @@ class RunFailed(Exception):
         self.error = error
 
 
-def app_job(app: DaemonApp, progress: Progress) -> SyncJob:
+def app_job(app: App, progress: Progress) -> SyncJob:
     """The sync job that runs one source through ``app.sync``."""
 
     def job(source: str, stop: threading.Event) -> None:
@@ -404,7 +374,7 @@ def _signal_handlers(daemon: Daemon) -> Iterator[None]:
 
 
 def run_daemon(
-    app: DaemonApp,
+    app: App,
     *,
     stop: threading.Event | None = None,
     job: SyncJob | None = None,

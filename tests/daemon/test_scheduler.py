@@ -121,16 +121,19 @@ def test_a_run_outliving_the_grace_period_exits_one(start_daemon: StartDaemon) -
     def stubborn(source: str, stop: threading.Event) -> None:
         release.wait(10)
 
-    daemon = start_daemon([make_source("handbook")], stubborn, grace=0.3)
-    time.sleep(0.2)
-    started = time.monotonic()
-    daemon.stop.set()
     with capture_logs() as logs:
+        daemon = start_daemon([make_source("handbook")], stubborn, grace=0.3)
+        wait_until(lambda: any(e["event"] == "daemon.run_started" for e in logs))
+        started = time.monotonic()
+        daemon.stop.set()
         assert daemon.wait() == 1
-    release.set()
-    assert time.monotonic() - started < 2
-    assert logs[-1]["event"] == "daemon.shutdown_timeout"
-    assert logs[-1]["in_flight"] == ["handbook"]
+        took = time.monotonic() - started
+        timeout = logs[-1]
+        release.set()  # let the abandoned run end while its log lines are still captured
+        wait_until(lambda: logs[-1]["event"] == "daemon.run_finished")
+    assert took < 2
+    assert timeout["event"] == "daemon.shutdown_timeout"
+    assert timeout["in_flight"] == ["handbook"]
 
 
 def test_interval_trigger_is_utc_with_capped_jitter() -> None:
