@@ -79,7 +79,13 @@ class Payload:
 
 def markdown_to_html(markdown: str) -> str:
     """Render GitHub-flavoured Markdown (tables, strikethrough, task lists, footnotes)."""
-    html: str = cmarkgfm.github_flavored_markdown_to_html(markdown, options=_GFM_OPTIONS)
+    # Not github_flavored_markdown_to_html: that writes <pre lang="x">, whose language the
+    # sanitizer would drop; the extensions API writes <code class="language-x">.
+    html: str = cmarkgfm.markdown_to_html_with_extensions(
+        markdown,
+        options=_GFM_OPTIONS,
+        extensions=["table", "strikethrough", "autolink", "tasklist"],
+    )
     return html
 
 

@@ -47,8 +47,12 @@ class Harness:
 
     def publisher(self) -> Publisher:
         return Publisher(
-            base_url=self.sandbox.url, token=TOKEN, max_concurrency=4, transport=self.transport,
-            max_attempts=6, retry_deadline=60,
+            base_url=self.sandbox.url,
+            token=TOKEN,
+            max_concurrency=4,
+            transport=self.transport,
+            max_attempts=6,
+            retry_deadline=60,
         )
 
     def sync(self, stop: threading.Event | None = None, **options: Any) -> RunReport:

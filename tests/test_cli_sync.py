@@ -41,7 +41,10 @@ def write_config(tmp_path: Path, sandbox: SandboxServer, state_url: str, **sourc
                 "name": "docs",
                 "connector": "markdown",
                 "url": "https://docs.example.com",
-                "options": {"path": str(tmp_path / "site"), "base_url": "https://docs.example.com/"},
+                "options": {
+                    "path": str(tmp_path / "site"),
+                    "base_url": "https://docs.example.com/",
+                },
                 **source,
             }
         ],
@@ -54,7 +57,10 @@ def write_config(tmp_path: Path, sandbox: SandboxServer, state_url: str, **sourc
 def syncd(config: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "syncd", "--log-format", "json", "--config", str(config), *args],
-        capture_output=True, text=True, timeout=timeout, check=False,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 
@@ -123,7 +129,10 @@ def test_wrong_token_exit_6(tmp_path: Path, sandbox: SandboxServer, state_url: s
     before = len(sandbox.store.request_log)
     result = subprocess.run(
         [sys.executable, "-m", "syncd", "--config", str(config), "sync"],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
         env={**os.environ, "SYNCD_INTERCOM__TOKEN": "wrong-token"},
     )
     assert result.returncode == 6, result.stderr
@@ -139,7 +148,8 @@ def test_dry_run_json_plan(tmp_path: Path, sandbox: SandboxServer, state_url: st
     assert result.returncode == 0, result.stderr
     plan = json.loads(result.stdout)["sources"][0]["plan"]
     assert sorted((p["action"], p["ref_id"]) for p in plan) == [
-        ("create", "page-0000.md"), ("create", "page-0001.md"),
+        ("create", "page-0000.md"),
+        ("create", "page-0001.md"),
     ]
     assert pages(sandbox) == []
 
@@ -155,7 +165,9 @@ def test_concurrent_runs_never_both_publish(
         procs = [
             subprocess.Popen(
                 [sys.executable, "-m", "syncd", "--config", str(config), "sync", "--json"],
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
             )
             for _ in range(2)
         ]
@@ -182,7 +194,8 @@ def test_sigkill_at_random_points_loses_nothing(
         for _ in range(6):
             proc = subprocess.Popen(
                 [sys.executable, "-m", "syncd", "--config", str(config), "sync"],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
             )
             time.sleep(rng.uniform(0.8, 2.5))
             if proc.poll() is None:

@@ -54,7 +54,9 @@ def test_interpolation_and_relative_paths(tmp_path: Path, monkeypatch: pytest.Mo
 def test_default_after_colon_dash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """${VAR:-fallback} uses the fallback when VAR is unset."""
     monkeypatch.delenv("TOKEN_FOR_TEST", raising=False)
-    config = load_config(write(tmp_path, MINIMAL.replace("${TOKEN_FOR_TEST}", "${TOKEN_FOR_TEST:-x}")))
+    config = load_config(
+        write(tmp_path, MINIMAL.replace("${TOKEN_FOR_TEST}", "${TOKEN_FOR_TEST:-x}"))
+    )
     assert config.intercom.access_token() == "x"
 
 
@@ -91,17 +93,31 @@ def test_token_never_printed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
         (MINIMAL.replace("token:", "tokn:"), "intercom.tokn", "unknown key"),
         (MINIMAL + "state: {url: 'mysql://x'}\n", "state.url", "unsupported database"),
         (MINIMAL + "state: {url: 'not a url'}\n", "state.url", "not a database URL"),
-        (MINIMAL.replace("${TOKEN_FOR_TEST}", "${NOT_SET_ANYWHERE}"), "intercom.token",
-         "NOT_SET_ANYWHERE is not set"),
+        (
+            MINIMAL.replace("${TOKEN_FOR_TEST}", "${NOT_SET_ANYWHERE}"),
+            "intercom.token",
+            "NOT_SET_ANYWHERE is not set",
+        ),
         (MINIMAL + "server: {port: many}\n", "server.port", "integer"),
         (MINIMAL + MINIMAL.split("sources:\n")[1], "sources", "duplicate source name 'docs'"),
         (MINIMAL.replace("name: docs", "name: Docs!"), "sources[0].name", "pattern"),
-        (MINIMAL.replace("connector: markdown", "connector: nope"), "sources[0].connector",
-         "unknown connector 'nope'"),
-        (MINIMAL.replace("{path: ./docs}", "{path: ./docs, colour: red}"),
-         "sources[0].options.colour", "unknown key"),
-        (MINIMAL.replace("url: https://docs", "schedule: {interval: soon}\n    url: https://docs"),
-         "sources[0].schedule.interval", "duration"),
+        (
+            MINIMAL.replace("connector: markdown", "connector: nope"),
+            "sources[0].connector",
+            "unknown connector 'nope'",
+        ),
+        (
+            MINIMAL.replace("{path: ./docs}", "{path: ./docs, colour: red}"),
+            "sources[0].options.colour",
+            "unknown key",
+        ),
+        (
+            MINIMAL.replace(
+                "url: https://docs", "schedule: {interval: soon}\n    url: https://docs"
+            ),
+            "sources[0].schedule.interval",
+            "duration",
+        ),
     ],
 )
 def test_bad_config_names_file_and_key(
@@ -137,7 +153,10 @@ def test_cli_config_errors_exit_2_without_traceback(tmp_path: Path, args: list[s
     """The CLI prints one line and exits 2 on a bad configuration, with no traceback."""
     (tmp_path / "bad.yaml").write_text("sources: {oops\n")
     result = subprocess.run(
-        [sys.executable, "-m", "syncd", *args], cwd=tmp_path, capture_output=True, text=True,
+        [sys.executable, "-m", "syncd", *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
         check=False,
     )
     assert result.returncode == 2, result.stderr

@@ -80,7 +80,9 @@ def test_deleted_document_disappears(h: Harness) -> None:
     assert len(h.published()) == 3
 
 
-def test_safety_stop_on_mass_delete(sandbox: SandboxServer, sessions: sessionmaker[Session]) -> None:
+def test_safety_stop_on_mass_delete(
+    sandbox: SandboxServer, sessions: sessionmaker[Session]
+) -> None:
     """Deleting more than max_delete_fraction deletes nothing and names the flag."""
     h = Harness(sandbox, sessions, max_delete_fraction=0.25)
     h.connector.docs.update(docs(8))
@@ -174,7 +176,9 @@ def test_rename_with_stable_external_id_is_an_update(h: Harness) -> None:
     report = h.sync()
     assert (report.deleted, report.created, report.updated) == (0, 0, 1)
     pages = h.sandbox.store.pages_of(source_id)
-    assert [(p["id"], p["external_id"], p["html"]) for p in pages] == [(page_id, "guide", "<p>v2</p>")]
+    assert [(p["id"], p["external_id"], p["html"]) for p in pages] == [
+        (page_id, "guide", "<p>v2</p>")
+    ]
 
 
 def test_two_documents_claiming_one_external_id(h: Harness) -> None:
@@ -213,8 +217,10 @@ def test_dry_run_writes_nothing(h: Harness, sessions: sessionmaker[Session]) -> 
 
 def sandbox_writes(h: Harness) -> int:
     store = h.sandbox.store
-    return store.requests(method="POST") + store.requests(method="DELETE") + store.requests(
-        method="PUT"
+    return (
+        store.requests(method="POST")
+        + store.requests(method="DELETE")
+        + store.requests(method="PUT")
     )
 
 
@@ -248,8 +254,13 @@ def test_full_resync_never_touches_other_sources(h: Harness) -> None:
     """Pages of Content Import Sources syncd does not own survive a full resync."""
     foreign = h.sandbox.store.create_source(url="https://someone-else.example.com")
     h.sandbox.store.upsert_page(
-        {"source_id": foreign["id"], "external_id": "theirs", "title": "T", "html": "<p>x</p>",
-         "locale": "en"}
+        {
+            "source_id": foreign["id"],
+            "external_id": "theirs",
+            "title": "T",
+            "html": "<p>x</p>",
+            "locale": "en",
+        }
     )
     h.connector.docs.update(docs(2))
     h.sync()
@@ -265,8 +276,12 @@ def test_wrong_token_stops_the_run(h: Harness) -> None:
 
     with Publisher(base_url=h.sandbox.url, token="wrong") as publisher:
         sync = SourceSync(
-            source=h.source, connector=h.connector, tracker=tracker, publisher=publisher,
-            options=SyncOptions(), max_concurrency=4,
+            source=h.source,
+            connector=h.connector,
+            tracker=tracker,
+            publisher=publisher,
+            options=SyncOptions(),
+            max_concurrency=4,
         )
         with pytest.raises(IntercomAuthError) as info:
             sync.run()

@@ -23,7 +23,9 @@ def sessions(state_url: str) -> Iterator[sessionmaker[Session]]:
     engine.dispose()
 
 
-def lease(sessions: sessionmaker[Session], ttl: dt.timedelta = dt.timedelta(minutes=5)) -> SourceLease:
+def lease(
+    sessions: sessionmaker[Session], ttl: dt.timedelta = dt.timedelta(minutes=5)
+) -> SourceLease:
     return SourceLease(sessions, "docs", ttl=ttl, wait=SHORT, poll_interval=0.05)
 
 
@@ -42,7 +44,10 @@ def test_crashed_holder_lease_expires(sessions: sessionmaker[Session]) -> None:
     crashed = lease(sessions, ttl=dt.timedelta(milliseconds=200))
     assert crashed.try_acquire()  # taken without a heartbeat, as if the process died
     successor = SourceLease(
-        sessions, "docs", ttl=dt.timedelta(minutes=1), wait=dt.timedelta(seconds=5),
+        sessions,
+        "docs",
+        ttl=dt.timedelta(minutes=1),
+        wait=dt.timedelta(seconds=5),
         poll_interval=0.05,
     )
     successor.acquire()
