@@ -16,33 +16,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import urljoin
 
-from bs4 import BeautifulSoup, Comment, Tag
+from bs4 import BeautifulSoup, Tag
+from bs4.element import Comment, NavigableString
 
-# Wiki machinery by CSS selector. ``noprint`` is MediaWiki's own mark for "not part of the
-# article" (https://www.mediawiki.org/wiki/Manual:Coding_conventions/CSS).
-_MACHINERY = ", ".join(
-    (
-        ".mw-editsection",
-        "#toc",
-        ".toc",
-        ".navbox",
-        ".vertical-navbox",
-        ".navbox-styles",
-        ".noprint",
-        ".mw-empty-elt",
-        ".mw-jump-link",
-        "style",
-        "link",
-        "meta",
-        "script",
-    )
+# Wiki machinery, by class. ``noprint`` is MediaWiki's own mark for "not part of the article"
+# (https://www.mediawiki.org/wiki/Manual:Coding_conventions/CSS). Matched by hand rather
+# than with CSS selectors: soupsieve took half of the cleaning time.
+_MACHINERY_CLASSES = frozenset(
+    {"mw-editsection", "toc", "navbox", "vertical-navbox", "navbox-styles", "noprint"}
+    | {"mw-empty-elt", "mw-jump-link"}
 )
+_MACHINERY_TAGS = frozenset({"style", "link", "meta", "script"})
 
-# Elements that carry meaning without any text inside them.
-_CONTENTFUL = frozenset(
-    {"img", "hr", "br", "table", "tr", "td", "th", "input", "video", "audio", "svg", "math"}
-)
-# Elements removed when they hold no text and nothing contentful (``<p><br></p>`` included).
+# Elements removed when nothing but whitespace and line breaks is left inside them
+# (``<p><br></p>`` included). Cells, images and rules are never removed for being empty.
 _PRUNABLE = frozenset(
     {"p", "div", "span", "b", "i", "em", "strong", "u", "small", "sup", "sub", "ul", "ol", "li"}
     | {"dl", "dd", "dt", "blockquote", "section", "center", "font", "a"}
@@ -50,13 +37,22 @@ _PRUNABLE = frozenset(
 )
 
 
+def _is_machinery(tag: Tag) -> bool:
+    if tag.name in _MACHINERY_TAGS or tag.get("id") == "toc":
+        return True
+    classes = tag.get("class")
+    return isinstance(classes, list) and not _MACHINERY_CLASSES.isdisjoint(classes)
+
+
 def _is_empty(tag: Tag) -> bool:
-    if tag.get_text(strip=True):
-        return False
-    return not any(
-        isinstance(child, Tag) and child.name in _CONTENTFUL and child.name != "br"
-        for child in tag.descendants
-    )
+    """Nothing left inside but whitespace and ``<br>`` (children are already pruned)."""
+    for child in tag.children:
+        if isinstance(child, Tag):
+            if child.name != "br":
+                return False
+        elif isinstance(child, NavigableString) and child.strip():
+            return False
+    return True
 
 
 def clean_page_html(
@@ -74,10 +70,13 @@ def clean_page_html(
         return ""
     for comment in body.find_all(string=lambda node: isinstance(node, Comment)):
         comment.extract()
-    for machinery in body.select(_MACHINERY):
-        machinery.decompose()
-    for wrapper in body.select("div.mw-parser-output"):
-        wrapper.unwrap()
+    for tag in body.find_all(True):
+        if tag.decomposed:
+            continue  # inside machinery removed already
+        if _is_machinery(tag):
+            tag.decompose()
+        elif tag.name == "div" and "mw-parser-output" in (tag.get("class") or []):
+            tag.unwrap()
     for link in body.find_all("a"):
         classes: list[str] = list(link.get("class") or [])
         href = link.get("href")
