@@ -54,7 +54,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from syncd.config import Schedule, ServerConfig, SourceConfig
-from syncd.errors import ExitCode
+from syncd.errors import ExitCode, SyncdError
 from syncd.progress import Progress, make_progress
 from syncd.server import HttpServer, Readiness
 
@@ -323,12 +323,13 @@ class Daemon:
         log.info("daemon.run_started", source=source)
         try:
             self._job(source, self.stop)
-        except RunFailed as exc:
+        except (RunFailed, SyncdError) as exc:
+            # Expected failures: their messages are written for users and hold no secrets.
             log.warning(
                 "daemon.run_failed",
                 source=source,
                 exit_code=int(exc.exit_code),
-                error=exc.error,
+                error=exc.error if isinstance(exc, RunFailed) else str(exc),
                 duration=round(time.monotonic() - started, 3),
                 next_run=self._next_run(source),
             )
@@ -389,6 +390,8 @@ def run_daemon(
     HTTP endpoints. Signal handlers are installed only when called from the main thread.
     """
     if job is None:
+        # Without a token every run would fail; say so now (ConfigError, exit 2), not per tick.
+        app.config.intercom.access_token()
         job = app_job(app, make_progress(sys.stderr))
     daemon = Daemon(
         app.config.sources,

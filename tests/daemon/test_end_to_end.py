@@ -169,3 +169,25 @@ def test_sigterm_mid_run_exits_zero_and_a_later_sync_completes(
     assert len(set(external_ids)) == pages
     # Each page was sent once: the page in flight at SIGTERM was recorded before the exit.
     assert page_posts(sandbox) == pages
+
+
+def test_daemon_without_a_token_refuses_to_start(
+    tmp_path: Path, sandbox: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A daemon with no Intercom token fails at once with a ConfigError, not at every tick."""
+    _need("connectors.markdown", "the Markdown connector")
+    app_module = _need("syncd.app", "the application")
+    from syncd.config import load_config
+    from syncd.errors import ConfigError
+    from syncd.scheduler import run_daemon
+
+    monkeypatch.delenv("SYNCD_INTERCOM__TOKEN", raising=False)
+    path = write_setup(tmp_path, sandbox.url, pages=1, port=free_port())
+    path.write_text(path.read_text().replace("  token: t\n", ""), encoding="utf-8")
+    app = app_module.App.open(load_config(path))
+    try:
+        with pytest.raises(ConfigError, match=r"intercom\.token"):
+            run_daemon(app, stop=threading.Event())
+    finally:
+        app.close()
+    assert sandbox.store.request_log == []

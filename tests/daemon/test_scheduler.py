@@ -12,7 +12,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from syncd.config import Schedule
-from syncd.errors import ExitCode
+from syncd.errors import ExitCode, IntercomAuthError
 from syncd.scheduler import Daemon, RunFailed, crontab_trigger, make_trigger
 from tests.daemon.conftest import RecordingJob, make_source, wait_until
 
@@ -83,11 +83,20 @@ def test_a_failed_run_is_logged_and_retried_at_the_next_tick(start_daemon: Start
     assert any(entry["event"] == "daemon.run_finished" for entry in logs)
 
 
-def test_a_failed_outcome_is_logged_with_its_exit_code(start_daemon: StartDaemon) -> None:
+@pytest.mark.parametrize(
+    "error",
+    [
+        RunFailed("handbook", ExitCode.INTERCOM_AUTH, "Intercom refused the token"),
+        IntercomAuthError("Intercom refused the token"),
+    ],
+)
+def test_a_failed_outcome_is_logged_with_its_exit_code(
+    start_daemon: StartDaemon, error: Exception
+) -> None:
     """A run that ends with a non-zero exit code is logged with that code and its error."""
 
     def job(source: str, stop: threading.Event) -> None:
-        raise RunFailed(source, ExitCode.INTERCOM_AUTH, "Intercom refused the token")
+        raise error
 
     with capture_logs() as logs:
         daemon = start_daemon([make_source("handbook")], job)
