@@ -23,6 +23,12 @@ document
     categories as ``metadata["labels"]`` and the page's URL. A page in one of
     ``exclude_categories`` (hidden categories included) is :class:`DocumentExcluded`.
 
+Failures: a page that cannot be rendered raises :class:`DocumentError` naming its id and
+title. Transient failures (lag, overload, outages) are retried within the bounds of
+:class:`~connectors.mediawiki_api.RetryPolicy`; once a page has outlasted them, later pages
+are asked once each until the wiki answers again, so an outage costs one retry budget per
+run, not one per page.
+
 Authentication is a bot password (``username: Name@app``, made at Special:BotPasswords, with
 the *basic* and *high-volume* grants), an OAuth 2 bearer ``token``, or nothing for a wiki that
 anyone may read. A private wiki answers anonymous reads with ``readapidenied``.
@@ -30,6 +36,7 @@ anyone may read. A private wiki answers anonymous reads with ``readapidenied``.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Iterator
 from typing import Any, Self
@@ -49,7 +56,7 @@ from connectors.base import (
     SourceInfo,
     SourceUnavailable,
 )
-from connectors.mediawiki_api import ActionApi, RetryPolicy, WikiError
+from connectors.mediawiki_api import ActionApi, RetryPolicy, WikiError, WikiUnavailable
 from connectors.mediawiki_html import clean_page_html
 
 _MISSING_PAGE_CODES = {"nosuchpageid", "missingtitle"}
@@ -144,11 +151,12 @@ class MediaWikiConnector(Connector):
             raise TypeError("MediaWikiConnector needs MediaWikiOptions")
         super().__init__(options, source=source)
         token = options.token.get_secret_value() if options.token is not None else None
+        self._retry = retry or RetryPolicy()
         self._api = ActionApi(
             options.api_url,
             timeout=options.timeout,
             bearer_token=token,
-            retry=retry,
+            retry=self._retry,
             transport=transport,
         )
         self._batch_size: int | str = batch_size if batch_size is not None else "max"
@@ -252,8 +260,8 @@ class MediaWikiConnector(Connector):
         title = self._titles.get(ref.id)
         return f"page {ref.id} ({title!r})" if title else f"page {ref.id}"
 
-    def fetch(self, ref: DocumentRef) -> Document:
-        """The page as rendered now; DocumentError names the page, DocumentExcluded by category."""
+    def _render(self, ref: DocumentRef) -> dict[str, Any]:
+        """``action=parse`` of one page; DocumentError naming the page when it fails."""
         try:
             self._site_info()
             answer = self._api.get(
@@ -265,15 +273,25 @@ class MediaWikiConnector(Connector):
                 disabletoc=1,
             )
         except WikiError as exc:
+            if isinstance(exc, WikiUnavailable):
+                # Every later page would wait out the same outage again: until the wiki
+                # answers, ask once per page instead of retrying each one in full.
+                self._api.retry = dataclasses.replace(self._retry, attempts=1)
             if exc.code in _MISSING_PAGE_CODES:
                 raise DocumentError(
                     f"{self._describe(ref)} no longer exists on the wiki"
                     " (deleted after it was listed)"
                 ) from exc
             raise DocumentError(f"cannot render {self._describe(ref)}: {exc}") from exc
+        self._api.retry = self._retry
         parsed = answer.get("parse")
         if not isinstance(parsed, dict) or not isinstance(parsed.get("text"), str):
             raise DocumentError(f"the wiki returned no rendering for {self._describe(ref)}")
+        return parsed
+
+    def fetch(self, ref: DocumentRef) -> Document:
+        """The page as rendered now; DocumentError names the page, DocumentExcluded by category."""
+        parsed = self._render(ref)
         title = str(parsed.get("title") or self._titles.get(ref.id) or ref.id)
         self._titles[ref.id] = title
         categories = [

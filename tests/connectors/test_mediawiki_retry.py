@@ -182,6 +182,25 @@ def test_fetch_that_keeps_failing_fails_that_page_alone() -> None:
         assert connector.fetch(DocumentRef(id="7", version="70")).title == "Seven"
 
 
+def test_after_an_outage_each_page_is_asked_once_until_the_wiki_answers() -> None:
+    """Once a fetch outlasts its retries, later pages are asked once, until one succeeds."""
+    fake = FakeWiki()
+    with _connector(fake) as connector:
+        list(connector.list())
+        page = DocumentRef(id="7", version="70")
+        fake.hiccups = [httpx.Response(503)] * (FAST.attempts + 1)
+        calls = len(fake.requests)
+        with pytest.raises(DocumentError):
+            connector.fetch(page)
+        assert len(fake.requests) - calls == FAST.attempts
+        with pytest.raises(DocumentError, match="kept failing"):
+            connector.fetch(page)
+        assert len(fake.requests) - calls == FAST.attempts + 1  # one attempt, no retries
+        assert connector.fetch(page).title == "Seven"  # the wiki is back
+        fake.hiccups = [httpx.Response(503)]
+        assert connector.fetch(page).title == "Seven"  # retried in full again
+
+
 def test_bearer_token_is_sent_instead_of_a_login() -> None:
     """With ``token`` every call carries it as a bearer token and no login happens."""
     fake = FakeWiki()
