@@ -39,7 +39,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable, Iterator
-from typing import Any, Self
+from typing import Any, NamedTuple, Self
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -73,6 +73,13 @@ def normalize_category(name: str) -> str:
 def title_path(title: str) -> str:
     """A page title as it appears in the wiki's URLs (``Sync test/Home`` -> ``Sync_test/Home``)."""
     return quote(title.replace(" ", "_"), safe="/:;@$!*(),~")
+
+
+class _Site(NamedTuple):
+    """What the connector needs to know of the wiki, from ``meta=siteinfo``."""
+
+    server: str  # "https://wiki.example.com", no trailing slash
+    articlepath: str  # "/wiki/$1"
 
 
 class MediaWikiOptions(ConnectorOptions):
@@ -161,14 +168,14 @@ class MediaWikiConnector(Connector):
         )
         self._batch_size: int | str = batch_size if batch_size is not None else "max"
         self._excluded = {normalize_category(name) for name in options.exclude_categories}
-        self._site: dict[str, Any] | None = None
+        self._site: _Site | None = None
         self._titles: dict[str, str] = {}
 
     def close(self) -> None:
         """Close the HTTP session."""
         self._api.close()
 
-    def _site_info(self) -> dict[str, Any]:
+    def _site_info(self) -> _Site:
         """Log in (once) and read the wiki's ``server`` and ``articlepath`` (once)."""
         if self._site is not None:
             return self._site
@@ -182,13 +189,13 @@ class MediaWikiConnector(Connector):
             raise WikiError("siteinfo", "the wiki did not report its server and article path")
         if server.startswith("//"):  # protocol-relative, as on Wikimedia wikis
             server = f"{urlsplit(options.api_url).scheme}:{server}"
-        self._site = {"server": server.rstrip("/"), "articlepath": articlepath}
+        self._site = _Site(server=server.rstrip("/"), articlepath=articlepath)
         return self._site
 
     def wiki_url(self, title: str) -> str:
         """A page's address on the wiki itself (its ``server`` and ``articlepath``)."""
         site = self._site_info()
-        return str(site["server"]) + str(site["articlepath"]).replace("$1", title_path(title))
+        return site.server + site.articlepath.replace("$1", title_path(title))
 
     def page_url(self, title: str, page_id: str) -> str:
         """The URL people are sent to for a page: the template's, else the wiki's own."""
@@ -203,7 +210,7 @@ class MediaWikiConnector(Connector):
         if template is None or "{pageid}" in template:
             return None  # a link names a title, not a page id: leave it on the wiki
         site = self._site_info()
-        prefix = str(site["server"]) + str(site["articlepath"]).split("$1")[0]
+        prefix = site.server + site.articlepath.split("$1")[0]
 
         def rewrite(url: str) -> str:
             if not url.startswith(prefix) or "?" in url:

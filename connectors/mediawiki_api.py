@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import email.utils
+import re
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -46,6 +47,8 @@ log = structlog.get_logger(__name__)
 USER_AGENT = "syncd-mediawiki-connector/1 (https://www.mediawiki.org/wiki/API:Etiquette)"
 MAXLAG_SECONDS = 5
 _RETRY_STATUSES = {429, 503}
+# What MediaWiki accepts as a bot password (BotPassword::canonicalizeLoginData, 1.39).
+_BOT_PASSWORD = re.compile(r"^[0-9a-w]{32,}$")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -150,9 +153,15 @@ class ActionApi:
             reason = result.get("reason") or result.get("result") or "no reason given"
             if isinstance(reason, Mapping):  # errorformat other than bc
                 reason = reason.get("text") or reason.get("code") or str(reason)
+            hint = ""
+            if "@" in username and not _BOT_PASSWORD.match(password):
+                # MediaWiki silently treats anything else as the account's main password.
+                hint = (
+                    "; a bot password is the string of 32 lower-case letters and digits"
+                    " that Special:BotPasswords generated"
+                )
             raise LoginRefused(
-                "login-failed",
-                f"the wiki at {self.api_url} refused the login of {username!r}: {reason}",
+                "login-failed", f"the wiki refused the login of {username!r}: {reason}{hint}"
             )
         self._credentials = (username, password)
         self._assert_user = True
@@ -207,8 +216,7 @@ class ActionApi:
             what = str(exc) or type(exc).__name__
             raise WikiUnavailable(
                 "unavailable",
-                f"the wiki at {self.api_url} kept failing ({what}) "
-                f"after up to {policy.attempts} attempts",
+                f"the wiki kept failing ({what}) after up to {policy.attempts} attempts",
             ) from exc
         raise AssertionError("stamina ended without an answer or an error")  # pragma: no cover
 
@@ -230,7 +238,7 @@ class ActionApi:
         if response.status_code >= 400:
             raise WikiError(
                 f"http-{response.status_code}",
-                f"the wiki at {self.api_url} answered HTTP {response.status_code}",
+                f"the wiki answered HTTP {response.status_code}",
             )
         try:
             answer = response.json()

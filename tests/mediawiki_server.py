@@ -36,6 +36,7 @@ INSTALL_HINT = (
 
 BOT_USER = "SyncBot@sync"
 BOT_PASSWORD = "0123456789abcdefghijklmnopqrstuv"
+BOT_MAIN_PASSWORD = "SyncB0t-Passw0rd!"  # the bot account's own password, not a bot password
 ADMIN_BOT_USER = "Admin@tests"
 ADMIN_BOT_PASSWORD = "abcdefghijklmnopqrstuvw012345678"
 _ADMIN_PASSWORD = "Adm1n-Passw0rd!"
@@ -140,7 +141,7 @@ class MediaWikiServer:
         with (self.root / "LocalSettings.php").open("a", encoding="utf-8") as settings:
             settings.write(_SETTINGS.replace("{root}", str(self.root)))
         name, app = BOT_USER.split("@")
-        self._php("createAndPromote.php", "--bot", name, "SyncB0t-Passw0rd!")
+        self._php("createAndPromote.php", "--bot", name, BOT_MAIN_PASSWORD)
         self._php(
             "createBotPassword.php",
             f"--appid={app}",

@@ -16,7 +16,7 @@ from tests.connectors.mediawiki_fixtures import (
     make_connector,
     running_wiki,
 )
-from tests.mediawiki_server import BOT_USER, MediaWikiServer
+from tests.mediawiki_server import BOT_MAIN_PASSWORD, BOT_USER, MediaWikiServer
 
 pytestmark = pytest.mark.mediawiki
 
@@ -75,6 +75,16 @@ def test_bad_bot_password_fails_clearly_once(wiki: MediaWikiServer) -> None:
     assert wrong not in message
     assert wrong not in repr(logs)
     assert len(transport.requests) == 2  # the login token, then the login: no retries
+
+
+def test_main_password_for_a_bot_login_gets_a_hint(wiki: MediaWikiServer) -> None:
+    """A main-account password given with a ``Name@app`` user fails with a bot-password hint."""
+    with (
+        make_connector(wiki, password=BOT_MAIN_PASSWORD) as connector,
+        pytest.raises(SourceUnavailable, match="Special:BotPasswords") as caught,
+    ):
+        list(connector.list())
+    assert BOT_MAIN_PASSWORD not in str(caught.value)
 
 
 def test_listing_has_every_page_but_redirects(wiki: MediaWikiServer, connector: Connector) -> None:
