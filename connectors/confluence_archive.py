@@ -29,7 +29,7 @@ import re
 import stat
 import zipfile
 import zlib
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from urllib.parse import unquote
 
 from connectors.base import DocumentError, SourceUnavailable
@@ -307,4 +307,4 @@ class ZipExport(Export):
             self._zip = None
 
     def describe(self, name: str) -> str:
-        return f"{self.path.name}:{PurePosixPath(name)}"
+        return f"{self.path.name}:{name}"

@@ -157,7 +157,8 @@ class ConfluenceExportConnector(Connector):
         if not title:
             raise DocumentError(f"{where}: the page has no title (#title-text is empty)")
         ancestors = self._ancestors(parts, space)
-        space_name = space.name or (parts.crumbs[0].text if parts.crumbs else None)
+        first = parts.crumbs[0] if parts.crumbs else None
+        space_name = space.name or (first.text if first and first.page_id is None else None)
         body = self._body(parts, page.id, [*filter(None, [space_name]), *ancestors.values()], title)
         metadata: dict[str, Any] = {
             "page_id": page.id,

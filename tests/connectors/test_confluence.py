@@ -347,3 +347,22 @@ def test_macos_shadow_files_are_not_pages(tmp_path: Path) -> None:
         documents = fetch_all(connector)
     assert sorted(documents) == ["100", "200", "300"]
     assert documents["100"].metadata["file"] == "Home_100.html"
+
+
+def test_a_page_without_any_title_fails_alone(tmp_path: Path) -> None:
+    """A page whose header, <title> and index entry are all missing fails, naming its file."""
+    export = sample()
+    export.index = False
+    export.add("400", "Untitled")
+    untitled = export.page_html(export.pages[-1])
+    untitled = untitled.replace("<title>Docs : Untitled</title>", "")
+    export.pages[-1].raw = untitled.replace(" Docs : Untitled ", "").encode()
+    with make_connector(export.write_folder(tmp_path / "export")) as connector:
+        refs = {ref.id: ref for ref in connector.list()}
+        with pytest.raises(DocumentError, match=r"Untitled_400\.html: the page has no title"):
+            connector.fetch(refs.pop("400"))
+        assert sorted(connector.fetch(ref).title for ref in refs.values()) == [
+            "CI/CD",
+            "Guide",
+            "Home",
+        ]
