@@ -1,0 +1,84 @@
+"""No-op sync: the run after a full one, against the floor of reading and hashing every file.
+
+Generates ``--docs`` Markdown pages, runs one full sync into the sandbox (its own process,
+unthrottled), then alternates ``--repeat`` times: the floor (``bench/floor.py`` reads and
+SHA-256s every file) and a no-op ``syncd sync``, both as fresh processes on a warm page cache.
+Reports medians, their ratio and the requests the no-op runs made (the sandbox's request log).
+
+Usage: python bench/noop.py [--docs 20000] [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+from pathlib import Path
+
+from bench.harness import (
+    PYTHON,
+    ROOT,
+    Sandbox,
+    emit,
+    markdown_source,
+    run_syncd,
+    run_timed,
+    write_config,
+    write_markdown_tree,
+)
+
+
+def main() -> None:
+    """Run the benchmark and print its result."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--docs", type=int, default=20000)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="syncd-bench-") as tmp, Sandbox() as sandbox:
+        folder = Path(tmp)
+        tree = folder / "site"
+        write_markdown_tree(tree, args.docs)
+        config = write_config(folder, sandbox.url, [markdown_source(tree)])
+        full = run_syncd(config)
+        assert full.returncode == 0, full.stderr[-2000:]
+        assert full.report()["created"] == args.docs
+        floor_argv = [PYTHON, str(ROOT / "bench" / "floor.py"), str(tree)]
+        run_timed(floor_argv)  # warm the page cache with every file's content
+        floors: list[float] = []
+        noops: list[float] = []
+        cpus: list[float] = []
+        rss: list[float] = []
+        requests: list[int] = []
+        for _ in range(args.repeat):
+            wall, _, out = run_timed(floor_argv)
+            assert int(out.split()[0]) == args.docs
+            floors.append(wall)
+            sandbox.command("reset")
+            noop = run_syncd(config)
+            assert noop.returncode == 0, noop.stderr[-2000:]
+            report = noop.report()
+            assert (report["created"], report["updated"]) == (0, 0), report
+            requests.append(sandbox.command("stats")["requests"])
+            noops.append(noop.wall)
+            cpus.append(noop.cpu)
+            rss.append(noop.max_rss_mb)
+        floor, syncd = statistics.median(floors), statistics.median(noops)
+        emit(
+            "noop",
+            {
+                "command": f"python bench/noop.py --docs {args.docs} --repeat {args.repeat}",
+                "docs": args.docs,
+                "full_sync_wall_s": round(full.wall, 2),
+                "full_sync_cpu_s": round(full.cpu, 2),
+                "floor_wall_s": [round(x, 3) for x in floors],
+                "noop_wall_s": [round(x, 3) for x in noops],
+                "noop_cpu_s": [round(x, 3) for x in cpus],
+                "noop_max_rss_mb": [round(x, 1) for x in rss],
+                "ratio_median": round(syncd / floor, 2),
+                "requests_per_noop": requests,
+            },
+        )
+
+
+if __name__ == "__main__":
+    main()
