@@ -102,7 +102,8 @@ def crontab_trigger(expression: str, *, jitter: float | None = None) -> CronTrig
     APScheduler 3 numbers weekdays from Monday = 0, unlike cron (Sunday = 0 or 7), so
     ``CronTrigger.from_crontab("0 9 * * 1-5")`` would fire Tuesday to Saturday
     (https://github.com/agronholm/apscheduler/issues/286). Numeric weekdays are rewritten
-    as names here, which both agree on.
+    as names here, which both agree on. One difference remains: when both day of month and
+    day of week are restricted, cron fires on either, APScheduler only when both match.
     """
     fields = expression.split()
     if len(fields) != 5:
