@@ -84,6 +84,11 @@ def cli(
     from syncd import log as logsetup
 
     logsetup.configure(log_level, log_format)  # type: ignore[arg-type]
+    import stamina.instrumentation
+
+    # Our retry loops log their own events with the operation named; stamina's default hooks
+    # would log each retry a second time.
+    stamina.instrumentation.set_on_retry_hooks([])
     ctx.obj = _State(config_path, log_level, log_format)
 
 

@@ -191,6 +191,15 @@ class Publisher:
         if response.status_code != 404:
             self._json(response, operation, page=page_id)
 
+    def get_page_html(self, page_id: str) -> str | None:
+        """The HTML Intercom holds for a page (for dry-run diffs); None when it is gone."""
+        operation = f"get page {page_id}"
+        response = self._call(operation, "GET", f"{PAGES}/{quote(page_id, safe='')}")
+        if response.status_code == 404:
+            return None
+        html = self._json(response, operation, page=page_id).get("html")
+        return html if isinstance(html, str) else None
+
     def list_pages(self, source_id: int | None = None) -> Iterator[RemotePage]:
         """Every external page of the workspace, or only those of ``source_id``."""
         for item in self._paginate("list external pages", PAGES):
