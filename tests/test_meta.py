@@ -1,0 +1,67 @@
+"""Meta-tests: every built-in connector is tested against the contract and documented."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from connectors import registry
+from tests.connectors.contract import ConnectorContract
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_MODULES = sorted((ROOT / "tests" / "connectors").glob("test_*.py"))
+
+
+def contract_subjects() -> set[type]:
+    """Connector classes that some test module runs the contract mixin against."""
+    subjects: set[type] = set()
+    for path in TEST_MODULES:
+        module = importlib.import_module(f"tests.connectors.{path.stem}")
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        contract_classes = [
+            node.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ClassDef)
+            and any(getattr(base, "id", None) == "ConnectorContract" for base in node.bases)
+        ]
+        if not contract_classes:
+            continue
+        for cls in registry.BUILTIN:
+            connector = registry.load(cls)
+            if connector.__module__.split(".")[-1] in path.stem or connector.__name__ in (
+                path.read_text(encoding="utf-8")
+            ):
+                subjects.add(connector)
+        assert all(
+            issubclass(getattr(module, name), ConnectorContract) for name in contract_classes
+        )
+    return subjects
+
+
+@pytest.mark.parametrize("name", sorted(registry.BUILTIN))
+def test_connector_has_a_contract_test(name: str) -> None:
+    """Each built-in connector has a test class that subclasses ConnectorContract."""
+    assert registry.load(name) in contract_subjects()
+
+
+@pytest.mark.parametrize("name", sorted(registry.BUILTIN))
+def test_connector_is_documented_in_the_example_config(name: str) -> None:
+    """Each built-in connector has a source block in config.example.yaml naming every option."""
+    example = yaml.safe_load((ROOT / "config.example.yaml").read_text(encoding="utf-8"))
+    blocks = [s for s in example["sources"] if s["connector"] == name]
+    assert blocks, f"config.example.yaml has no {name} source"
+    options = registry.load(name).Options.model_fields
+    assert set(options) <= set(blocks[0]["options"]), set(options) - set(blocks[0]["options"])
+
+
+def test_registry_names_are_unique_and_loadable() -> None:
+    """Every name the registry offers loads a Connector subclass."""
+    assert registry.available()[: len(registry.BUILTIN)] == list(registry.BUILTIN)
+    for name in registry.available():
+        registry.load(name)
+    with pytest.raises(registry.UnknownConnector, match="available: markdown"):
+        registry.load("nope")
