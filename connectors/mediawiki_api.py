@@ -210,6 +210,13 @@ class ActionApi:
                 wait_max=policy.wait_max,
                 wait_jitter=policy.wait_jitter,
             ):
+                if attempt.num > 1:
+                    log.warning(
+                        "mediawiki.retry",
+                        api_url=self.api_url,
+                        action=params.get("action"),
+                        attempt=attempt.num,
+                    )
                 with attempt:
                     return self._once(method, params)
         except (_Transient, httpx.TransportError) as exc:

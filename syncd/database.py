@@ -98,9 +98,25 @@ def upgrade(engine: Engine) -> None:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
         return
-    with _sqlite_lock(engine), engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    # pysqlite commits DDL statement by statement unless it is told to leave transactions to
+    # us; a process killed mid-migration would leave half a schema behind. This engine makes
+    # the whole upgrade one transaction.
+    ddl_engine = sa.create_engine(engine.url, connect_args={"timeout": 30})
+
+    @sa.event.listens_for(ddl_engine, "connect")
+    def _manual_transactions(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @sa.event.listens_for(ddl_engine, "begin")
+    def _begin_immediate(connection: sa.Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    try:
+        with _sqlite_lock(engine), ddl_engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    finally:
+        ddl_engine.dispose()
 
 
 def open_database(url: str | URL) -> tuple[Engine, sessionmaker[Session]]:

@@ -73,3 +73,19 @@ def test_unreachable_database_is_a_state_error() -> None:
         database.open_database("postgresql+psycopg://nobody:secret@127.0.0.1:1/none")
     assert "secret" not in str(info.value)
     assert info.value.exit_code == 5
+
+
+def test_failed_sqlite_migration_leaves_no_half_schema(tmp_path: object) -> None:
+    """A migration that fails part-way on SQLite rolls back every table it created."""
+    import pytest
+
+    from syncd.errors import StateError
+
+    url = f"sqlite:///{tmp_path}/half.db"
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(sa.text("CREATE TABLE runs (x INTEGER)"))  # collides mid-migration
+    with pytest.raises(StateError):
+        database.open_database(url)
+    assert set(sa.inspect(engine).get_table_names()) == {"runs"}
+    engine.dispose()
