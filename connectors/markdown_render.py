@@ -8,8 +8,8 @@ template tag
     bold line, ``{% include x.html %}`` and ``{{% param x %}}`` vanish. Exceptions: Hugo's
     ``comment`` and Liquid's ``comment`` pairs drop what they wrap, Liquid's ``raw`` keeps
     what it wraps verbatim, ``ref``/``relref``/``link`` become the path they name, so the
-    link resolves like any other, and ``figure`` becomes an image with its caption. In code (fenced blocks and inline spans) only shortcodes and
-    Liquid tags are dropped; ``{{ ... }}`` there is most often the code being documented
+    link resolves like any other, and ``figure`` becomes an image with its caption. In code
+    (fenced blocks and inline spans) only shortcodes and Liquid tags are dropped; ``{{ ... }}`` there is most often the code being documented
     (Go templates, Jinja, Handlebars) and stays.
 
 admonition
@@ -29,8 +29,9 @@ import re
 from collections.abc import Callable
 
 import cmarkgfm
-import nh3
 from cmarkgfm.cmark import Options as CmarkOptions
+
+from connectors.sanitize import clean_html
 
 _CMARK_OPTIONS = (
     CmarkOptions.CMARK_OPT_UNSAFE  # sanitized below, after links are resolved
@@ -39,24 +40,6 @@ _CMARK_OPTIONS = (
 )
 _CMARK_EXTENSIONS = ["table", "strikethrough", "autolink", "tasklist"]
 
-_ALLOWED_TAGS = {
-    "a", "abbr", "b", "blockquote", "br", "caption", "code", "col", "colgroup", "dd", "del",
-    "details", "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5",
-    "h6", "hr", "i", "img", "input", "ins", "kbd", "li", "mark", "ol", "p", "pre", "q", "s",
-    "samp", "section", "small", "span", "strong", "sub", "summary", "sup", "table", "tbody",
-    "td", "tfoot", "th", "thead", "tr", "u", "ul",
-}  # fmt: skip
-_ALLOWED_ATTRIBUTES = {
-    "a": {"href", "title"},
-    "img": {"src", "alt", "title", "width", "height"},
-    "code": {"class"},
-    "td": {"colspan", "rowspan", "align"},
-    "th": {"colspan", "rowspan", "align", "scope"},
-    "input": {"type", "checked", "disabled"},
-    "ol": {"start"},
-    "details": {"open"},
-    "*": {"id"},
-}
 _URL_ATTRIBUTES = {("a", "href"), ("img", "src")}
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
@@ -288,13 +271,4 @@ def render(markdown: str, resolve_url: Callable[[str], str | None]) -> str:
             return languages[0] if languages else None
         return value
 
-    cleaned: str = nh3.clean(
-        html,
-        tags=_ALLOWED_TAGS,
-        clean_content_tags={"script", "style", "noscript", "template"},
-        attributes=_ALLOWED_ATTRIBUTES,
-        attribute_filter=attribute_filter,
-        url_schemes={"http", "https", "mailto", "tel"},
-        link_rel=None,
-    )
-    return re.sub(r"\n{3,}", "\n\n", cleaned).strip()
+    return clean_html(html, attribute_filter=attribute_filter)

@@ -21,37 +21,16 @@ import re
 from typing import Any
 
 import cmarkgfm
-import nh3
 from cmarkgfm.cmark import Options as CmarkOptions
 from markdownify import markdownify
 
 from connectors.base import Document
+from connectors.sanitize import clean_html
 
 CONVERTER_VERSION = "1"
 
 _GFM_OPTIONS = CmarkOptions.CMARK_OPT_FOOTNOTES | CmarkOptions.CMARK_OPT_STRIKETHROUGH_DOUBLE_TILDE
 
-# What a knowledge-base article needs, and nothing that runs or restyles.
-_ALLOWED_TAGS = {
-    "a", "abbr", "b", "blockquote", "br", "caption", "code", "col", "colgroup", "dd", "del",
-    "details", "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5",
-    "h6", "hr", "i", "img", "input", "ins", "kbd", "li", "mark", "ol", "p", "pre", "q", "s",
-    "samp", "section", "small", "span", "strong", "sub", "summary", "sup", "table", "tbody",
-    "td", "tfoot", "th", "thead", "tr", "u", "ul",
-}  # fmt: skip
-_ALLOWED_ATTRIBUTES = {
-    "a": {"href", "title"},
-    "img": {"src", "alt", "title", "width", "height"},
-    "code": {"class"},
-    "pre": {"class"},
-    "td": {"colspan", "rowspan", "align"},
-    "th": {"colspan", "rowspan", "align", "scope"},
-    "input": {"type", "checked", "disabled"},
-    "ol": {"start"},
-    "details": {"open"},
-    "*": {"id"},
-}
-_ALLOWED_SCHEMES = {"http", "https", "mailto", "tel"}
 _BLANK_RUNS = re.compile(r"\n{3,}")
 
 
@@ -91,15 +70,7 @@ def markdown_to_html(markdown: str) -> str:
 
 def sanitize_html(html: str) -> str:
     """Keep structure and links; drop scripts, styles, event handlers and unsafe URLs."""
-    cleaned: str = nh3.clean(
-        html,
-        tags=_ALLOWED_TAGS,
-        clean_content_tags={"script", "style", "noscript", "template"},
-        attributes=_ALLOWED_ATTRIBUTES,
-        url_schemes=_ALLOWED_SCHEMES,
-        link_rel=None,
-    )
-    return _BLANK_RUNS.sub("\n\n", cleaned).strip()
+    return clean_html(html)
 
 
 def render(

@@ -1,0 +1,52 @@
+"""The HTML allowlist every page passes through before it reaches Intercom.
+
+What a knowledge-base article needs (structure, tables, code with its language, links and
+images) and nothing that runs or restyles: no scripts, styles, event handlers, forms or
+``javascript:`` URLs. Connectors that clean HTML themselves use it, and the engine applies it
+once more to whatever any connector produced.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import nh3
+
+ALLOWED_TAGS = frozenset({
+    "a", "abbr", "b", "blockquote", "br", "caption", "code", "col", "colgroup", "dd", "del",
+    "details", "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5",
+    "h6", "hr", "i", "img", "input", "ins", "kbd", "li", "mark", "ol", "p", "pre", "q", "s",
+    "samp", "section", "small", "span", "strong", "sub", "summary", "sup", "table", "tbody",
+    "td", "tfoot", "th", "thead", "tr", "u", "ul",
+})  # fmt: skip
+ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "code": {"class"},
+    "pre": {"class"},
+    "td": {"colspan", "rowspan", "align"},
+    "th": {"colspan", "rowspan", "align", "scope"},
+    "input": {"type", "checked", "disabled"},
+    "ol": {"start"},
+    "details": {"open"},
+    "*": {"id"},
+}
+ALLOWED_SCHEMES = frozenset({"http", "https", "mailto", "tel"})
+_BLANK_RUNS = re.compile(r"\n{3,}")
+
+AttributeFilter = Callable[[str, str, str], str | None]
+
+
+def clean_html(html: str, *, attribute_filter: AttributeFilter | None = None) -> str:
+    """Sanitize ``html`` to the allowlist; ``attribute_filter`` may rewrite or drop values."""
+    cleaned: str = nh3.clean(
+        html,
+        tags=set(ALLOWED_TAGS),
+        clean_content_tags={"script", "style", "noscript", "template"},
+        attributes=ALLOWED_ATTRIBUTES,
+        attribute_filter=attribute_filter,
+        url_schemes=set(ALLOWED_SCHEMES),
+        link_rel=None,
+    )
+    return _BLANK_RUNS.sub("\n\n", cleaned).strip()
