@@ -9,8 +9,9 @@ template tag
     ``comment`` and Liquid's ``comment`` pairs drop what they wrap, Liquid's ``raw`` keeps
     what it wraps verbatim, ``ref``/``relref``/``link`` become the path they name, so the
     link resolves like any other, and ``figure`` becomes an image with its caption. In code
-    (fenced blocks and inline spans) only shortcodes and Liquid tags are dropped; ``{{ ... }}`` there is most often the code being documented
-    (Go templates, Jinja, Handlebars) and stays.
+    (fenced blocks and inline spans) only shortcodes and Liquid tags are dropped;
+    ``{{ ... }}`` there is most often the code being documented (Go templates, Jinja,
+    Handlebars) and stays.
 
 admonition
     A Docusaurus ``:::note Title`` ... ``:::`` block becomes a blockquote opening with its
