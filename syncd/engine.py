@@ -334,7 +334,8 @@ class SourceSync:
             self._count(outcome)
         if self._fatal is not None:
             for future in list(self._inflight):
-                future.cancel()
+                if future.cancel():  # not started: forget it; running ones finish and count
+                    del self._inflight[future]
 
     # -- outcomes --------------------------------------------------------------------------
 

@@ -68,12 +68,20 @@ class MemoryConnector(Connector):
 class RejectingTransport(httpx.BaseTransport):
     """Forwards to a real server, but answers 422 for upserts of chosen external ids."""
 
-    def __init__(self, reject: set[str]) -> None:
+    def __init__(self, reject: set[str], *, revoke_after: int | None = None) -> None:
         self.reject = reject
+        self.revoke_after = revoke_after  # answer 401 to every request after this many upserts
+        self.upserts = 0
         self.inner = httpx.HTTPTransport()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if request.method == "POST" and request.url.path == "/ai/external_pages":
+            self.upserts += 1
+            if self.revoke_after is not None and self.upserts > self.revoke_after:
+                error = {"code": "token_revoked", "message": "Token revoked"}
+                return httpx.Response(
+                    401, json={"type": "error.list", "errors": [error]}, request=request
+                )
             body = json.loads(request.read())
             if body.get("external_id") in self.reject:
                 error = {"code": "data_invalid", "message": "html is too large"}

@@ -298,3 +298,19 @@ def test_stop_event_ends_the_run_between_documents(h: Harness) -> None:
     assert report.stopped and report.created == 0
     report = h.sync()
     assert report.created == 6 and len(h.published()) == 6
+
+
+def test_token_revoked_mid_run_stops_at_once_keeping_what_was_written(
+    sandbox: SandboxServer, sessions: sessionmaker[Session]
+) -> None:
+    """A 401 in the middle of a run ends it with exit 6; pages written before are recorded."""
+    transport = RejectingTransport(set(), revoke_after=10)
+    h = Harness(sandbox, sessions, transport=transport)
+    h.connector.docs.update(docs(60))
+    with pytest.raises(IntercomAuthError):
+        h.sync()
+    published = h.published()
+    assert 1 <= len(published) <= 10
+    assert transport.upserts < 60  # no storm: the rest were never sent
+    tracker = Tracker(sessions, h.name)
+    assert tracker.pages_held() == len(published)
