@@ -9,7 +9,7 @@
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
-# --- builder: the project's wheel, installed with its dependencies into a virtualenv --------
+# --- builder: the project's wheel, installed with its pinned dependencies into a virtualenv -
 FROM ${PYTHON_IMAGE} AS builder
 
 ENV PIP_NO_CACHE_DIR=1 \
@@ -17,14 +17,14 @@ ENV PIP_NO_CACHE_DIR=1 \
     PYTHONDONTWRITEBYTECODE=1
 
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY connectors ./connectors
 COPY migrations ./migrations
 COPY syncd ./syncd
 
 RUN pip wheel --no-deps --wheel-dir /dist . \
     && python -m venv /opt/syncd \
-    && /opt/syncd/bin/pip install /dist/*.whl
+    && /opt/syncd/bin/pip install --constraint constraints.txt /dist/*.whl
 
 # --- runtime: the virtualenv, tini and an unprivileged user; no compiler, no pip cache ------
 FROM ${PYTHON_IMAGE} AS runtime
