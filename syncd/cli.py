@@ -145,17 +145,11 @@ def sync(
 ) -> None:
     """Sync once and exit (for CronJobs and manual runs)."""
     from syncd.plan import render_plan
-    from syncd.progress import NullProgress, Progress
+    from syncd.progress import make_progress
 
     app = _open_app(state)
     stop = threading.Event()
-    progress: Progress = NullProgress()
-    try:
-        from syncd.progress import make_progress  # type: ignore[attr-defined,unused-ignore]
-
-        progress = make_progress(sys.stderr)
-    except ImportError:
-        pass
+    progress = make_progress(sys.stderr)
     with _stop_on_signals(stop):
         try:
             outcome = app.sync(

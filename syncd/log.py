@@ -17,7 +17,12 @@ import structlog
 
 LogFormat = Literal["json", "console"]
 
-_NOISY = {"httpx": logging.WARNING, "httpcore": logging.WARNING, "alembic": logging.WARNING}
+_NOISY = {
+    "httpx": logging.WARNING,
+    "httpcore": logging.WARNING,
+    "alembic": logging.WARNING,
+    "apscheduler": logging.WARNING,
+}
 
 
 def configure(level: str = "info", fmt: LogFormat | None = None) -> None:
