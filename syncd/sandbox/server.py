@@ -74,7 +74,11 @@ class SandboxServer:
         """Bind the socket and start serving in a background thread."""
         if self._thread is not None:
             return
-        sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
+        # IPPROTO_TCP spelled out: asyncio enables TCP_NODELAY on accepted sockets only when
+        # the listening socket's protocol says TCP, and without it every response whose body
+        # follows its headers in a second write waits ~40 ms for the client's delayed ACK.
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self.port))
         self.port = sock.getsockname()[1]
