@@ -123,6 +123,7 @@ class SyncModel(RuleBasedStateMachine):
         assert urls.count(self.h.source.url) <= 1
 
 
+@pytest.mark.timeout(900)  # 25 examples of up to 12 steps, each sync over real HTTP
 def test_sync_state_machine(sandbox: SandboxServer, state_url: str) -> None:
     """After every run, Intercom equals the source and an unchanged source sends nothing."""
     engine, sessions = database.open_database(state_url)
