@@ -50,8 +50,10 @@ class SyncModel(RuleBasedStateMachine):
     @rule(key=KEYS, body=BODIES)
     def create_or_edit(self, key: str, body: str) -> None:
         doc = self.h.connector.docs.get(key)
-        ext = doc.external_id if doc else f"ext-{key}"
-        self.h.connector.docs[key] = MemoryDoc(key.upper(), body, self._bump(), external_id=ext)
+        serial = self._bump()
+        # A new document gets a fresh external id: a renamed one may still hold "ext-<key>".
+        ext = doc.external_id if doc else f"ext-{key}-{serial}"
+        self.h.connector.docs[key] = MemoryDoc(key.upper(), body, serial, external_id=ext)
 
     @precondition(lambda self: bool(self.h.connector.docs))
     @rule(data=st.data())
