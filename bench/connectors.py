@@ -87,16 +87,19 @@ def measure(
     config = write_config(run_dir, sandbox.url, [source])
     first = run_syncd(config)
     assert first.returncode == 0, first.stderr[-2000:]
-    assert first.report()["created"] == count, first.report()
+    # A fresh wiki holds its Main Page too, so a source may list more than we wrote.
+    assert first.report()["created"] >= count, first.report()
     change()
     update = run_syncd(config)
     assert update.returncode == 0, update.stderr[-2000:]
-    assert update.report()["updated"] == count, update.report()
+    changed = update.report()["updated"]
+    assert changed >= count, update.report()
     noop = run_syncd(config)
     assert noop.returncode == 0, noop.stderr[-2000:]
-    per_doc = (update.cpu - noop.cpu) / count
+    per_doc = (update.cpu - noop.cpu) / changed
     return {
         "docs": count,
+        "changed": changed,
         "first_sync_cpu_s": round(first.cpu, 2),
         "update_sync_cpu_s": round(update.cpu, 2),
         "update_sync_wall_s": round(update.wall, 2),
@@ -184,8 +187,10 @@ def main() -> None:
         folder = Path(tmp)
         if args.markdown:
             results["markdown"] = bench_markdown(folder, sandbox, args.markdown)
+            print("markdown", results["markdown"], file=sys.stderr, flush=True)
         if args.confluence:
             results["confluence"] = bench_confluence(folder, sandbox, args.confluence)
+            print("confluence", results["confluence"], file=sys.stderr, flush=True)
         if args.mediawiki:
             results["mediawiki"] = bench_mediawiki(folder, sandbox, args.mediawiki)
     emit("connectors", results)
