@@ -29,9 +29,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-import cmarkgfm
 from cmarkgfm.cmark import Options as CmarkOptions
 
+from connectors import cmark
 from connectors.sanitize import clean_html
 
 _CMARK_OPTIONS = (
@@ -260,9 +260,7 @@ def first_heading(markdown: str) -> str | None:
 
 def render(markdown: str, resolve_url: Callable[[str], str | None]) -> str:
     """Safe HTML for prepared Markdown; ``resolve_url`` maps each href/src (None drops it)."""
-    html: str = cmarkgfm.markdown_to_html_with_extensions(
-        markdown, options=_CMARK_OPTIONS, extensions=_CMARK_EXTENSIONS
-    )
+    html = cmark.markdown_to_html(markdown, options=_CMARK_OPTIONS, extensions=_CMARK_EXTENSIONS)
 
     def attribute_filter(element: str, attribute: str, value: str) -> str | None:
         if (element, attribute) in _URL_ATTRIBUTES:

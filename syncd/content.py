@@ -20,10 +20,10 @@ import json
 import re
 from typing import Any
 
-import cmarkgfm
 from cmarkgfm.cmark import Options as CmarkOptions
 from markdownify import markdownify
 
+from connectors import cmark
 from connectors.base import Document
 from connectors.sanitize import clean_html
 
@@ -60,12 +60,11 @@ def markdown_to_html(markdown: str) -> str:
     """Render GitHub-flavoured Markdown (tables, strikethrough, task lists, footnotes)."""
     # Not github_flavored_markdown_to_html: that writes <pre lang="x">, whose language the
     # sanitizer would drop; the extensions API writes <code class="language-x">.
-    html: str = cmarkgfm.markdown_to_html_with_extensions(
+    return cmark.markdown_to_html(
         markdown,
         options=_GFM_OPTIONS,
         extensions=["table", "strikethrough", "autolink", "tasklist"],
     )
-    return html
 
 
 def sanitize_html(html: str) -> str:

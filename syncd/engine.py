@@ -65,7 +65,16 @@ class _Write:
     digest: str
     action: str
     replaces: str | None  # ref id of a renamed-away row whose page this write takes over
-    stale_page: str | None  # a page of this document under an old external id, to delete
+    stale: tuple[str, str] | None  # (old external id, its page) this document moved away from
+    pending: bool  # no page id is known yet: record the intent before sending
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Stale:
+    external_id: str
+    page_id: str
+    excluded_ref: str | None = None  # the draft that left this page behind, if one did
+    version: str | None = None
 
 
 class SourceSync:
@@ -97,6 +106,11 @@ class SourceSync:
         self._inflight: dict[cf.Future[str], _Write] = {}
         self._versions: list[tuple[str, str]] = []
         self._claimed: dict[str, str] = {}  # external id -> ref id, this run
+        self._settled: set[str] = set()  # ref ids fetched (or failed) this run
+        self._deferred: list[tuple[DocumentRef, Document]] = []
+        # Pages a document left behind (its external id changed, or it became a draft). They
+        # are deleted after every write, unless another document took their external id over.
+        self._stale: list[_Stale] = []
         self._fatal: BaseException | None = None
 
     # -- the run ---------------------------------------------------------------------------
@@ -121,7 +135,13 @@ class SourceSync:
             if self._must_contact_intercom(to_fetch, gone):
                 self._ensure_source()
             remote = self._remote_pages() if self.options.full_resync else {}
-            by_external = {k.external_id: k for k in known.values() if k.external_id}
+            # Rows that know their page win: a run killed after an upsert but before its
+            # record can leave a second row with the same external id and no page id.
+            by_external = {
+                k.external_id: k
+                for k in sorted(known.values(), key=lambda k: k.page_id is not None)
+                if k.external_id
+            }
             self._write_all(to_fetch, known, by_external, listed, remote)
             if not self.stop.is_set():
                 self._delete_gone(gone)
@@ -158,7 +178,7 @@ class SourceSync:
         return bool(
             self.options.full_resync
             or to_fetch
-            or any(k.page_id for k in gone)
+            or any(k.page_id or _uncertain(k) for k in gone)
             or self.tracker.url != self.source.url
             or self.tracker.status != self.source.status
         )
@@ -212,47 +232,92 @@ class SourceSync:
         remote: dict[str, str],
     ) -> None:
         pool = cf.ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="publish")
+        batch: list[_Write] = []
         try:
             for ref in to_fetch:
                 if self.stop.is_set() or self._fatal is not None:
                     break
-                write = self._prepare(ref, known.get(ref.id), by_external, listed, remote)
-                if write is None:
+                document = self._fetch(ref, known.get(ref.id))
+                self._settled.add(ref.id)
+                if document is None:
                     continue
-                if self.options.dry_run:
-                    continue
-                future = pool.submit(self._upsert, write)
-                self._inflight[future] = write
-                if len(self._inflight) >= 2 * self.max_concurrency:
-                    self._drain(cf.FIRST_COMPLETED)
+                write = self._prepare(ref, known.get(ref.id), document, by_external, listed, remote)
+                batch = self._queue(pool, batch, write)
+            for ref, document in self._deferred:
+                if self.stop.is_set() or self._fatal is not None:
+                    break
+                write = self._prepare(
+                    ref, known.get(ref.id), document, by_external, listed, remote, final=True
+                )
+                batch = self._queue(pool, batch, write)
+            if self._fatal is None:
+                self._submit(pool, batch)
             self._drain(cf.ALL_COMPLETED)
+            if self._fatal is None and not self.stop.is_set():
+                self._delete_stale()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
         if self._fatal is not None:
             raise self._fatal
 
+    def _queue(
+        self, pool: cf.ThreadPoolExecutor, batch: list[_Write], write: _Write | None
+    ) -> list[_Write]:
+        if write is None or self.options.dry_run:
+            return batch
+        batch.append(write)
+        if len(batch) < self.max_concurrency:
+            return batch
+        self._submit(pool, batch)
+        return []
+
+    def _claim(
+        self,
+        ref: DocumentRef,
+        document: Document,
+        owner: Known | None,
+        listed: dict[str, DocumentRef],
+        *,
+        final: bool,
+    ) -> str | None:
+        """Claim the document's external id for this run; None when it cannot (yet)."""
+        external_id = document.external_id or ref.id
+        other = self._claimed.get(external_id)
+        if other is None and owner is not None and owner.ref_id != ref.id:
+            if owner.ref_id in listed and owner.ref_id not in self._settled and not final:
+                # The holder has not been read yet; it may have moved to another external
+                # id this run (a swap). Decide once every other document was read.
+                self._deferred.append((ref, document))
+                return None
+            failed = any(r == owner.ref_id for r, _ in self.report.failures)
+            if owner.ref_id in listed and (owner.ref_id not in self._settled or failed):
+                other = owner.ref_id
+        if other is not None:
+            self._fail(ref.id, f"external id {external_id!r} is also used by {other!r}")
+            return None
+        self._claimed[external_id] = ref.id
+        return external_id
+
     def _prepare(
         self,
         ref: DocumentRef,
         known: Known | None,
+        document: Document,
         by_external: dict[str, Known],
         listed: dict[str, DocumentRef],
         remote: dict[str, str],
+        *,
+        final: bool = False,
     ) -> _Write | None:
-        document = self._fetch(ref, known)
-        if document is None:
+        owner = by_external.get(document.external_id or ref.id)
+        external_id = self._claim(ref, document, owner, listed, final=final)
+        if external_id is None:
             return None
-        external_id = document.external_id or ref.id
-        claimant = self._claimed.get(external_id)
-        owner = by_external.get(external_id)
-        if claimant is not None or (
-            owner is not None and owner.ref_id != ref.id and owner.ref_id in listed
-        ):
-            other = claimant or (owner.ref_id if owner else "?")
-            self._fail(ref.id, f"external id {external_id!r} is also used by {other!r}")
-            return None
-        self._claimed[external_id] = ref.id
-        replaces = owner.ref_id if owner is not None and owner.ref_id != ref.id else None
+        takeover = owner is not None and owner.ref_id != ref.id
+        # A renamed document's old row goes; a row still listed keeps its own document.
+        replaces = (
+            owner.ref_id if owner is not None and takeover and owner.ref_id not in listed else None
+        )
         try:
             payload = content.render(
                 document,
@@ -267,17 +332,17 @@ class SourceSync:
         previous = owner if owner is not None else None
         if known is not None and known.external_id == external_id:
             previous = known
-        stale_page = None
+        stale = None
         if known is not None and known.page_id and known.external_id != external_id:
-            stale_page = known.page_id
+            stale = (known.external_id or "", known.page_id)
         published = previous is not None and previous.page_id is not None
         if (
             published
             and previous is not None
             and previous.payload_hash == digest
             and not self.options.full_resync
-            and replaces is None
-            and stale_page is None
+            and not takeover
+            and stale is None
         ):
             self._unchanged(ref)
             return None
@@ -285,7 +350,21 @@ class SourceSync:
         if self.options.dry_run:
             self._plan(action, ref, payload, previous, known)
             return None
-        return _Write(ref, payload, digest, action, replaces, stale_page)
+        pending = not takeover and (known is None or known.page_id is None)
+        return _Write(ref, payload, digest, action, replaces, stale, pending)
+
+    def _submit(self, pool: cf.ThreadPoolExecutor, batch: list[_Write]) -> None:
+        # The intent is committed before the request leaves: if the process dies after
+        # Intercom created the page but before its id was recorded, the next run knows the
+        # external id and can find the page again instead of leaving it orphaned.
+        pending = [(w.ref.id, w.payload.external_id) for w in batch if w.pending]
+        if pending:
+            self.tracker.record_pending(pending)
+        for write in batch:
+            future = pool.submit(self._upsert, write)
+            self._inflight[future] = write
+            if len(self._inflight) >= 2 * self.max_concurrency:
+                self._drain(cf.FIRST_COMPLETED)
 
     def _fetch(self, ref: DocumentRef, known: Known | None) -> Document | None:
         try:
@@ -301,10 +380,7 @@ class SourceSync:
 
     def _upsert(self, write: _Write) -> str:
         assert self._source_id is not None
-        page_id = self.publisher.upsert_page(source_id=self._source_id, payload=write.payload)
-        if write.stale_page is not None:
-            self.publisher.delete_page(write.stale_page)
-        return page_id
+        return self.publisher.upsert_page(source_id=self._source_id, payload=write.payload)
 
     def _drain(self, return_when: str) -> None:
         if not self._inflight:
@@ -330,6 +406,8 @@ class SourceSync:
                 title=write.payload.title,
                 replaces=write.replaces,
             )
+            if write.stale is not None:
+                self._stale.append(_Stale(*write.stale))
             outcome = "created" if write.action == "create" else "updated"
             self._count(outcome)
         if self._fatal is not None:
@@ -371,10 +449,21 @@ class SourceSync:
                     PlanItem("delete", ref.id, known.external_id, None, f"excluded: {reason}")
                 )
             else:
-                self.publisher.delete_page(known.page_id)
-        if not self.options.dry_run:
+                # Recorded as excluded once its page is gone (see _delete_stale).
+                self._stale.append(
+                    _Stale(known.external_id or "", known.page_id, ref.id, ref.version)
+                )
+        elif not self.options.dry_run:
             self.tracker.record_excluded(ref.id, ref.version)
         self._count("excluded")
+
+    def _delete_stale(self) -> None:
+        for stale in self._stale:
+            if stale.external_id not in self._claimed:  # else another document took it over
+                self.publisher.delete_page(stale.page_id)
+            if stale.excluded_ref is not None and stale.version is not None:
+                self.tracker.record_excluded(stale.excluded_ref, stale.version)
+        self._stale = []
 
     def _plan(
         self,
@@ -419,10 +508,39 @@ class SourceSync:
 
     def _delete_gone(self, gone: list[Known]) -> None:
         renamed = set(self._claimed)  # pages taken over by a renamed document stay
+        uncertain = []
         for known in gone:
             if known.external_id in renamed and self._claimed[known.external_id] != known.ref_id:
                 continue
+            if _uncertain(known):
+                uncertain.append(known)
+                continue
             self._delete(known.ref_id, known.page_id, known.external_id, "gone from the source")
+        if uncertain:
+            self._delete_uncertain(uncertain)
+
+    def _delete_uncertain(self, uncertain: list[Known]) -> None:
+        """Gone documents whose write may have reached Intercom without being recorded."""
+        why = "gone from the source (its last write was interrupted)"
+        if self.options.dry_run:
+            for known in uncertain:
+                self.report.plan.append(
+                    PlanItem("delete", known.ref_id, known.external_id, None, why)
+                )
+            return
+        remote: dict[str, str] = {}
+        if self._source_id is not None:
+            remote = {
+                page.external_id: page.id
+                for page in self.publisher.list_pages(self._source_id)
+                if page.external_id is not None
+            }
+        for known in uncertain:
+            page_id = remote.get(known.external_id or "")
+            if page_id is not None and known.external_id not in self._claimed:
+                self._delete(known.ref_id, page_id, known.external_id, why)
+            else:
+                self.tracker.record_deleted(known.ref_id)
 
     def _delete(self, ref_id: str, page_id: str | None, external_id: str | None, why: str) -> None:
         if page_id is None:
@@ -464,3 +582,8 @@ class SourceSync:
                 continue
             self.publisher.delete_page(page_id)
             self._count("deleted")
+
+
+def _uncertain(known: Known) -> bool:
+    """A row whose page may exist in Intercom although no page id was recorded."""
+    return known.page_id is None and known.external_id is not None and not known.excluded

@@ -134,6 +134,15 @@ class Tracker:
             row.last_error_at = None
             row.failures = 0
 
+    def record_pending(self, writes: Iterable[tuple[str, str]]) -> None:
+        """Documents about to be sent for the first time: remember their external ids."""
+        with self.sessions.begin() as session:
+            for ref_id, external_id in writes:
+                row = self._row(session, ref_id)
+                if row.intercom_page_id is None:
+                    row.external_id = external_id
+                    row.excluded = False
+
     def record_versions(self, versions: Iterable[tuple[str, str]]) -> None:
         """Documents whose version moved but whose payload did not: nothing was sent."""
         with self.sessions.begin() as session:

@@ -65,3 +65,22 @@ def test_html_to_text_is_readable() -> None:
         "<h2>Setup</h2><ul><li>one</li></ul><p><a href='https://x'>x</a></p>"
     )
     assert "## Setup" in text and "- one" in text and "[x](https://x)" in text
+
+
+def test_markdown_rendering_does_not_leak_native_memory() -> None:
+    """Rendering thousands of pages keeps the process's memory flat (cmark-gfm frees its trees)."""
+    import os
+    from pathlib import Path
+
+    def resident_kib() -> int:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") // 1024
+
+    page = "# Title\n\n" + "word " * 2000 + "\n\n| a | b |\n|---|---|\n| 1 | 2 |\n"
+    for _ in range(200):  # warm up allocator pools
+        content.markdown_to_html(page)
+    before = resident_kib()
+    for _ in range(3000):
+        content.markdown_to_html(page)
+    grown = resident_kib() - before
+    assert grown < 20_000, f"rendering 3,000 pages grew resident memory by {grown} KiB"

@@ -314,3 +314,49 @@ def test_token_revoked_mid_run_stops_at_once_keeping_what_was_written(
     assert transport.upserts < 60  # no storm: the rest were never sent
     tracker = Tracker(sessions, h.name)
     assert tracker.pages_held() == len(published)
+
+
+def test_write_interrupted_before_its_record_is_cleaned_up(h: Harness) -> None:
+    """A page created by a run that died before recording it is deleted once its doc is gone."""
+    h.connector.docs.update(docs(3))
+    h.sync()
+    source_id = h.source_id()
+    assert source_id is not None
+    # What a run killed between Intercom's answer and the commit leaves behind: the intent
+    # recorded, the page created, no page id stored.
+    Tracker(h.sessions, h.name).record_pending([("lost.md", "lost.md")])
+    h.sandbox.store.upsert_page(
+        {
+            "source_id": source_id,
+            "external_id": "lost.md",
+            "title": "L",
+            "html": "<p>l</p>",
+            "locale": "en",
+        }
+    )
+    report = h.sync()
+    assert report.deleted == 1
+    assert set(h.published()) == {"doc-0", "doc-1", "doc-2"}
+    assert h.sync().deleted == 0
+
+
+def test_interrupted_write_of_a_listed_document_is_adopted(h: Harness) -> None:
+    """A listed document whose first write was not recorded is sent again, not duplicated."""
+    h.connector.docs.update(docs(2))
+    h.sync()
+    source_id = h.source_id()
+    assert source_id is not None
+    h.connector.docs["late"] = MemoryDoc("Late", "late")
+    Tracker(h.sessions, h.name).record_pending([("late", "late")])
+    h.sandbox.store.upsert_page(
+        {
+            "source_id": source_id,
+            "external_id": "late",
+            "title": "Late",
+            "html": "<p>old</p>",
+            "locale": "en",
+        }
+    )
+    h.sync()
+    assert h.published()["late"] == ("Late", "<p>late</p>")
+    assert len(h.sandbox.store.pages_of(source_id)) == 3
