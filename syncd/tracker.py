@@ -12,11 +12,26 @@ import dataclasses
 from collections.abc import Iterable
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from syncd.models import DocumentState, Run, Source, utcnow
 
 _ERROR_LIMIT = 2000  # keep stored errors readable; a whole HTML error page helps no one
+# What recording a written page sets, besides its key (source, ref id).
+_WRITTEN_COLUMNS = (
+    "external_id",
+    "version",
+    "payload_hash",
+    "intercom_page_id",
+    "title",
+    "excluded",
+    "last_written_at",
+    "last_error",
+    "last_error_at",
+    "failures",
+)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -52,6 +67,7 @@ class Tracker:
         self.sessions = sessions
         self.source_name = source_name
         self.source_pk, self.intercom_source_id, self.url, self.status = self._load_source()
+        self._upserts: dict[str, sa.Executable] = {}
 
     def _load_source(self) -> tuple[int, int | None, str | None, str | None]:
         with self.sessions.begin() as session:
@@ -114,6 +130,18 @@ class Tracker:
         replaces: str | None = None,
     ) -> None:
         """A page was created or updated in Intercom; ``replaces`` is a renamed-away ref."""
+        values = {
+            "external_id": external_id,
+            "version": version,
+            "payload_hash": payload_hash,
+            "intercom_page_id": page_id,
+            "title": title[:1024],
+            "excluded": False,
+            "last_written_at": utcnow(),
+            "last_error": None,
+            "last_error_at": None,
+            "failures": 0,
+        }
         with self.sessions.begin() as session:
             if replaces is not None:
                 session.execute(
@@ -122,17 +150,25 @@ class Tracker:
                         DocumentState.ref_id == replaces,
                     )
                 )
-            row = self._row(session, ref_id)
-            row.external_id = external_id
-            row.version = version
-            row.payload_hash = payload_hash
-            row.intercom_page_id = page_id
-            row.title = title[:1024]
-            row.excluded = False
-            row.last_written_at = utcnow()
-            row.last_error = None
-            row.last_error_at = None
-            row.failures = 0
+            # One prepared INSERT ... ON CONFLICT instead of an ORM load, flush and update: this
+            # runs once per written document, on the thread that also feeds the writers.
+            session.execute(
+                self._upsert_statement(session.get_bind().dialect.name),
+                {"source_id": self.source_pk, "ref_id": ref_id, **values},
+            )
+
+    def _upsert_statement(self, dialect: str) -> sa.Executable:
+        statement = self._upserts.get(dialect)
+        if statement is None:
+            insert = sqlite_insert if dialect == "sqlite" else pg_insert
+            columns = ["source_id", "ref_id", *_WRITTEN_COLUMNS]
+            base = insert(DocumentState).values({name: sa.bindparam(name) for name in columns})
+            statement = base.on_conflict_do_update(
+                index_elements=[DocumentState.source_id, DocumentState.ref_id],
+                set_={name: base.excluded[name] for name in _WRITTEN_COLUMNS},
+            )
+            self._upserts[dialect] = statement
+        return statement
 
     def record_pending(self, writes: Iterable[tuple[str, str]]) -> None:
         """Documents about to be sent for the first time: remember their external ids."""
