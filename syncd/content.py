@@ -21,7 +21,6 @@ import re
 from typing import Any
 
 from cmarkgfm.cmark import Options as CmarkOptions
-from markdownify import markdownify
 
 from connectors import cmark
 from connectors.base import Document
@@ -96,5 +95,7 @@ def render(
 
 def html_to_text(html: str) -> str:
     """The readable Markdown-like text of a page, for plans and diffs."""
+    from markdownify import markdownify  # only plans need it; it loads BeautifulSoup
+
     text: str = markdownify(html, heading_style="ATX", bullets="-")
     return _BLANK_RUNS.sub("\n\n", text).strip()

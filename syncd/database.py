@@ -12,13 +12,9 @@ import contextlib
 import fcntl
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,11 +22,16 @@ from sqlalchemy.orm import Session, sessionmaker
 import migrations
 from syncd.errors import StateError
 
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+
 # Any constant works; it only has to be the same in every syncd process.
 _PG_MIGRATION_LOCK = 0x5E11C0D
 
 
 def _alembic_config() -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
     config = AlembicConfig()
     config.set_main_option("script_location", str(Path(migrations.__file__).parent))
     return config
@@ -74,21 +75,29 @@ def _sqlite_lock(engine: Engine) -> Iterator[None]:
 
 
 def head_revision() -> str | None:
-    """The newest migration shipped with this version of syncd."""
+    """The newest migration shipped with this version of syncd (read from the scripts)."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(_alembic_config()).get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:
     """The migration the database is at, or None for an empty database."""
+    # Read with plain SQL: importing Alembic costs more than a no-op sync of a small source.
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        if not sa.inspect(connection).has_table("alembic_version"):
+            return None
+        versions = connection.execute(sa.text("SELECT version_num FROM alembic_version"))
+        rows = [row[0] for row in versions]
+    return rows[0] if len(rows) == 1 else None
 
 
 def upgrade(engine: Engine) -> None:
     """Apply every pending migration, safely when several processes start at once."""
-    head = head_revision()
-    if current_revision(engine) == head:
+    if current_revision(engine) == migrations.HEAD:
         return
+    from alembic import command
+
     config = _alembic_config()
     if engine.dialect.name == "postgresql":
         with engine.begin() as connection:
@@ -137,7 +146,7 @@ def readiness(engine: Engine) -> str | None:
         current = current_revision(engine)
     except SQLAlchemyError as exc:
         return f"state database unreachable: {_first_line(exc)}"
-    head = head_revision()
+    head = migrations.HEAD
     if current != head:
         return f"state database at migration {current}, expected {head}"
     return None

@@ -89,3 +89,10 @@ def test_failed_sqlite_migration_leaves_no_half_schema(tmp_path: object) -> None
         database.open_database(url)
     assert set(sa.inspect(engine).get_table_names()) == {"runs"}
     engine.dispose()
+
+
+def test_head_constant_matches_the_migration_scripts() -> None:
+    """migrations.HEAD, used to skip loading Alembic at start-up, is the scripts' head."""
+    import migrations
+
+    assert database.head_revision() == migrations.HEAD
