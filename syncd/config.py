@@ -133,7 +133,7 @@ class StateConfig(_Model):
     """Where syncd remembers what it published."""
 
     url: str = "sqlite:///syncd.db"
-    lease_ttl: dt.timedelta = dt.timedelta(minutes=10)
+    lease_ttl: dt.timedelta = dt.timedelta(minutes=2)
     lease_wait: dt.timedelta = dt.timedelta(seconds=30)
 
     @pydantic.field_validator("lease_ttl", "lease_wait", mode="before")
