@@ -172,12 +172,29 @@ class Tracker:
 
     def record_pending(self, writes: Iterable[tuple[str, str]]) -> None:
         """Documents about to be sent for the first time: remember their external ids."""
+        rows = [
+            {"source_id": self.source_pk, "ref_id": ref_id, "external_id": external_id}
+            for ref_id, external_id in writes
+        ]
+        if not rows:
+            return
         with self.sessions.begin() as session:
-            for ref_id, external_id in writes:
-                row = self._row(session, ref_id)
-                if row.intercom_page_id is None:
-                    row.external_id = external_id
-                    row.excluded = False
+            dialect = session.get_bind().dialect.name
+            insert = sqlite_insert if dialect == "sqlite" else pg_insert
+            base = insert(DocumentState).values(
+                source_id=sa.bindparam("source_id"),
+                ref_id=sa.bindparam("ref_id"),
+                external_id=sa.bindparam("external_id"),
+                excluded=False,
+                failures=0,
+            )
+            # A row that knows its page keeps its external id: the write will tell.
+            statement = base.on_conflict_do_update(
+                index_elements=[DocumentState.source_id, DocumentState.ref_id],
+                set_={"external_id": base.excluded.external_id, "excluded": False},
+                where=DocumentState.intercom_page_id.is_(None),
+            )
+            session.execute(statement, rows)
 
     def record_versions(self, versions: Iterable[tuple[str, str]]) -> None:
         """Documents whose version moved but whose payload did not: nothing was sent."""
