@@ -119,18 +119,15 @@ class SourceSync:
         """List, diff, write and delete; the report holds the outcome."""
         started = time.monotonic()
         try:
-            refs = self._list()
-            self.report.listed = len(refs)
-            known = self.tracker.known()
-            listed = {ref.id: ref for ref in refs}
-            gone = [k for k in known.values() if k.ref_id not in listed]
+            listed = self._list()
+            self.report.listed = len(listed)
+            to_fetch, known, gone, held = self._diff(listed)
             self._check_deletes(
-                held=sum(1 for k in known.values() if k.page_id),
+                held=held,
                 deleting=sum(1 for k in gone if k.page_id),
-                listed=len(refs),
+                listed=len(listed),
                 what="pages no longer listed",
             )
-            to_fetch = [ref for ref in refs if self._needs_fetch(ref, known.get(ref.id))]
             self.progress.start(self.source.name, len(to_fetch) + len(gone))
             if self._must_contact_intercom(to_fetch, gone):
                 self._ensure_source()
@@ -139,14 +136,14 @@ class SourceSync:
             # record can leave a second row with the same external id and no page id.
             by_external = {
                 k.external_id: k
-                for k in sorted(known.values(), key=lambda k: k.page_id is not None)
+                for k in sorted([*known.values(), *gone], key=lambda k: k.page_id is not None)
                 if k.external_id
             }
             self._write_all(to_fetch, known, by_external, listed, remote)
             if not self.stop.is_set():
                 self._delete_gone(gone)
                 if self.options.full_resync:
-                    self._delete_orphans(remote, known, listed)
+                    self._delete_orphans(remote, listed)
         finally:
             self._flush_versions()
             self.report.duration = time.monotonic() - started
@@ -156,18 +153,45 @@ class SourceSync:
             self.report.exit_code = ExitCode.PARTIAL
         return self.report
 
-    def _list(self) -> list[DocumentRef]:
+    def _list(self) -> dict[str, str]:
+        """The complete listing, ref id -> version, in the connector's order."""
         try:
-            return list(self.connector.list())
+            return {ref.id: ref.version for ref in self.connector.list()}
         except SourceUnavailable:
             raise
         except OSError as exc:
             raise SourceUnavailable(f"cannot list the source: {exc}") from exc
 
-    def _needs_fetch(self, ref: DocumentRef, known: Known | None) -> bool:
-        if known is None or self.options.full_resync or known.failed:
-            return True
-        if known.version != ref.version:
+    def _diff(
+        self, listed: dict[str, str]
+    ) -> tuple[list[DocumentRef], dict[str, Known], list[Known], int]:
+        """What to fetch, the rows of those documents, the gone rows, and the pages held.
+
+        The tracker's rows are streamed and only those that need work are kept: a run where
+        little changed holds the listing in memory, not a second copy of the whole source.
+        """
+        unseen = set(listed)
+        known: dict[str, Known] = {}
+        gone: list[Known] = []
+        held = 0
+        for row in self.tracker.iter_known():
+            held += row.page_id is not None
+            version = listed.get(row.ref_id)
+            if version is None:
+                gone.append(row)
+                continue
+            unseen.discard(row.ref_id)
+            if self._needs_fetch(version, row):
+                known[row.ref_id] = row
+        to_fetch = [
+            DocumentRef(ref_id, version)
+            for ref_id, version in listed.items()
+            if ref_id in known or ref_id in unseen
+        ]
+        return to_fetch, known, gone, held
+
+    def _needs_fetch(self, version: str, known: Known) -> bool:
+        if self.options.full_resync or known.failed or known.version != version:
             return True
         return known.page_id is None and not known.excluded
 
@@ -228,7 +252,7 @@ class SourceSync:
         to_fetch: list[DocumentRef],
         known: dict[str, Known],
         by_external: dict[str, Known],
-        listed: dict[str, DocumentRef],
+        listed: dict[str, str],
         remote: dict[str, str],
     ) -> None:
         pool = cf.ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="publish")
@@ -276,7 +300,7 @@ class SourceSync:
         ref: DocumentRef,
         document: Document,
         owner: Known | None,
-        listed: dict[str, DocumentRef],
+        listed: dict[str, str],
         *,
         final: bool,
     ) -> str | None:
@@ -304,12 +328,19 @@ class SourceSync:
         known: Known | None,
         document: Document,
         by_external: dict[str, Known],
-        listed: dict[str, DocumentRef],
+        listed: dict[str, str],
         remote: dict[str, str],
         *,
         final: bool = False,
     ) -> _Write | None:
-        owner = by_external.get(document.external_id or ref.id)
+        wanted = document.external_id or ref.id
+        owner = by_external.get(wanted)
+        if owner is None and wanted != ref.id:
+            # An explicit external id may belong to a document that did not change, whose
+            # row is not in this run's snapshot.
+            owner = self.tracker.holder_of(wanted)
+            if owner is not None:
+                by_external[wanted] = owner
         external_id = self._claim(ref, document, owner, listed, final=final)
         if external_id is None:
             return None
@@ -555,16 +586,14 @@ class SourceSync:
         self.tracker.record_deleted(ref_id)
         self._count("deleted")
 
-    def _delete_orphans(
-        self, remote: dict[str, str], known: dict[str, Known], listed: dict[str, DocumentRef]
-    ) -> None:
+    def _delete_orphans(self, remote: dict[str, str], listed: dict[str, str]) -> None:
         if self.report.failed:
             # A failed document's external id may be one we cannot see; deleting on a guess
             # could remove a page that still exists at the source.
             self.log.warning("resync.orphans_skipped", reason="documents failed this run")
             return
         ours = set(self._claimed) | {
-            k.external_id for k in known.values() if k.external_id and k.ref_id in listed
+            k.external_id for k in self.tracker.iter_known() if k.external_id and k.ref_id in listed
         }
         orphans = {ext: page for ext, page in remote.items() if ext not in ours}
         self._check_deletes(

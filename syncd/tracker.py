@@ -9,7 +9,8 @@ external id is idempotent).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -78,24 +79,41 @@ class Tracker:
                 session.flush()
             return row.id, row.intercom_source_id, row.url, row.status
 
+    def _known_query(self) -> Any:  # a Select of the Known columns
+        return sa.select(
+            DocumentState.ref_id,
+            DocumentState.external_id,
+            DocumentState.version,
+            DocumentState.payload_hash,
+            DocumentState.intercom_page_id,
+            DocumentState.excluded,
+            DocumentState.last_error,
+        ).where(DocumentState.source_id == self.source_pk)
+
+    @staticmethod
+    def _snapshot(r: Any) -> Known:
+        return Known(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6] is not None)
+
+    def iter_known(self, batch: int = 2000) -> Iterator[Known]:
+        """Every tracked document of the source, streamed: a large source is never in memory."""
+        with self.sessions() as session:
+            rows = session.execute(self._known_query().execution_options(yield_per=batch))
+            for row in rows:
+                yield self._snapshot(row)
+
     def known(self) -> dict[str, Known]:
         """Every tracked document of the source, by ref id."""
+        return {k.ref_id: k for k in self.iter_known()}
+
+    def holder_of(self, external_id: str) -> Known | None:
+        """The row that holds ``external_id``, preferring one that knows its page."""
         with self.sessions() as session:
             rows = session.execute(
-                sa.select(
-                    DocumentState.ref_id,
-                    DocumentState.external_id,
-                    DocumentState.version,
-                    DocumentState.payload_hash,
-                    DocumentState.intercom_page_id,
-                    DocumentState.excluded,
-                    DocumentState.last_error,
-                ).where(DocumentState.source_id == self.source_pk)
-            )
-            return {
-                r[0]: Known(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6] is not None)
-                for r in rows
-            }
+                self._known_query()
+                .where(DocumentState.external_id == external_id)
+                .order_by(DocumentState.intercom_page_id.is_(None))
+            ).all()
+        return self._snapshot(rows[0]) if rows else None
 
     def set_intercom_source(self, intercom_source_id: int, url: str, status: str) -> None:
         """Remember the Content Import Source and the URL and status applied to it."""
