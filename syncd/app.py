@@ -29,7 +29,7 @@ from syncd.lease import SourceLease
 from syncd.plan import RunReport
 from syncd.progress import Progress
 from syncd.publisher import Publisher
-from syncd.tracker import Counts, Tracker
+from syncd.tracker import Tracker
 
 log = structlog.get_logger(__name__)
 
@@ -154,7 +154,7 @@ class App:
             tracker = Tracker(self.sessions, source.name)
         except SQLAlchemyError as exc:
             return RunReport(
-                source.name, error=f"state database: {exc}", exit_code=StateError.exit_code
+                source=source.name, error=f"state database: {exc}", exit_code=StateError.exit_code
             )
         if options.dry_run:
             return self._execute(
@@ -176,7 +176,7 @@ class App:
             lease.acquire()
         except LeaseBusy as exc:
             bound.warning("sync.lease_busy", error=str(exc))
-            return RunReport(source.name, error=str(exc), exit_code=exc.exit_code)
+            return RunReport(source=source.name, error=str(exc), exit_code=exc.exit_code)
         # Losing the lease mid-run (expired while stalled) stops this run at once.
         watch = threading.Event()
         _link(stop, lease.lost, into=watch)
@@ -215,7 +215,7 @@ class App:
         started = time.monotonic()
         connector = None
         sync: SourceSync | None = None
-        report = RunReport(source.name, dry_run=options.dry_run)
+        report = RunReport(source=source.name, dry_run=options.dry_run)
         try:
             connector = self.connector(source)
             sync = SourceSync(
@@ -259,30 +259,19 @@ class App:
             "sync.finished",
             source=source.name,
             status=status,
-            listed=report.listed,
-            created=report.created,
-            updated=report.updated,
-            deleted=report.deleted,
-            unchanged=report.unchanged,
-            failed=report.failed,
-            excluded=report.excluded,
+            **dataclasses.asdict(report.counts()),
             duration=round(report.duration, 3),
             error=report.error,
         )
         if run_id is None:
             return
-        counts = Counts(
-            listed=report.listed,
-            created=report.created,
-            updated=report.updated,
-            unchanged=report.unchanged,
-            deleted=report.deleted,
-            failed=report.failed,
-            excluded=report.excluded,
-        )
         try:
             tracker.finish_run(
-                run_id, status=status, counts=counts, duration=report.duration, error=report.error
+                run_id,
+                status=status,
+                counts=report.counts(),
+                duration=report.duration,
+                error=report.error,
             )
             metrics.PAGES_HELD.labels(source.name).set(tracker.pages_held())
         except SQLAlchemyError as exc:

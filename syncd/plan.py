@@ -35,10 +35,9 @@ class PlanItem:
 
 
 @dataclasses.dataclass(slots=True)
-class RunReport:
-    """What happened in one run of one source."""
+class Counts:
+    """How many documents of a run went which way."""
 
-    source: str
     listed: int = 0
     created: int = 0
     updated: int = 0
@@ -46,6 +45,17 @@ class RunReport:
     deleted: int = 0
     failed: int = 0
     excluded: int = 0
+
+    def counts(self) -> Counts:
+        """Just the counts (of a report, say)."""
+        return Counts(*(getattr(self, f.name) for f in dataclasses.fields(Counts)))
+
+
+@dataclasses.dataclass(slots=True, kw_only=True)
+class RunReport(Counts):
+    """What happened in one run of one source."""
+
+    source: str
     duration: float = 0.0
     error: str | None = None
     exit_code: ExitCode = ExitCode.OK

@@ -18,6 +18,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from syncd.models import DocumentState, Run, Source, utcnow
+from syncd.plan import Counts
 
 _ERROR_LIMIT = 2000  # keep stored errors readable; a whole HTML error page helps no one
 # What recording a written page sets, besides its key (source, ref id).
@@ -46,19 +47,6 @@ class Known:
     page_id: str | None
     excluded: bool
     failed: bool
-
-
-@dataclasses.dataclass(slots=True)
-class Counts:
-    """How many documents of a run went which way."""
-
-    listed: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    deleted: int = 0
-    failed: int = 0
-    excluded: int = 0
 
 
 class Tracker:
