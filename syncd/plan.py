@@ -73,19 +73,23 @@ class RunReport(Counts):
 
     def summary(self) -> str:
         """One line for people: what the run did."""
-        verb = "would" if self.dry_run else "did"
         if self.dry_run:
             creates = sum(1 for i in self.plan if i.action == "create")
             updates = sum(1 for i in self.plan if i.action == "update")
             deletes = sum(1 for i in self.plan if i.action == "delete")
-            counts = f"{creates} create, {updates} update, {deletes} delete"
-        else:
-            counts = (
-                f"{self.created} created, {self.updated} updated, {self.deleted} deleted, "
-                f"{self.unchanged} unchanged"
+            line = (
+                f"{self.source} (dry run): would create {creates}, update {updates}, "
+                f"delete {deletes}; {self.listed} listed"
             )
-        line = f"{self.source}: {counts} ({verb} {self.listed} listed"
-        line += f", {self.failed} failed)" if self.failed else ")"
+        else:
+            line = (
+                f"{self.source}: {self.created} created, {self.updated} updated, "
+                f"{self.deleted} deleted, {self.unchanged} unchanged; {self.listed} listed"
+            )
+        if self.excluded:
+            line += f", {self.excluded} not published (drafts)"
+        if self.failed:
+            line += f", {self.failed} failed"
         if self.stopped:
             line += " - stopped early"
         if self.error:

@@ -131,7 +131,7 @@ def render(statuses: list[SourceStatus]) -> str:
             lines.append("  never run")
         else:
             when = f"{run['started_at']:%Y-%m-%d %H:%M:%S} UTC"
-            took = f", {run['duration']:.1f}s" if run["duration"] is not None else ""
+            took = f", {run['duration']:.2f}s" if run["duration"] is not None else ""
             lines.append(
                 f"  last run {when}: {run['status']}{took}; {run['created']} created, "
                 f"{run['updated']} updated, {run['deleted']} deleted, {run['unchanged']} "
