@@ -156,30 +156,23 @@ class App:
             return RunReport(
                 source=source.name, error=f"state database: {exc}", exit_code=StateError.exit_code
             )
-        if options.dry_run:
-            return self._execute(
-                source=source,
-                options=options,
-                publisher=publisher,
-                tracker=tracker,
-                stop=stop,
-                progress=progress,
-                lease=None,
+        lease: SourceLease | None = None
+        watch = stop
+        if not options.dry_run:  # a dry run writes nothing, the lease included
+            lease = SourceLease(
+                self.sessions,
+                source.name,
+                ttl=self.config.state.lease_ttl,
+                wait=self.config.state.lease_wait,
             )
-        lease = SourceLease(
-            self.sessions,
-            source.name,
-            ttl=self.config.state.lease_ttl,
-            wait=self.config.state.lease_wait,
-        )
-        try:
-            lease.acquire()
-        except LeaseBusy as exc:
-            bound.warning("sync.lease_busy", error=str(exc))
-            return RunReport(source=source.name, error=str(exc), exit_code=exc.exit_code)
-        # Losing the lease mid-run (expired while stalled) stops this run at once.
-        watch = threading.Event()
-        _link(stop, lease.lost, into=watch)
+            try:
+                lease.acquire()
+            except LeaseBusy as exc:
+                bound.warning("sync.lease_busy", error=str(exc))
+                return RunReport(source=source.name, error=str(exc), exit_code=exc.exit_code)
+            # Losing the lease mid-run (expired while stalled) stops this run at once.
+            watch = threading.Event()
+            _link(stop, lease.lost, into=watch)
         try:
             return self._execute(
                 source=source,
@@ -191,8 +184,9 @@ class App:
                 lease=lease,
             )
         finally:
-            watch.set()  # ends the watcher thread
-            lease.release()
+            if lease is not None:
+                watch.set()  # ends the watcher thread
+                lease.release()
 
     def _execute(
         self,
