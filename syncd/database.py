@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+import stamina
 from sqlalchemy.engine import URL, Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 import migrations
@@ -132,12 +133,23 @@ def open_database(url: str | URL) -> tuple[Engine, sessionmaker[Session]]:
     """Connect, migrate to head, and return the engine and a session factory."""
     engine = create_db_engine(url)
     try:
-        upgrade(engine)
+        for attempt in stamina.retry_context(
+            on=_sqlite_busy, attempts=10, timeout=60, wait_initial=0.1, wait_max=2.0
+        ):
+            with attempt:
+                upgrade(engine)
     except SQLAlchemyError as exc:
         engine.dispose()
         shown = sa.make_url(url).render_as_string(hide_password=True)
         raise StateError(f"state database {shown}: {_first_line(exc)}") from exc
     return engine, sessionmaker(engine, expire_on_commit=False)
+
+
+def _sqlite_busy(exc: Exception) -> bool:
+    # Two processes opening a new SQLite file race to switch it to WAL; SQLite refuses one of
+    # them at once ("database is locked") instead of waiting. Trying again a moment later
+    # finds the file switched.
+    return isinstance(exc, OperationalError) and "locked" in str(exc.orig)
 
 
 def readiness(engine: Engine) -> str | None:
