@@ -5,31 +5,42 @@
 leaves both to the caller). Measured: about 15 KB per rendered page, so a long run's memory
 grows with every document. This module makes the same calls through cmarkgfm's own bindings
 and frees both.
+
+The two freeing functions are bound on the first render, not at import: declaring them makes
+cffi parse C with pycparser (about 30 ms), which every command would otherwise pay at start-up
+whether or not it renders anything.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
-import cffi  # type: ignore[import-untyped]
 from cmarkgfm import _cmark
 
 _lib: Any = _cmark.lib
 _ffi: Any = _cmark.ffi
-# cmarkgfm's bindings do not declare these two; the same shared object exports them.
-_extra_ffi = cffi.FFI()
-_extra_ffi.cdef("void cmark_node_free(void *node); void free(void *ptr);")
-_extra: Any = _extra_ffi.dlopen(_cmark.__file__)
-_libc: Any = _extra_ffi.dlopen(None)
 
 
-def _address(pointer: Any) -> Any:
-    return _extra_ffi.cast("void *", int(_ffi.cast("uintptr_t", pointer)))
+@functools.cache
+def _freeing() -> tuple[Any, Any, Any]:
+    """cffi bindings of ``cmark_node_free`` and libc ``free``: (ffi, cmark library, libc)."""
+    import cffi  # type: ignore[import-untyped]  # with pycparser, only once something renders
+
+    # cmarkgfm's bindings do not declare these two; the same shared object exports them.
+    extra_ffi = cffi.FFI()
+    extra_ffi.cdef("void cmark_node_free(void *node); void free(void *ptr);")
+    return extra_ffi, extra_ffi.dlopen(_cmark.__file__), extra_ffi.dlopen(None)
+
+
+def _address(extra_ffi: Any, pointer: Any) -> Any:
+    return extra_ffi.cast("void *", int(_ffi.cast("uintptr_t", pointer)))
 
 
 def markdown_to_html(text: str, *, options: int, extensions: Sequence[str]) -> str:
     """Render ``text`` with the named cmark-gfm extensions; frees everything it allocates."""
+    extra_ffi, extra, libc = _freeing()
     _lib.cmark_gfm_core_extensions_ensure_registered()
     parser = _lib.cmark_parser_new(options)
     try:
@@ -48,9 +59,9 @@ def markdown_to_html(text: str, *, options: int, extensions: Sequence[str]) -> s
             try:
                 html: str = _ffi.string(raw).decode("utf-8")
             finally:
-                _libc.free(_address(raw))
+                libc.free(_address(extra_ffi, raw))
         finally:
-            _extra.cmark_node_free(_address(root))
+            extra.cmark_node_free(_address(extra_ffi, root))
     finally:
         _lib.cmark_parser_free(parser)
     return html
