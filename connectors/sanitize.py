@@ -9,6 +9,7 @@ once more to whatever any connector produced.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
 
 import nh3
@@ -38,10 +39,22 @@ _BLANK_RUNS = re.compile(r"\n{3,}")
 AttributeFilter = Callable[[str, str, str], str | None]
 
 
-def clean_html(html: str, *, attribute_filter: AttributeFilter | None = None) -> str:
-    """Sanitize ``html`` to the allowlist; ``attribute_filter`` may rewrite or drop values."""
-    cleaned: str = nh3.clean(
-        html,
+class _Filters(threading.local):
+    """The attribute filter of the clean_html call running on this thread, if any."""
+
+    current: AttributeFilter | None = None
+
+
+_filters = _Filters()
+
+
+def _current_filter(element: str, attribute: str, value: str) -> str | None:
+    current = _filters.current
+    return value if current is None else current(element, attribute, value)
+
+
+def _cleaner(attribute_filter: AttributeFilter | None) -> nh3.Cleaner:
+    return nh3.Cleaner(
         tags=set(ALLOWED_TAGS),
         clean_content_tags={"script", "style", "noscript", "template"},
         attributes=ALLOWED_ATTRIBUTES,
@@ -49,4 +62,23 @@ def clean_html(html: str, *, attribute_filter: AttributeFilter | None = None) ->
         url_schemes=set(ALLOWED_SCHEMES),
         link_rel=None,
     )
+
+
+# Built once: nh3.clean converts the whole allowlist for every call, which took more than half
+# of its time on a typical page (58 -> 25 us). A filtered call goes through one shared cleaner
+# whose callback looks up the caller's filter; nh3 calls it back on the calling thread.
+_PLAIN = _cleaner(None)
+_FILTERED = _cleaner(_current_filter)
+
+
+def clean_html(html: str, *, attribute_filter: AttributeFilter | None = None) -> str:
+    """Sanitize ``html`` to the allowlist; ``attribute_filter`` may rewrite or drop values."""
+    if attribute_filter is None:
+        cleaned = _PLAIN.clean(html)
+    else:
+        outer, _filters.current = _filters.current, attribute_filter
+        try:
+            cleaned = _FILTERED.clean(html)
+        finally:
+            _filters.current = outer
     return _BLANK_RUNS.sub("\n\n", cleaned).strip()
