@@ -13,7 +13,8 @@ Rules it keeps:
   ``allow_mass_delete``).
 * A document that fails (fetch, render, or a 4xx from Intercom) is recorded with its error and
   fetched again next run; the others go on.
-* Each document is recorded in its own transaction right after its write succeeded.
+* Each document is recorded once its write succeeded, in small batches (see
+  :mod:`syncd.tracker`); a first write's external id is committed before it is sent.
 * Fetching and rendering run in the calling thread (connectors need not be thread-safe);
   writes run on a pool of ``max_concurrency`` threads sharing the publisher's rate budget.
 * The stop event is honoured between documents: writes in flight finish and are recorded.
@@ -146,6 +147,7 @@ class SourceSync:
                     self._delete_orphans(remote, listed)
         finally:
             self._flush_versions()
+            self.tracker.flush()
             self.report.duration = time.monotonic() - started
             self.progress.finish(self.source.name)
         self.report.stopped = self.stop.is_set()
@@ -277,6 +279,7 @@ class SourceSync:
             if self._fatal is None:
                 self._submit(pool, batch)
             self._drain(cf.ALL_COMPLETED)
+            self.tracker.flush()
             if self._fatal is None and not self.stop.is_set():
                 self._delete_stale()
         finally:
