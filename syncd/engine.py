@@ -26,6 +26,7 @@ import concurrent.futures as cf
 import dataclasses
 import threading
 import time
+from collections.abc import Iterable
 
 import structlog
 
@@ -107,7 +108,7 @@ class SourceSync:
         self._inflight: dict[cf.Future[str], _Write] = {}
         self._versions: list[tuple[str, str]] = []
         self._claimed: dict[str, str] = {}  # external id -> ref id, this run
-        self._settled: set[str] = set()  # ref ids fetched (or failed) this run
+        self._settled: set[str] = set()  # tracked ref ids fetched (or failed) this run
         self._deferred: list[tuple[DocumentRef, Document]] = []
         # Pages a document left behind (its external id changed, or it became a draft). They
         # are deleted after every write, unless another document took their external id over.
@@ -122,15 +123,16 @@ class SourceSync:
         try:
             listed = self._list()
             self.report.listed = len(listed)
-            to_fetch, known, gone, held = self._diff(listed)
+            current, known, gone, held = self._diff(listed)
             self._check_deletes(
                 held=held,
                 deleting=sum(1 for k in gone if k.page_id),
                 listed=len(listed),
                 what="pages no longer listed",
             )
-            self.progress.start(self.source.name, len(to_fetch) + len(gone))
-            if self._must_contact_intercom(to_fetch, gone):
+            fetching = len(listed) - len(current)
+            self.progress.start(self.source.name, fetching + len(gone))
+            if self._must_contact_intercom(fetching, gone):
                 self._ensure_source()
             remote = self._remote_pages() if self.options.full_resync else {}
             # Rows that know their page win: a run killed after an upsert but before its
@@ -140,6 +142,12 @@ class SourceSync:
                 for k in sorted([*known.values(), *gone], key=lambda k: k.page_id is not None)
                 if k.external_id
             }
+            # Built as they are fetched: a first sync of a large source holds no second list.
+            to_fetch = (
+                DocumentRef(ref_id, version)
+                for ref_id, version in listed.items()
+                if ref_id not in current
+            )
             self._write_all(to_fetch, known, by_external, listed, remote)
             if not self.stop.is_set():
                 self._delete_gone(gone)
@@ -164,15 +172,14 @@ class SourceSync:
         except OSError as exc:
             raise SourceUnavailable(f"cannot list the source: {exc}") from exc
 
-    def _diff(
-        self, listed: dict[str, str]
-    ) -> tuple[list[DocumentRef], dict[str, Known], list[Known], int]:
-        """What to fetch, the rows of those documents, the gone rows, and the pages held.
+    def _diff(self, listed: dict[str, str]) -> tuple[set[str], dict[str, Known], list[Known], int]:
+        """Split the listing: ref ids needing no fetch, rows that do, gone rows, pages held.
 
         The tracker's rows are streamed and only those that need work are kept: a run where
-        little changed holds the listing in memory, not a second copy of the whole source.
+        little changed holds the listing and one set of ref ids, not a second copy of the
+        source; a first sync holds the listing alone.
         """
-        unseen = set(listed)
+        current: set[str] = set()
         known: dict[str, Known] = {}
         gone: list[Known] = []
         held = 0
@@ -181,29 +188,24 @@ class SourceSync:
             version = listed.get(row.ref_id)
             if version is None:
                 gone.append(row)
-                continue
-            unseen.discard(row.ref_id)
-            if self._needs_fetch(version, row):
+            elif self._needs_fetch(version, row):
                 known[row.ref_id] = row
-        to_fetch = [
-            DocumentRef(ref_id, version)
-            for ref_id, version in listed.items()
-            if ref_id in known or ref_id in unseen
-        ]
-        return to_fetch, known, gone, held
+            else:
+                current.add(row.ref_id)
+        return current, known, gone, held
 
     def _needs_fetch(self, version: str, known: Known) -> bool:
         if self.options.full_resync or known.failed or known.version != version:
             return True
         return known.page_id is None and not known.excluded
 
-    def _must_contact_intercom(self, to_fetch: list[DocumentRef], gone: list[Known]) -> bool:
+    def _must_contact_intercom(self, fetching: int, gone: list[Known]) -> bool:
         # A run with nothing to send makes no request at all: that is the common case.
         if self.options.dry_run:
             return False
         return bool(
             self.options.full_resync
-            or to_fetch
+            or fetching
             or any(k.page_id or _uncertain(k) for k in gone)
             or self.tracker.url != self.source.url
             or self.tracker.status != self.source.status
@@ -251,7 +253,7 @@ class SourceSync:
 
     def _write_all(
         self,
-        to_fetch: list[DocumentRef],
+        to_fetch: Iterable[DocumentRef],
         known: dict[str, Known],
         by_external: dict[str, Known],
         listed: dict[str, str],
@@ -263,11 +265,14 @@ class SourceSync:
             for ref in to_fetch:
                 if self.stop.is_set() or self._fatal is not None:
                     break
-                document = self._fetch(ref, known.get(ref.id))
-                self._settled.add(ref.id)
+                row = known.get(ref.id)
+                document = self._fetch(ref, row)
+                if row is not None:
+                    # Only a tracked document can hold an external id another one wants.
+                    self._settled.add(ref.id)
                 if document is None:
                     continue
-                write = self._prepare(ref, known.get(ref.id), document, by_external, listed, remote)
+                write = self._prepare(ref, row, document, by_external, listed, remote)
                 batch = self._queue(pool, batch, write)
             for ref, document in self._deferred:
                 if self.stop.is_set() or self._fatal is not None:
