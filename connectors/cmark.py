@@ -38,16 +38,24 @@ def _address(extra_ffi: Any, pointer: Any) -> Any:
     return extra_ffi.cast("void *", int(_ffi.cast("uintptr_t", pointer)))
 
 
+@functools.cache
+def _extensions(names: tuple[str, ...]) -> tuple[Any, ...]:
+    """The named syntax extensions; cmark-gfm registers each once, for the process's life."""
+    _lib.cmark_gfm_core_extensions_ensure_registered()
+    found = tuple(_lib.cmark_find_syntax_extension(name.encode()) for name in names)
+    for name, extension in zip(names, found, strict=True):
+        if extension == _ffi.NULL:
+            raise ValueError(f"unknown cmark-gfm extension {name!r}")
+    return found
+
+
 def markdown_to_html(text: str, *, options: int, extensions: Sequence[str]) -> str:
     """Render ``text`` with the named cmark-gfm extensions; frees everything it allocates."""
     extra_ffi, extra, libc = _freeing()
-    _lib.cmark_gfm_core_extensions_ensure_registered()
+    attached = _extensions(tuple(extensions))
     parser = _lib.cmark_parser_new(options)
     try:
-        for name in extensions:
-            extension = _lib.cmark_find_syntax_extension(name.encode())
-            if extension == _ffi.NULL:
-                raise ValueError(f"unknown cmark-gfm extension {name!r}")
+        for extension in attached:
             _lib.cmark_parser_attach_syntax_extension(parser, extension)
         encoded = text.encode("utf-8")
         _lib.cmark_parser_feed(parser, encoded, len(encoded))

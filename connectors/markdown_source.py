@@ -22,7 +22,7 @@ from __future__ import annotations
 import codecs
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import yaml
@@ -41,7 +41,10 @@ _BOMS = (
 )
 _TRUE = {True, "true", "yes", "on", "1"}
 _FALSE = {False, "false", "no", "off", "0"}
+# libyaml's parser when PyYAML was built with it (several times faster), else the pure one.
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# How a file with front matter starts, in any encoding decode() accepts (BOMs included).
+_FENCE_STARTS = (b"---", b"+++", *(bom for bom, _ in _BOMS))
 
 
 def decode(data: bytes, name: str) -> str:
@@ -63,23 +66,50 @@ def decode(data: bytes, name: str) -> str:
 
 def split_front_matter(text: str, name: str) -> tuple[dict[str, Any], str]:
     """The front matter (empty without one) and the body after it."""
-    match = _YAML_BLOCK.match(text)
-    if match is not None:
+    block = _block(text)
+    if block is None:
+        return {}, text
+    return _parse(block, name), text[block.end() :]
+
+
+def linked_front_matter(data: bytes, name: str, keys: Iterable[str]) -> dict[str, Any]:
+    """The front matter of a file's raw bytes when it may set one of ``keys``, else empty.
+
+    For a page that is only linked to: most files have no front matter, or one that names
+    none of ``keys`` (which can only hold when the block contains their text), so neither
+    decoding the whole file nor parsing the block is needed to know what the keys say.
+    """
+    if not data.startswith(_FENCE_STARTS):
+        return {}
+    text = decode(data, name)
+    block = _block(text)
+    if block is None or not any(key in block[1] for key in keys):
+        return {}
+    return _parse(block, name)
+
+
+def _block(text: str) -> re.Match[str] | None:
+    """The front matter block at the start of ``text``: group 1 is its YAML or TOML."""
+    if text.startswith("---"):
+        return _YAML_BLOCK.match(text)
+    if text.startswith("+++"):
+        return _TOML_BLOCK.match(text)
+    return None
+
+
+def _parse(block: re.Match[str], name: str) -> dict[str, Any]:
+    if block.re is _YAML_BLOCK:
         try:
-            data = yaml.load(match[1], Loader=_Loader)  # noqa: S506 - a SafeLoader
+            data = yaml.load(block[1], Loader=_Loader)  # noqa: S506 - a SafeLoader
         except yaml.YAMLError as exc:
             raise DocumentError(
                 f"{name}: front matter is not valid YAML: {_yaml_reason(exc)}"
             ) from None
-        return _as_mapping(data, name), text[match.end() :]
-    match = _TOML_BLOCK.match(text)
-    if match is not None:
-        try:
-            data = tomllib.loads(match[1])
-        except tomllib.TOMLDecodeError as exc:
-            raise DocumentError(f"{name}: front matter is not valid TOML: {exc}") from None
-        return data, text[match.end() :]
-    return {}, text
+        return _as_mapping(data, name)
+    try:
+        return tomllib.loads(block[1])
+    except tomllib.TOMLDecodeError as exc:
+        raise DocumentError(f"{name}: front matter is not valid TOML: {exc}") from None
 
 
 def _yaml_reason(exc: yaml.YAMLError) -> str:

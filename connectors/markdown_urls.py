@@ -50,10 +50,42 @@ _URL_SAFE = "-._~!$&'()*+,;=:@"
 _EXTRA_SLASHES = re.compile(r"(?<!:)/{2,}")
 
 
-def compile_globs(patterns: Iterable[str]) -> re.Pattern[str] | None:
-    """One regex matching any of ``patterns`` (``**`` spans folders, ``*`` does not)."""
-    parts = [_glob_to_regex(pattern) for pattern in patterns]
-    return re.compile("|".join(f"(?:{part})" for part in parts)) if parts else None
+class Globs:
+    """Compiled ``include`` or ``exclude`` patterns (``**`` spans folders, ``*`` does not).
+
+    A pattern ``**/*<suffix>`` (no wildcard in the suffix, the default ``**/*.md``) holds for
+    exactly the paths whose last segment ends with the suffix, so it is tested as such: a
+    listing asks this for every file, and a string test is several times cheaper than the
+    equivalent regex. Every other pattern joins one combined regex.
+    """
+
+    __slots__ = ("regex", "suffixes")
+
+    def __init__(self, patterns: Iterable[str]) -> None:
+        suffixes: list[str] = []
+        others: list[str] = []
+        for pattern in patterns:
+            tail = pattern.removeprefix("**/*")
+            if tail != pattern and not any(char in tail for char in "*?[/"):
+                suffixes.append(tail)
+            else:
+                others.append(_glob_to_regex(pattern))
+        self.suffixes = tuple(suffixes)
+        self.regex = (
+            re.compile("|".join(f"(?:{part})" for part in others), re.DOTALL) if others else None
+        )
+
+    def __bool__(self) -> bool:
+        return bool(self.suffixes) or self.regex is not None
+
+    def match(self, path: str, name: str | None = None) -> bool:
+        """Whether a pattern matches ``path``; ``name``, its last segment, saves a split."""
+        if self.suffixes:
+            if name is None:
+                name = path.rpartition("/")[2]
+            if name.endswith(self.suffixes):
+                return True
+        return self.regex is not None and self.regex.match(path) is not None
 
 
 def _glob_to_regex(pattern: str) -> str:

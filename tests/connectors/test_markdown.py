@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import codecs
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pydantic
 import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
+from connectors import markdown_source
 from connectors.base import (
     Connector,
     Document,
@@ -19,6 +24,7 @@ from connectors.base import (
     SourceUnavailable,
 )
 from connectors.markdown import MarkdownOptions
+from connectors.markdown_urls import Globs, _glob_to_regex
 from tests.connectors.contract import ConnectorContract
 from tests.connectors.test_markdown_support import (
     BASE_URL,
@@ -74,12 +80,13 @@ def test_version_changes_when_a_file_changes(tmp_path: Path) -> None:
 
 
 def test_listing_opens_no_file(tmp_path: Path) -> None:
-    """Listing stats files but never opens one, so an unchanged tree costs no reads."""
+    """Listing stats files but never opens one (only folders), so it costs no reads."""
     write_tree(tmp_path, {f"d{i}/p{i}.md": f"# {i}\n" for i in range(5)})
     with recording_opens() as opened:
         refs = list(connector(tmp_path).list())
     assert len(refs) == 5
-    assert [path for path in opened if path.startswith(str(tmp_path))] == []
+    ours = [path for path in opened if path.startswith(str(tmp_path))]
+    assert ours and all(Path(path).is_dir() for path in ours)
 
 
 def test_hidden_folders_files_and_node_modules_are_skipped(tmp_path: Path) -> None:
@@ -110,6 +117,33 @@ def test_include_and_exclude_globs_select_pages(tmp_path: Path) -> None:
     )
     conn = connector(tmp_path, include=["docs/**/*.md", "docs/**/*.mdx"], exclude=["**/drafts/**"])
     assert sorted(ref.id for ref in conn.list()) == ["docs/a.md", "docs/deep/er/c.mdx"]
+
+
+_GLOBS = ["**/*.md", "**/*", "docs/**", "*.md", "**/_*.md", "**/x?.md", "a/**/*.md"]
+_PATHS = st.lists(st.sampled_from(["a", "docs", "x1.md", "_b.md", ".md", "c.MD", "x\ny"]))
+
+
+@given(st.lists(st.sampled_from(_GLOBS), max_size=3), _PATHS, st.booleans())
+def test_globs_match_as_their_regex_does(
+    patterns: list[str], segments: list[str], folder: bool
+) -> None:
+    """The file-name test for ``**/*<suffix>`` agrees with the full glob regex."""
+    path = "/".join(segments) + ("/" if folder and segments else "")
+    regex = re.compile("|".join(_glob_to_regex(p) for p in patterns), re.DOTALL)
+    expected = bool(patterns) and regex.match(path) is not None
+    assert Globs(patterns).match(path) is expected
+    assert Globs(patterns).match(path, path.rpartition("/")[2]) is expected
+
+
+def test_only_regular_files_are_pages(tmp_path: Path) -> None:
+    """A FIFO named like a page is neither listed nor waited on when linked or fetched."""
+    write_tree(tmp_path, {"a.md": "[pipe](pipe.md)\n"})
+    os.mkfifo(tmp_path / "pipe.md")
+    conn = connector(tmp_path)
+    assert [ref.id for ref in conn.list()] == ["a.md"]
+    assert f'href="{BASE_URL}/pipe/"' in fetch(conn, "a.md").body
+    with pytest.raises(DocumentError, match=r"pipe\.md: not a regular file"):
+        fetch(conn, "pipe.md")
 
 
 def test_symlinks_out_of_the_root_are_not_listed(tmp_path: Path) -> None:
@@ -269,6 +303,16 @@ def test_broken_front_matter_fails_the_document(tmp_path: Path, text: str, reaso
     """Front matter that does not parse fails that page with the parser's reason."""
     with pytest.raises(DocumentError, match=reason):
         render_one(tmp_path, text)
+
+
+@pytest.mark.skipif(not yaml.__with_libyaml__, reason="PyYAML was built without libyaml")
+def test_front_matter_is_parsed_by_libyaml_as_the_pure_parser_would(tmp_path: Path) -> None:
+    """The C loader is used when present, with the same YAML 1.1 types as SafeLoader."""
+    assert markdown_source._Loader.__name__ == "CSafeLoader"
+    block = "title: yes\nid: 010\nweight: 1.50\ndate: 2024-01-02\ntags: [a, 1]\nx: ~\n"
+    front_matter, body = markdown_source.split_front_matter(f"---\n{block}---\nB\n", "p.md")
+    assert front_matter == yaml.load(block, Loader=yaml.SafeLoader)
+    assert (front_matter["title"], front_matter["id"], body) == (True, 8, "B\n")
 
 
 def test_an_empty_page_uses_its_description_or_is_excluded(tmp_path: Path) -> None:

@@ -262,3 +262,54 @@ def test_resolved_relative_links_never_leave_the_base_url(segments: list[str], f
     prefix = "https://docs.example.com/" if site_link else BASE_URL + "/"
     assert resolved is None or resolved.startswith(prefix)
     assert resolved is None or not re.search(r"/\.\.?(/|$)", resolved.split("?")[0])
+
+
+def test_linked_pages_are_read_only_as_far_as_their_url_goes(tmp_path: Path) -> None:
+    """A link takes its target's slug, url or permalink, YAML or TOML, from any encoding."""
+    write_tree(
+        tmp_path,
+        {
+            "a.md": (
+                "[plain](plain.md) [words](words.md) [slug](slug.md) [toml](toml.md) "
+                "[bom](bom.md) [broken](broken.md) [missing](missing.md) [nul](x%00y.md)\n"
+            ),
+            "plain.md": "# No front matter, url: /nowhere/ in the text\n",
+            "words.md": "---\ntitle: Mentions no key\n---\nslug: /nowhere/ in the body\n",
+            "slug.md": "---\ntitle: S\nslug: /moved/\n---\nBody\n",
+            "toml.md": '+++\nurl = "/toml-page/"\n+++\nBody\n',
+            "broken.md": "---\nslug: [unclosed\n---\nBody\n",
+        },
+    )
+    (tmp_path / "bom.md").write_bytes("---\npermalink: /bom/\n---\nBody\n".encode("utf-16"))
+    body = fetch(connector(tmp_path), "a.md").body
+    assert re.findall(r'href="([^"]*)"', body) == [
+        f"{BASE_URL}/plain/",
+        f"{BASE_URL}/words/",
+        f"{BASE_URL}/moved/",
+        f"{BASE_URL}/toml-page/",
+        f"{BASE_URL}/bom/",
+        f"{BASE_URL}/broken/",
+        f"{BASE_URL}/missing/",
+        f"{BASE_URL}/x%00y/",
+    ]
+
+
+def test_a_new_listing_sees_linked_pages_move(tmp_path: Path) -> None:
+    """What a run learnt of linked pages is forgotten when the next listing starts."""
+    write_tree(tmp_path, {"a.md": "[b](b.md)\n", "b.md": "# B\n"})
+    conn = connector(tmp_path)
+    list(conn.list())
+    assert f'href="{BASE_URL}/b/"' in fetch(conn, "a.md").body
+    write_tree(tmp_path, {"b.md": "---\nslug: /bee/\n---\n# B\n"})
+    list(conn.list())
+    assert f'href="{BASE_URL}/bee/"' in fetch(conn, "a.md").body
+
+
+def test_links_through_a_symlinked_folder_never_read_outside(tmp_path: Path) -> None:
+    """A link into a folder that is a symlink out of the tree gets its path's URL, unread."""
+    outside = write_tree(tmp_path / "outside", {"secret.md": "---\nslug: /leaked/\n---\nS\n"})
+    root = write_tree(tmp_path / "root", {"a.md": "[s](out/secret.md) [i](out/)\n"})
+    (root / "out").symlink_to(outside)
+    write_tree(outside, {"index.md": "---\nslug: /leaked-index/\n---\nI\n"})
+    body = fetch(connector(root), "a.md").body
+    assert re.findall(r'href="([^"]*)"', body) == [f"{BASE_URL}/out/secret/", f"{BASE_URL}/out/"]
