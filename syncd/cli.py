@@ -20,12 +20,12 @@ from types import FrameType
 from typing import Any, NoReturn
 
 import click
-import structlog
 
 from syncd import __version__
+from syncd import log as logsetup  # before anything else imports structlog: see syncd.log
 from syncd.errors import ExitCode, SyncdError, UserError
 
-log = structlog.get_logger(__name__)
+log = logsetup.get_logger(__name__)
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -104,8 +104,6 @@ def cli(
     documents failed, 4 safety stop, 5 state database error, 6 Intercom refused the token,
     75 Intercom unavailable.
     """
-    from syncd import log as logsetup
-
     logsetup.configure(log_level, log_format)  # type: ignore[arg-type]
     import stamina.instrumentation
 

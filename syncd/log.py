@@ -5,17 +5,46 @@ On a terminal they render as coloured console lines; otherwise (containers, Cron
 as one JSON object per line, which log collectors parse without help. Records of stdlib
 loggers (alembic, apscheduler, httpx, uvicorn) pass through the same processors, so a run's
 output has one format.
+
+Import this module before anything imports structlog (the command line does): structlog's
+package imports its console renderer, which imports rich's tracebacks and pretty-printer
+(about 40 ms, a sixth of a no-op sync) when rich is installed. JSON lines need none of it, so
+structlog is first imported with rich hidden, and :func:`configure` brings rich back into
+the console renderer only when console output is chosen.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import logging
 import sys
+from collections.abc import Iterator
 from typing import Literal
 
-import structlog
+
+@contextlib.contextmanager
+def hidden_modules(*names: str) -> Iterator[None]:
+    """Make ``import name`` raise ImportError inside the block, for names not yet imported.
+
+    For libraries that import an optional package at import time, only for a feature syncd
+    does not use (they catch the ImportError and go without).
+    """
+    hidden = [name for name in names if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]  # import machinery: "not found"
+    try:
+        yield
+    finally:
+        for name in hidden:
+            del sys.modules[name]
+
+
+with hidden_modules("rich"):
+    import structlog
 
 LogFormat = Literal["json", "console"]
+get_logger = structlog.get_logger
 
 _NOISY = {
     "httpx": logging.WARNING,
@@ -40,7 +69,7 @@ def configure(level: str = "info", fmt: LogFormat | None = None) -> None:
         renderer = structlog.processors.JSONRenderer()
         shared.append(structlog.processors.format_exc_info)
     else:
-        renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        renderer = _console_renderer(colors=sys.stderr.isatty())
     structlog.configure(
         processors=[
             *shared,
@@ -63,3 +92,12 @@ def configure(level: str = "info", fmt: LogFormat | None = None) -> None:
     for name, floor in _NOISY.items():
         # Per-request lines from httpx would drown the run's own events at INFO.
         logging.getLogger(name).setLevel(max(floor, root.level))
+
+
+def _console_renderer(*, colors: bool) -> structlog.types.Processor:
+    """structlog's console renderer, with rich tracebacks as when rich was never hidden."""
+    if vars(structlog.dev).get("rich") is None:
+        # structlog.dev imports rich and picks its traceback formatter when it is executed:
+        # run it again now that rich is no longer hidden.
+        importlib.reload(structlog.dev)
+    return structlog.dev.ConsoleRenderer(colors=colors)

@@ -20,17 +20,21 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import os
 import threading
 import time
 from collections.abc import Callable
-from typing import Protocol, TextIO
+from typing import TYPE_CHECKING, Protocol, TextIO
 
 import structlog
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn, TimeElapsedColumn
-from rich.progress import Progress as RichDisplay
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import TaskID
 
 DEFAULT_LOG_INTERVAL = 10.0
+# Environment variables that make rich treat any stream as a terminal.
+_FORCING = ("TTY_COMPATIBLE", "FORCE_COLOR")
 
 
 class Progress(Protocol):
@@ -121,6 +125,9 @@ class RichProgress:
     """
 
     def __init__(self, console: Console) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+        from rich.progress import Progress as RichDisplay
+
         self._display = RichDisplay(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -169,8 +176,21 @@ class RichProgress:
 
 def make_progress(stream: TextIO, *, log_interval: float = DEFAULT_LOG_INTERVAL) -> Progress:
     """A live display when ``stream`` is an interactive terminal, else periodic log events."""
+    if not _isatty(stream) and not any(os.environ.get(name) for name in _FORCING):
+        # rich would say "not a terminal" too; importing it costs more than a no-op sync's
+        # whole planning, so a pipe or a file (CronJobs, containers) is told apart here.
+        return LogProgress(interval=log_interval)
+    from rich.console import Console
+
     console = Console(file=stream)
     # rich's checks honour TERM=dumb and FORCE_COLOR/TTY_COMPATIBLE, as users expect.
     if console.is_terminal and not console.is_dumb_terminal:
         return RichProgress(console)
     return LogProgress(interval=log_interval)
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except ValueError:  # closed
+        return False
