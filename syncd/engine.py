@@ -40,7 +40,8 @@ from connectors.base import (
 )
 from syncd import content, metrics
 from syncd.config import SourceConfig
-from syncd.errors import ExitCode, SafetyStop, SyncdError
+from syncd.deletes import Deletions, Stale, uncertain
+from syncd.errors import ExitCode, SyncdError
 from syncd.plan import PlanItem, RunReport, text_diff
 from syncd.progress import NullProgress, Progress
 from syncd.publisher import PageRejected, Publisher
@@ -69,14 +70,6 @@ class _Write:
     replaces: str | None  # ref id of a renamed-away row whose page this write takes over
     stale: tuple[str, str] | None  # (old external id, its page) this document moved away from
     pending: bool  # no page id is known yet: record the intent before sending
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class _Stale:
-    external_id: str
-    page_id: str
-    excluded_ref: str | None = None  # the draft that left this page behind, if one did
-    version: str | None = None
 
 
 class SourceSync:
@@ -112,8 +105,17 @@ class SourceSync:
         self._deferred: list[tuple[DocumentRef, Document]] = []
         # Pages a document left behind (its external id changed, or it became a draft). They
         # are deleted after every write, unless another document took their external id over.
-        self._stale: list[_Stale] = []
+        self._stale: list[Stale] = []
         self._fatal: BaseException | None = None
+        self.deletes = Deletions(
+            source=source,
+            tracker=tracker,
+            publisher=publisher,
+            report=self.report,
+            count=self._count,
+            dry_run=options.dry_run,
+            allow_mass_delete=options.allow_mass_delete,
+        )
 
     # -- the run ---------------------------------------------------------------------------
 
@@ -124,7 +126,7 @@ class SourceSync:
             listed = self._list()
             self.report.listed = len(listed)
             current, known, gone, held = self._diff(listed)
-            self._check_deletes(
+            self.deletes.check(
                 held=held,
                 deleting=sum(1 for k in gone if k.page_id),
                 listed=len(listed),
@@ -134,7 +136,7 @@ class SourceSync:
             self.progress.start(self.source.name, fetching + len(gone))
             if self._must_contact_intercom(fetching, gone):
                 self._ensure_source()
-            remote = self._remote_pages() if self.options.full_resync else {}
+            remote = self.deletes.remote_pages(self._source_id) if self.options.full_resync else {}
             # Rows that know their page win: a run killed after an upsert but before its
             # record can leave a second row with the same external id and no page id.
             by_external = {
@@ -150,9 +152,9 @@ class SourceSync:
             )
             self._write_all(to_fetch, known, by_external, listed, remote)
             if not self.stop.is_set():
-                self._delete_gone(gone)
+                self.deletes.gone(gone, self._claimed, self._source_id)
                 if self.options.full_resync:
-                    self._delete_orphans(remote, listed)
+                    self.deletes.orphans(remote, listed, self._claimed)
         finally:
             self._flush_versions()
             self.tracker.flush()
@@ -206,7 +208,7 @@ class SourceSync:
         return bool(
             self.options.full_resync
             or fetching
-            or any(k.page_id or _uncertain(k) for k in gone)
+            or any(k.page_id or uncertain(k) for k in gone)
             or self.tracker.url != self.source.url
             or self.tracker.status != self.source.status
         )
@@ -224,30 +226,6 @@ class SourceSync:
         ):
             self.tracker.set_intercom_source(source_id, self.source.url, self.source.status)
         self._source_id = source_id
-
-    def _remote_pages(self) -> dict[str, str]:
-        if self._source_id is None:
-            return {}
-        pages = self.publisher.list_pages(self._source_id)
-        return {page.external_id: page.id for page in pages if page.external_id is not None}
-
-    def _check_deletes(self, *, held: int, deleting: int, listed: int, what: str) -> None:
-        if self.options.allow_mass_delete or deleting == 0:
-            return
-        limit = self.source.max_delete_fraction
-        if listed == 0 and held > 0:
-            reason = f"it lists no documents but {held} pages are published"
-        elif deleting > limit * held:
-            reason = (
-                f"it would delete {deleting} of {held} pages ({what}), more than "
-                f"max_delete_fraction {limit:.0%}"
-            )
-        else:
-            return
-        raise SafetyStop(
-            f"source {self.source.name!r}: refusing to delete: {reason}; nothing was deleted. "
-            "If this is intended, run again with --allow-mass-delete"
-        )
 
     # -- writes ----------------------------------------------------------------------------
 
@@ -286,7 +264,8 @@ class SourceSync:
             self._drain(cf.ALL_COMPLETED)
             self.tracker.flush()
             if self._fatal is None and not self.stop.is_set():
-                self._delete_stale()
+                self.deletes.stale(self._stale, self._claimed)
+                self._stale = []
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
         if self._fatal is not None:
@@ -446,7 +425,7 @@ class SourceSync:
                 replaces=write.replaces,
             )
             if write.stale is not None:
-                self._stale.append(_Stale(*write.stale))
+                self._stale.append(Stale(*write.stale))
             outcome = "created" if write.action == "create" else "updated"
             self._count(outcome)
         if self._fatal is not None:
@@ -488,21 +467,13 @@ class SourceSync:
                     PlanItem("delete", ref.id, known.external_id, None, f"excluded: {reason}")
                 )
             else:
-                # Recorded as excluded once its page is gone (see _delete_stale).
+                # Recorded as excluded once its page is gone (see Deletions.stale).
                 self._stale.append(
-                    _Stale(known.external_id or "", known.page_id, ref.id, ref.version)
+                    Stale(known.external_id or "", known.page_id, ref.id, ref.version)
                 )
         elif not self.options.dry_run:
             self.tracker.record_excluded(ref.id, ref.version)
         self._count("excluded")
-
-    def _delete_stale(self) -> None:
-        for stale in self._stale:
-            if stale.external_id not in self._claimed:  # else another document took it over
-                self.publisher.delete_page(stale.page_id)
-            if stale.excluded_ref is not None and stale.version is not None:
-                self.tracker.record_excluded(stale.excluded_ref, stale.version)
-        self._stale = []
 
     def _plan(
         self,
@@ -542,85 +513,3 @@ class SourceSync:
             )
         )
         self._count("created" if action == "create" else "updated")
-
-    # -- deletes ---------------------------------------------------------------------------
-
-    def _delete_gone(self, gone: list[Known]) -> None:
-        renamed = set(self._claimed)  # pages taken over by a renamed document stay
-        uncertain = []
-        for known in gone:
-            if known.external_id in renamed and self._claimed[known.external_id] != known.ref_id:
-                continue
-            if _uncertain(known):
-                uncertain.append(known)
-                continue
-            self._delete(known.ref_id, known.page_id, known.external_id, "gone from the source")
-        if uncertain:
-            self._delete_uncertain(uncertain)
-
-    def _delete_uncertain(self, uncertain: list[Known]) -> None:
-        """Gone documents whose write may have reached Intercom without being recorded."""
-        why = "gone from the source (its last write was interrupted)"
-        if self.options.dry_run:
-            for known in uncertain:
-                self.report.plan.append(
-                    PlanItem("delete", known.ref_id, known.external_id, None, why)
-                )
-            return
-        remote: dict[str, str] = {}
-        if self._source_id is not None:
-            remote = {
-                page.external_id: page.id
-                for page in self.publisher.list_pages(self._source_id)
-                if page.external_id is not None
-            }
-        for known in uncertain:
-            page_id = remote.get(known.external_id or "")
-            if page_id is not None and known.external_id not in self._claimed:
-                self._delete(known.ref_id, page_id, known.external_id, why)
-            else:
-                self.tracker.record_deleted(known.ref_id)
-
-    def _delete(self, ref_id: str, page_id: str | None, external_id: str | None, why: str) -> None:
-        if page_id is None:
-            if not self.options.dry_run:
-                self.tracker.record_deleted(ref_id)
-            return
-        if self.options.dry_run:
-            self.report.plan.append(PlanItem("delete", ref_id, external_id, None, why))
-            self._count("deleted")
-            return
-        self.publisher.delete_page(page_id)
-        self.tracker.record_deleted(ref_id)
-        self._count("deleted")
-
-    def _delete_orphans(self, remote: dict[str, str], listed: dict[str, str]) -> None:
-        if self.report.failed:
-            # A failed document's external id may be one we cannot see; deleting on a guess
-            # could remove a page that still exists at the source.
-            self.log.warning("resync.orphans_skipped", reason="documents failed this run")
-            return
-        ours = set(self._claimed) | {
-            k.external_id for k in self.tracker.iter_known() if k.external_id and k.ref_id in listed
-        }
-        orphans = {ext: page for ext, page in remote.items() if ext not in ours}
-        self._check_deletes(
-            held=len(remote),
-            deleting=len(orphans),
-            listed=len(listed),
-            what="pages in Intercom that no longer exist at the source",
-        )
-        for external_id, page_id in sorted(orphans.items()):
-            if self.options.dry_run:
-                self.report.plan.append(
-                    PlanItem("delete", external_id, external_id, None, "orphan in Intercom")
-                )
-                self._count("deleted")
-                continue
-            self.publisher.delete_page(page_id)
-            self._count("deleted")
-
-
-def _uncertain(known: Known) -> bool:
-    """A row whose page may exist in Intercom although no page id was recorded."""
-    return known.page_id is None and known.external_id is not None and not known.excluded

@@ -72,12 +72,19 @@ class Tracker:
         self._written_since = 0.0
 
     def _load_source(self) -> tuple[int, int | None, str | None, str | None]:
+        query = sa.select(Source).where(Source.name == self.source_name)
         with self.sessions.begin() as session:
-            row = session.scalar(sa.select(Source).where(Source.name == self.source_name))
+            row = session.scalar(query)
             if row is None:
-                row = Source(name=self.source_name)
-                session.add(row)
-                session.flush()
+                # The first runs of a new source may start at once (the lease is taken after
+                # this): one inserts, the others wait for it and read its row.
+                insert = _dialect_insert(session.get_bind().dialect.name)
+                session.execute(
+                    insert(Source.__table__)
+                    .values(name=self.source_name)
+                    .on_conflict_do_nothing(index_elements=["name"])
+                )
+                row = session.scalars(query).one()
             return row.id, row.intercom_source_id, row.url, row.status
 
     def _known_query(self) -> sa.Select[Any]:
@@ -311,18 +318,21 @@ class Tracker:
             return int(count or 0)
 
 
-def _build_statement(name: str, dialect: str) -> sa.Executable:
-    """The Core statement ``name`` for ``dialect``, with bind parameters for executemany."""
+def _dialect_insert(dialect: str) -> Callable[[Any], Any]:
+    """The INSERT with ON CONFLICT clauses of ``dialect`` (SQLite or PostgreSQL)."""
     # Imported here: a run needs one dialect, and a no-op run neither.
-    insert: Callable[[sa.Table], Any]
     if dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-        insert = sqlite_insert
-    else:
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
+        return sqlite_insert
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        insert = pg_insert
+    return pg_insert
+
+
+def _build_statement(name: str, dialect: str) -> sa.Executable:
+    """The Core statement ``name`` for ``dialect``, with bind parameters for executemany."""
+    insert = _dialect_insert(dialect)
     c = _DOCUMENTS.c
     key = [c.source_id, c.ref_id]
     if name == "replaced":
@@ -331,15 +341,17 @@ def _build_statement(name: str, dialect: str) -> sa.Executable:
         )
     if name == "written":
         base = insert(_DOCUMENTS)
-        return base.on_conflict_do_update(
+        written: sa.Executable = base.on_conflict_do_update(
             index_elements=key,
             set_={name: base.excluded[name] for name in _WRITTEN_COLUMNS},
         )
+        return written
     assert name == "pending", name
     base = insert(_DOCUMENTS).values(excluded=False, failures=0)
     # A row that knows its page keeps its external id: the write will tell.
-    return base.on_conflict_do_update(
+    pending: sa.Executable = base.on_conflict_do_update(
         index_elements=key,
         set_={"external_id": base.excluded.external_id, "excluded": False},
         where=c.intercom_page_id.is_(None),
     )
+    return pending
