@@ -4,13 +4,16 @@ Generates ``--docs`` Markdown pages, runs one full sync into the sandbox (its ow
 unthrottled), then alternates ``--repeat`` times: the floor (``bench/floor.py`` reads and
 SHA-256s every file) and a no-op ``syncd sync``, both as fresh processes on a warm page cache.
 Reports medians, their ratio and the requests the no-op runs made (the sandbox's request log).
+Then the same no-op inside one resident process (``bench/resident.py``), as the daemon makes
+it on every tick once its start-up is paid.
 
-Usage: python bench/noop.py [--docs 20000] [--repeat 5]
+Usage: python -m bench.noop [--docs 20000] [--repeat 5]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import tempfile
 from pathlib import Path
@@ -63,10 +66,14 @@ def main() -> None:
             cpus.append(noop.cpu)
             rss.append(noop.max_rss_mb)
         floor, syncd = statistics.median(floors), statistics.median(noops)
+        sandbox.command("reset")
+        _, _, out = run_timed([PYTHON, "-m", "bench.resident", str(config), str(args.repeat)])
+        resident = json.loads(out)
+        assert sandbox.command("stats")["requests"] == 0
         emit(
             "noop",
             {
-                "command": f"python bench/noop.py --docs {args.docs} --repeat {args.repeat}",
+                "command": f"python -m bench.noop --docs {args.docs} --repeat {args.repeat}",
                 "docs": args.docs,
                 "full_sync_wall_s": round(full.wall, 2),
                 "full_sync_cpu_s": round(full.cpu, 2),
@@ -75,6 +82,8 @@ def main() -> None:
                 "noop_cpu_s": [round(x, 3) for x in cpus],
                 "noop_max_rss_mb": [round(x, 1) for x in rss],
                 "ratio_median": round(syncd / floor, 2),
+                "resident_noop_wall_s": [round(x, 3) for x in resident],
+                "resident_ratio_median": round(statistics.median(resident) / floor, 2),
                 "requests_per_noop": requests,
             },
         )
