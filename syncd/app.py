@@ -267,7 +267,8 @@ class App:
                 duration=report.duration,
                 error=report.error,
             )
-            metrics.PAGES_HELD.labels(source.name).set(tracker.pages_held())
+            if metrics.recording():  # a count over every page of the source, for the gauge only
+                metrics.PAGES_HELD.labels(source.name).set(tracker.pages_held())
         except SQLAlchemyError as exc:
             report.error = report.error or f"state database: {exc}"
             report.exit_code = ExitCode.STATE_DB

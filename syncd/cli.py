@@ -165,9 +165,11 @@ def sync(
     as_json: bool,
 ) -> None:
     """Sync once and exit (for CronJobs and manual runs)."""
+    from syncd import metrics
     from syncd.plan import render_plan
     from syncd.progress import make_progress
 
+    metrics.discard()  # no /metrics endpoint to read them from
     app = _open_app(state)
     stop = threading.Event()
     progress = make_progress(sys.stderr)

@@ -1,47 +1,138 @@
 """Prometheus metrics: what `syncd run` serves on ``/metrics``.
 
 Defined once here, in the default registry, and updated by the engine and the publisher as
-they work, so a one-shot `syncd sync` pays only for a few counter increments.
+they work. Read them as attributes of this module (``metrics.RUNS``), at the time of the
+update, never imported by name: they are built on first use, so that a command that
+:func:`discard` s them never imports prometheus_client at all.
+
+recording
+    The default: the first use of any metric imports prometheus_client and registers every
+    metric below in its default registry.
+discarding
+    After :func:`discard`, every metric is a stand-in that accepts updates and keeps nothing.
+    For the one-shot `syncd sync`, which has no endpoint to serve them from.
 """
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+import threading
+from typing import TYPE_CHECKING, Any, Self
 
-DOCUMENTS = Counter(
-    "syncd_documents",
-    "Documents handled, by source and outcome "
-    "(created, updated, unchanged, deleted, failed, excluded).",
-    ["source", "outcome"],
+if TYPE_CHECKING:
+    from prometheus_client import Counter, Gauge, Histogram
+
+    DOCUMENTS: Counter
+    RUNS: Counter
+    RUN_DURATION: Histogram
+    LAST_SUCCESS: Gauge
+    PAGES_HELD: Gauge
+    INTERCOM_REQUESTS: Counter
+    RATE_LIMIT_WAITS: Counter
+    RATE_LIMIT_WAIT_SECONDS: Counter
+    RETRIES: Counter
+
+NAMES = (
+    "DOCUMENTS",
+    "RUNS",
+    "RUN_DURATION",
+    "LAST_SUCCESS",
+    "PAGES_HELD",
+    "INTERCOM_REQUESTS",
+    "RATE_LIMIT_WAITS",
+    "RATE_LIMIT_WAIT_SECONDS",
+    "RETRIES",
 )
-RUNS = Counter("syncd_runs", "Finished runs, by source and result.", ["source", "result"])
-RUN_DURATION = Histogram(
-    "syncd_run_duration_seconds",
-    "Wall time of one run of one source.",
-    ["source"],
-    buckets=(1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600),
-)
-LAST_SUCCESS = Gauge(
-    "syncd_last_success_timestamp_seconds",
-    "Unix time at which the last successful run of the source finished.",
-    ["source"],
-)
-PAGES_HELD = Gauge("syncd_pages_held", "Pages syncd holds in Intercom for the source.", ["source"])
-INTERCOM_REQUESTS = Counter(
-    "syncd_intercom_requests",
-    "Requests sent to Intercom, by method and HTTP status ('error' for transport failures).",
-    ["method", "status"],
-)
-RATE_LIMIT_WAITS = Counter(
-    "syncd_intercom_rate_limit_waits",
-    "Times a request waited for the Intercom rate-limit budget.",
-)
-RATE_LIMIT_WAIT_SECONDS = Counter(
-    "syncd_intercom_rate_limit_wait_seconds",
-    "Seconds spent waiting for the Intercom rate-limit budget.",
-)
-RETRIES = Counter(
-    "syncd_intercom_retries",
-    "Intercom requests retried, by reason (HTTP status or 'transport').",
-    ["reason"],
-)
+_lock = threading.Lock()  # the engine's threads may make the first use at once
+_discarding = False
+
+
+def _build() -> dict[str, Any]:
+    from prometheus_client import Counter, Gauge, Histogram
+
+    return {
+        "DOCUMENTS": Counter(
+            "syncd_documents",
+            "Documents handled, by source and outcome "
+            "(created, updated, unchanged, deleted, failed, excluded).",
+            ["source", "outcome"],
+        ),
+        "RUNS": Counter("syncd_runs", "Finished runs, by source and result.", ["source", "result"]),
+        "RUN_DURATION": Histogram(
+            "syncd_run_duration_seconds",
+            "Wall time of one run of one source.",
+            ["source"],
+            buckets=(1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600),
+        ),
+        "LAST_SUCCESS": Gauge(
+            "syncd_last_success_timestamp_seconds",
+            "Unix time at which the last successful run of the source finished.",
+            ["source"],
+        ),
+        "PAGES_HELD": Gauge(
+            "syncd_pages_held", "Pages syncd holds in Intercom for the source.", ["source"]
+        ),
+        "INTERCOM_REQUESTS": Counter(
+            "syncd_intercom_requests",
+            "Requests sent to Intercom, by method and HTTP status ('error' for transport "
+            "failures).",
+            ["method", "status"],
+        ),
+        "RATE_LIMIT_WAITS": Counter(
+            "syncd_intercom_rate_limit_waits",
+            "Times a request waited for the Intercom rate-limit budget.",
+        ),
+        "RATE_LIMIT_WAIT_SECONDS": Counter(
+            "syncd_intercom_rate_limit_wait_seconds",
+            "Seconds spent waiting for the Intercom rate-limit budget.",
+        ),
+        "RETRIES": Counter(
+            "syncd_intercom_retries",
+            "Intercom requests retried, by reason (HTTP status or 'transport').",
+            ["reason"],
+        ),
+    }
+
+
+class _Discarded:
+    """A metric (or one of its labelled children) that accepts every update and keeps none."""
+
+    def labels(self, *_values: str, **_labels: str) -> Self:
+        """Itself: every child of a discarded metric is discarded too."""
+        return self
+
+    def inc(self, amount: float = 1) -> None:
+        """Ignore an increment."""
+
+    def set(self, value: float) -> None:
+        """Ignore a new value."""
+
+    def observe(self, amount: float) -> None:
+        """Ignore an observation."""
+
+    def set_to_current_time(self) -> None:
+        """Ignore a timestamp."""
+
+
+def discard() -> None:
+    """Make every metric not yet used a stand-in, and never import prometheus_client."""
+    global _discarding  # noqa: PLW0603 - one switch for the process, set once at start-up
+    with _lock:
+        _discarding = True
+
+
+def recording() -> bool:
+    """Whether updates are kept (worth computing a value only a metric needs)."""
+    return not _discarding
+
+
+def __getattr__(name: str) -> Any:
+    """Build the metrics at the first use of any of them (PEP 562)."""
+    if name not in NAMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    with _lock:
+        module = globals()
+        if name not in module:
+            discarded = _Discarded()
+            built = dict.fromkeys(NAMES, discarded) if _discarding else _build()
+            module.update(built)
+        return module[name]

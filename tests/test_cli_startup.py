@@ -2,7 +2,8 @@
 
 Start-up is most of the time of a `syncd sync` that finds nothing to do. These tests keep
 packages that such a run does not need from being imported again (rich and pygments draw on
-terminals, Alembic migrates), by the modules a child process imported, not by timings.
+terminals, Alembic migrates, prometheus_client serves the daemon's /metrics), by the modules a
+child process imported, not by timings.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pytest
 from syncd.sandbox import SandboxServer, SandboxSettings
 from tests.test_cli_sync import TOKEN, make_site, syncd, write_config
 
-UNNEEDED = {"rich", "pygments", "alembic"}
+UNNEEDED = {"rich", "pygments", "alembic", "prometheus_client"}
 
 
 @pytest.fixture
@@ -44,7 +45,7 @@ main(sys.argv[2:])
 def test_a_no_op_sync_with_json_logs_loads_no_display_or_migration_code(
     tmp_path: Path, sandbox: SandboxServer
 ) -> None:
-    """The second sync of an unchanged folder imports neither rich, pygments nor Alembic."""
+    """The second sync of an unchanged folder imports no display, migration or metrics code."""
     make_site(tmp_path / "site", 3)
     config = write_config(tmp_path, sandbox, f"sqlite:///{tmp_path / 'state.db'}")
     assert syncd(config, "sync").returncode == 0

@@ -67,7 +67,7 @@ def syncd(config: Path, *args: str, timeout: float = 120) -> subprocess.Complete
 def pages(sandbox: SandboxServer) -> list[dict[str, object]]:
     sources = [s for s in sandbox.store.list_sources() if s["url"] == "https://docs.example.com"]
     assert len(sources) <= 1, "duplicate content import sources"
-    return sandbox.store.pages_of(int(sources[0]["id"])) if sources else []  # type: ignore[arg-type]
+    return sandbox.store.pages_of(int(sources[0]["id"])) if sources else []
 
 
 def test_sync_then_nothing_to_do_then_status(

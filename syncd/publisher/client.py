@@ -25,10 +25,9 @@ import httpx
 import stamina
 import structlog
 
-from syncd import __version__
+from syncd import __version__, metrics
 from syncd.content import Payload
 from syncd.errors import IntercomAuthError, IntercomUnavailable
-from syncd.metrics import INTERCOM_REQUESTS, RETRIES
 from syncd.publisher import retry
 from syncd.publisher.models import PageRejected, RemotePage, RequestRejected, error_of
 from syncd.publisher.ratelimit import RateBudget
@@ -292,7 +291,7 @@ class Publisher:
                 with trial:
                     number += 1
                     if number > 1:
-                        RETRIES.labels(reason=last).inc()
+                        metrics.RETRIES.labels(reason=last).inc()
                         log.info("publish.retry", operation=operation, attempt=number, reason=last)
                     try:
                         return attempt(number)
@@ -325,11 +324,11 @@ class Publisher:
             response = client.request(method, url, **kwargs)
         except BaseException:
             self._budget.release(None, None)
-            INTERCOM_REQUESTS.labels(method=method, status="error").inc()
+            metrics.INTERCOM_REQUESTS.labels(method=method, status="error").inc()
             raise
         status = response.status_code
         self._budget.release(response.headers, status)
-        INTERCOM_REQUESTS.labels(method=method, status=str(status)).inc()
+        metrics.INTERCOM_REQUESTS.labels(method=method, status=str(status)).inc()
         if status in (401, 403):
             self._fail_auth(operation, response)
         if retry.is_retryable(status):

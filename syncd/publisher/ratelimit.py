@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 
-from syncd.metrics import RATE_LIMIT_WAIT_SECONDS, RATE_LIMIT_WAITS
+from syncd import metrics
 
 DEFAULT_WINDOW = 10.0  # Intercom's window, until two answers show the real one
 MAX_PAUSE = 60.0  # a reset further away than this is a clock problem, not a budget
@@ -76,8 +76,8 @@ class RateBudget:
             self._last_sent = now
         waited = now - started
         if waited > 0.001:
-            RATE_LIMIT_WAITS.inc()
-            RATE_LIMIT_WAIT_SECONDS.inc(waited)
+            metrics.RATE_LIMIT_WAITS.inc()
+            metrics.RATE_LIMIT_WAIT_SECONDS.inc(waited)
         return waited
 
     def release(self, headers: Mapping[str, str] | None, status: int | None) -> None:
