@@ -44,7 +44,6 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 import pydantic
-from bs4 import BeautifulSoup
 
 from connectors.base import (
     Connector,
@@ -58,6 +57,7 @@ from connectors.base import (
 )
 from connectors.mediawiki_api import ActionApi, RetryPolicy, WikiError, WikiUnavailable
 from connectors.mediawiki_html import clean_page_html
+from connectors.sanitize import html_text
 
 _MISSING_PAGE_CODES = {"nosuchpageid", "missingtitle"}
 _TEMPLATE_FIELDS = {"title", "pageid"}
@@ -316,9 +316,9 @@ class MediaWikiConnector(Connector):
             rewrite = self._link_rewriter()
         except WikiError as exc:
             raise DocumentError(f"cannot build the URL of {self._describe(ref)}: {exc}") from exc
-        display = BeautifulSoup(str(parsed.get("displaytitle") or ""), "lxml").get_text()
+        display = html_text(str(parsed.get("displaytitle") or ""))
         return Document(
-            title=" ".join(display.split()) or title,
+            title=display or title,
             body=clean_page_html(parsed["text"], page_url=wiki_url, rewrite_link=rewrite),
             body_format="html",
             url=url,

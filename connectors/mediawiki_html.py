@@ -68,32 +68,54 @@ def clean_page_html(
     body = soup.body
     if body is None:
         return ""
-    for comment in body.find_all(string=lambda node: isinstance(node, Comment)):
-        comment.extract()
-    for tag in body.find_all(True):
-        if tag.decomposed:
+    # One walk of the tree; every pass then works on this list, in document order. Tags
+    # removed or unwrapped on the way are remembered by id (the list keeps them alive, so
+    # ids stay unique): bs4's ``Tag.decomposed`` searches a live tag's whole subtree for a
+    # child named ``_decomposed``, which was a quarter of the cleaning time.
+    nodes = list(body.descendants)
+    tags = [node for node in nodes if isinstance(node, Tag)]
+    gone: set[int] = set()
+    for node in nodes:
+        if isinstance(node, Comment):
+            node.extract()
+    _drop_machinery(tags, gone)
+    _absolute_links(tags, gone, page_url, rewrite_link)
+    # Reverse document order visits children before their parents, so emptiness cascades.
+    for tag in reversed([tag for tag in tags if id(tag) not in gone]):
+        if tag.name in _PRUNABLE and _is_empty(tag):
+            tag.decompose()
+    return "".join(str(child) for child in body.children).strip()
+
+
+def _drop_machinery(tags: list[Tag], gone: set[int]) -> None:
+    for tag in tags:
+        if id(tag) in gone:
             continue  # inside machinery removed already
         if _is_machinery(tag):
+            gone.add(id(tag))
+            gone.update(id(node) for node in tag.descendants if isinstance(node, Tag))
             tag.decompose()
         elif tag.name == "div" and "mw-parser-output" in (tag.get("class") or []):
+            gone.add(id(tag))
             tag.unwrap()
-    for link in body.find_all("a"):
+
+
+def _absolute_links(
+    tags: list[Tag], gone: set[int], page_url: str, rewrite_link: Callable[[str], str] | None
+) -> None:
+    for link in [tag for tag in tags if tag.name == "a" and id(tag) not in gone]:
         classes: list[str] = list(link.get("class") or [])
         href = link.get("href")
         if "new" in classes or not isinstance(href, str) or not href.strip():
             # A link to a page that does not exist (or to nowhere) helps no reader.
+            gone.add(id(link))
             link.unwrap()
             continue
         absolute = urljoin(page_url, href.strip())
         link["href"] = rewrite_link(absolute) if rewrite_link is not None else absolute
-    for image in body.find_all("img"):
+    for image in [tag for tag in tags if tag.name == "img" and id(tag) not in gone]:
         src = image.get("src")
         if isinstance(src, str):
             image["src"] = urljoin(page_url, src.strip())
         # Alternate resolutions point at thumbnails on the wiki; one absolute src is enough.
         del image["srcset"]
-    # Reverse document order visits children before their parents, so emptiness cascades.
-    for tag in reversed(body.find_all(True)):
-        if tag.name in _PRUNABLE and _is_empty(tag):
-            tag.decompose()
-    return "".join(str(child) for child in body.children).strip()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable
+from html import unescape
 
 import nh3
 
@@ -69,6 +70,7 @@ def _cleaner(attribute_filter: AttributeFilter | None) -> nh3.Cleaner:
 # whose callback looks up the caller's filter; nh3 calls it back on the calling thread.
 _PLAIN = _cleaner(None)
 _FILTERED = _cleaner(_current_filter)
+_NO_TAGS = nh3.Cleaner(tags=set(), attributes={})
 
 
 def clean_html(html: str, *, attribute_filter: AttributeFilter | None = None) -> str:
@@ -82,3 +84,9 @@ def clean_html(html: str, *, attribute_filter: AttributeFilter | None = None) ->
         finally:
             _filters.current = outer
     return _BLANK_RUNS.sub("\n\n", cleaned).strip()
+
+
+def html_text(html: str) -> str:
+    """The text of an HTML fragment as a reader sees it: tags dropped, entities decoded,
+    script and style content left out, whitespace runs collapsed to one space."""
+    return " ".join(unescape(_NO_TAGS.clean(html)).split())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from connectors.sanitize import clean_html
+from connectors.sanitize import clean_html, html_text
 
 _PAGE = (
     '<p onclick="x()">Hi <a href="javascript:alert(1)">bad</a> <a href="/ok" rel="x">ok</a>'
@@ -52,3 +52,12 @@ def test_concurrent_callers_each_get_their_own_filter() -> None:
     for thread in threads:
         thread.join()
     assert results == {number: {f'<a href="/p?t={number}">p</a>'} for number in range(4)}
+
+
+def test_html_text_is_what_a_reader_sees() -> None:
+    """Tags go, entities decode, scripts and comments vanish, whitespace runs collapse."""
+    assert html_text('<span class="mw-page-title-main">Main  Page</span>') == "Main Page"
+    assert html_text("A &amp; B <i>x</i>&lt;y&gt;<script>no()</script><!-- c -->\n z") == (
+        "A & B x<y> z"
+    )
+    assert html_text("") == ""
