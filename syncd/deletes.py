@@ -26,7 +26,7 @@ raises :class:`~syncd.errors.SafetyStop` before anything is deleted.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 
 import structlog
 
@@ -141,7 +141,7 @@ class Deletions:
                 self.tracker.record_excluded(page.excluded_ref, page.version)
 
     def orphans(
-        self, remote: Mapping[str, str], listed: Mapping[str, str], claimed: Mapping[str, str]
+        self, remote: Mapping[str, str], listed: Collection[str], claimed: Mapping[str, str]
     ) -> None:
         """Full resync: delete pages of our source that no listed document claims."""
         if self.report.failed:

@@ -51,6 +51,11 @@ log = structlog.get_logger(__name__)
 
 _VERSION_BATCH = 500
 
+# The listing, ref id -> version, in the connector's order. The diff sets the version of a
+# document that needs no fetch to None: membership is all the rest of the run asks of those,
+# and a large no-op run then holds one string per document, not three.
+Listing = dict[str, str | None]
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class SyncOptions:
@@ -125,14 +130,13 @@ class SourceSync:
         try:
             listed = self._list()
             self.report.listed = len(listed)
-            current, known, gone, held = self._diff(listed)
+            fetching, known, gone, held = self._diff(listed)
             self.deletes.check(
                 held=held,
                 deleting=sum(1 for k in gone if k.page_id),
                 listed=len(listed),
                 what="pages no longer listed",
             )
-            fetching = len(listed) - len(current)
             self.progress.start(self.source.name, fetching + len(gone))
             if self._must_contact_intercom(fetching, gone):
                 self._ensure_source()
@@ -148,7 +152,7 @@ class SourceSync:
             to_fetch = (
                 DocumentRef(ref_id, version)
                 for ref_id, version in listed.items()
-                if ref_id not in current
+                if version is not None
             )
             self._write_all(to_fetch, known, by_external, listed, remote)
             if not self.stop.is_set():
@@ -165,8 +169,8 @@ class SourceSync:
             self.report.exit_code = ExitCode.PARTIAL
         return self.report
 
-    def _list(self) -> dict[str, str]:
-        """The complete listing, ref id -> version, in the connector's order."""
+    def _list(self) -> Listing:
+        """The complete listing (see :data:`Listing`)."""
         try:
             return {ref.id: ref.version for ref in self.connector.list()}
         except SourceUnavailable:
@@ -174,27 +178,28 @@ class SourceSync:
         except OSError as exc:
             raise SourceUnavailable(f"cannot list the source: {exc}") from exc
 
-    def _diff(self, listed: dict[str, str]) -> tuple[set[str], dict[str, Known], list[Known], int]:
-        """Split the listing: ref ids needing no fetch, rows that do, gone rows, pages held.
+    def _diff(self, listed: Listing) -> tuple[int, dict[str, Known], list[Known], int]:
+        """Mark current documents in ``listed``; count to fetch, their rows, gone rows, held.
 
         The tracker's rows are streamed and only those that need work are kept: a run where
-        little changed holds the listing and one set of ref ids, not a second copy of the
-        source; a first sync holds the listing alone.
+        little changed holds the listing, not a second copy of the source.
         """
-        current: set[str] = set()
+        fetching = len(listed)
         known: dict[str, Known] = {}
         gone: list[Known] = []
         held = 0
         for row in self.tracker.iter_known():
             held += row.page_id is not None
-            version = listed.get(row.ref_id)
-            if version is None:
+            if row.ref_id not in listed:
                 gone.append(row)
-            elif self._needs_fetch(version, row):
+                continue
+            version = listed[row.ref_id]
+            if version is not None and self._needs_fetch(version, row):
                 known[row.ref_id] = row
-            else:
-                current.add(row.ref_id)
-        return current, known, gone, held
+            elif version is not None:
+                listed[row.ref_id] = None  # current: nothing to fetch
+                fetching -= 1
+        return fetching, known, gone, held
 
     def _needs_fetch(self, version: str, known: Known) -> bool:
         if self.options.full_resync or known.failed or known.version != version:
@@ -234,7 +239,7 @@ class SourceSync:
         to_fetch: Iterable[DocumentRef],
         known: dict[str, Known],
         by_external: dict[str, Known],
-        listed: dict[str, str],
+        listed: Listing,
         remote: dict[str, str],
     ) -> None:
         pool = cf.ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="publish")
@@ -287,7 +292,7 @@ class SourceSync:
         ref: DocumentRef,
         document: Document,
         owner: Known | None,
-        listed: dict[str, str],
+        listed: Listing,
         *,
         final: bool,
     ) -> str | None:
@@ -315,7 +320,7 @@ class SourceSync:
         known: Known | None,
         document: Document,
         by_external: dict[str, Known],
-        listed: dict[str, str],
+        listed: Listing,
         remote: dict[str, str],
         *,
         final: bool = False,
