@@ -14,13 +14,6 @@ external page
 The engine builds one :class:`Publisher` per run and calls it from many threads.
 """
 
-from syncd.log import hidden_modules
-
-# The httpx package imports its command-line client, and with it rich and pygments: some 30 ms
-# that syncd never needs (newer httpx releases import it lazily). Hidden, httpx.main is a stub.
-with hidden_modules("rich", "pygments"):
-    import httpx  # noqa: F401
-
 from syncd.publisher.client import Publisher
 from syncd.publisher.models import PageRejected, RemotePage, RequestRejected
 

@@ -14,23 +14,27 @@ retries what is worth retrying (:mod:`syncd.publisher.retry`) and ends in one of
 
 from __future__ import annotations
 
-import functools
 import threading
 from collections.abc import Callable, Iterator
 from types import TracebackType
-from typing import Any, Literal, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar
 from urllib.parse import quote
 
-import httpx
 import stamina
 import structlog
 
 from syncd import __version__, metrics
 from syncd.content import Payload
 from syncd.errors import IntercomAuthError, IntercomUnavailable
-from syncd.publisher import retry
 from syncd.publisher.models import PageRejected, RemotePage, RequestRejected, error_of
 from syncd.publisher.ratelimit import RateBudget
+
+if TYPE_CHECKING:
+    import httpx
+
+# httpx and the retry policy built on its exceptions are imported by the first request, not
+# here: a run where nothing changed sends none, and they cost ~20 ms to import. The methods
+# that need them import syncd.publisher.retry first, which imports httpx.
 
 log = structlog.get_logger("syncd.publisher")
 
@@ -59,23 +63,17 @@ class Publisher:
         max_attempts: int = 8,
         retry_deadline: float = 300.0,
     ) -> None:
-        # The client is built on first use: its SSL context costs ~40 ms, and a run where
-        # nothing changed sends no request at all.
-        self._new_client = functools.partial(
-            httpx.Client,
-            base_url=base_url.rstrip("/"),
-            headers={
-                "Authorization": f"Bearer {token}",
-                "Accept": "application/json",
-                "Intercom-Version": api_version,
-                "User-Agent": f"syncd/{__version__}",
-            },
-            timeout=httpx.Timeout(timeout),
-            limits=httpx.Limits(
-                max_connections=max_concurrency, max_keepalive_connections=max_concurrency
-            ),
-            transport=transport,
-        )
+        # The client is built on first use too: its SSL context costs another ~40 ms.
+        self._base_url = base_url.rstrip("/")
+        self._headers = {
+            "Authorization": f"Bearer {token}",
+            "Accept": "application/json",
+            "Intercom-Version": api_version,
+            "User-Agent": f"syncd/{__version__}",
+        }
+        self._timeout = timeout
+        self._max_concurrency = max_concurrency
+        self._transport = transport
         self._client: httpx.Client | None = None
         self._closed = False
         self._client_lock = threading.Lock()
@@ -108,6 +106,23 @@ class Publisher:
             if self._client is None:
                 self._client = self._new_client()
             return self._client
+
+    def _new_client(self) -> httpx.Client:
+        from syncd.publisher import retry  # noqa: F401 - imports httpx, see the module top
+
+        # isort: split
+        import httpx
+
+        return httpx.Client(
+            base_url=self._base_url,
+            headers=self._headers,
+            timeout=httpx.Timeout(self._timeout),
+            limits=httpx.Limits(
+                max_connections=self._max_concurrency,
+                max_keepalive_connections=self._max_concurrency,
+            ),
+            transport=self._transport,
+        )
 
     def __enter__(self) -> Self:
         return self
@@ -277,6 +292,11 @@ class Publisher:
         return self._retrying(operation, lambda _: self._send(operation, method, url, **kwargs))
 
     def _retrying(self, operation: str, attempt: Callable[[int], T]) -> T:
+        from syncd.publisher import retry
+
+        # isort: split
+        import httpx
+
         self._check_auth()
         number, last = 0, "none"
         try:
@@ -311,6 +331,8 @@ class Publisher:
 
     def _send(self, operation: str, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """One request through the shared budget; raises RetryableStatus or transport errors."""
+        from syncd.publisher import retry
+
         self._budget.acquire()
         try:
             self._check_auth()  # another thread may have failed while this one waited

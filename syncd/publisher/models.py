@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from syncd.errors import SyncdError
+
+if TYPE_CHECKING:
+    import httpx
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

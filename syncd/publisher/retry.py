@@ -9,7 +9,13 @@ rate-limit window resets (see :mod:`syncd.publisher.ratelimit`).
 
 from __future__ import annotations
 
-import httpx
+from syncd.log import hidden_modules
+
+# The httpx package imports its command-line client, and with it rich and pygments: some 30 ms
+# that syncd never needs (newer httpx releases import it lazily). Hidden, httpx.main is a stub.
+# This module is where the publisher first imports httpx, on its first request.
+with hidden_modules("rich", "pygments"):
+    import httpx
 
 # Failures of the exchange itself: the request may or may not have reached Intercom, so only
 # idempotent operations (all of ours: upserts by external id, deletes, reads) are retried.

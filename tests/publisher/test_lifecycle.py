@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -43,3 +45,23 @@ def test_first_requests_from_many_threads_share_one_client(
     assert publisher.request_count == threads
     assert len(sandbox.store.pages_of(source_id)) == threads
     assert client.is_closed
+
+
+def test_httpx_is_imported_by_the_first_request_and_without_rich() -> None:
+    """A fresh process imports httpx only to send, and never rich or pygments with it."""
+    program = (
+        "import sys\n"
+        "import syncd.log  # first, as in the command line: structlog without rich\n"
+        "from syncd.errors import IntercomUnavailable\n"
+        "from syncd.publisher import Publisher\n"
+        "publisher = Publisher(base_url='http://127.0.0.1:9', token='t', max_attempts=1)\n"
+        "assert 'httpx' not in sys.modules\n"
+        "try:\n"
+        "    publisher.get_page_html('1')  # the discard port: refused\n"
+        "except IntercomUnavailable:\n"
+        "    pass\n"
+        "publisher.close()\n"
+        "assert 'httpx' in sys.modules\n"
+        "assert 'rich' not in sys.modules and 'pygments' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", program], check=True, timeout=60)
