@@ -50,6 +50,8 @@ from syncd.tracker import Known, Tracker
 log = structlog.get_logger(__name__)
 
 _VERSION_BATCH = 500
+# Writes are handed to the pool in batches whose first-write intents are committed together.
+_WRITE_BATCH = 32
 
 # The listing, ref id -> version, in the connector's order. The diff sets the version of a
 # document that needs no fetch to None: membership is all the rest of the run asks of those,
@@ -282,7 +284,7 @@ class SourceSync:
         if write is None or self.options.dry_run:
             return batch
         batch.append(write)
-        if len(batch) < self.max_concurrency:
+        if len(batch) < max(self.max_concurrency, _WRITE_BATCH):
             return batch
         self._submit(pool, batch)
         return []

@@ -64,6 +64,11 @@ class Tracker:
 
     def __init__(self, sessions: sessionmaker[Session], source_name: str) -> None:
         self.sessions = sessions
+        bind = sessions.kw["bind"]
+        assert isinstance(bind, sa.Engine), bind
+        # The batched writes use Core connections directly: a Session per batch cost more
+        # than the statements it ran.
+        self._engine: sa.Engine = bind
         self.source_name = source_name
         self.source_pk, self.intercom_source_id, self.url, self.status = self._load_source()
         self._statements: dict[str, sa.Executable] = {}
@@ -199,8 +204,7 @@ class Tracker:
         if not self._written:
             return
         written, replaced = self._written, self._replaced
-        with self.sessions.begin() as session:
-            connection = session.connection()
+        with self._engine.begin() as connection:
             # A renamed-away row is never one being written (it is no longer listed), so its
             # delete can go first.
             if replaced:
@@ -225,8 +229,7 @@ class Tracker:
         if not rows:
             return
         self.flush()
-        with self.sessions.begin() as session:
-            connection = session.connection()
+        with self._engine.begin() as connection:
             connection.execute(self._statement("pending", connection.dialect.name), rows)
 
     def record_versions(self, versions: Iterable[tuple[str, str]]) -> None:
@@ -241,8 +244,8 @@ class Tracker:
             .where(c.source_id == self.source_pk, c.ref_id == sa.bindparam("ref"))
             .values(version=sa.bindparam("new_version"))
         )
-        with self.sessions.begin() as session:
-            session.connection().execute(statement, rows)
+        with self._engine.begin() as connection:
+            connection.execute(statement, rows)
 
     def record_failed(self, ref_id: str, error: str) -> None:
         """A document failed; the next run fetches it again whatever its version."""
