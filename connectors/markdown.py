@@ -19,7 +19,8 @@ external id
 
 Which files are pages: those matching ``include`` and not ``exclude`` (globs on the ref id;
 ``**`` spans folders). Hidden files and folders (``.git``, ``.github``) and ``node_modules``
-are skipped. A symlinked file is listed when it points inside the root; symlinked folders are
+are skipped, and so is anything but a regular file (a FIFO named ``x.md`` would block the
+read). A symlinked file is listed when it points inside the root; symlinked folders are
 never entered (loops, and the same page twice). Pages whose front matter marks them draft,
 unlisted, headless or ``sync: false`` raise DocumentExcluded, and so does a page with neither
 body nor description. Support files that sit among pages (Hugo's ``readfile`` includes) are
