@@ -336,8 +336,8 @@ class Publisher:
         self._budget.acquire()
         try:
             self._check_auth()  # another thread may have failed while this one waited
-            client = self._http
-        except (IntercomAuthError, RuntimeError):
+            client = self._http  # built by the first request; refused once closed
+        except BaseException:
             self._budget.cancel()
             raise
         with self._lock:
