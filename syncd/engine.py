@@ -53,9 +53,9 @@ _VERSION_BATCH = 500
 # Writes are handed to the pool in batches whose first-write intents are committed together.
 _WRITE_BATCH = 32
 
-# The listing, ref id -> version, in the connector's order. The diff sets the version of a
-# document that needs no fetch to None: membership is all the rest of the run asks of those,
-# and a large no-op run then holds one string per document, not three.
+# The listing, ref id -> version, in the connector's order. The version of a document that
+# needs no fetch (found by the diff) or was fetched is set to None: membership is all the rest
+# of the run asks, and a large run then holds one string per document, not three.
 Listing = dict[str, str | None]
 
 
@@ -250,6 +250,7 @@ class SourceSync:
             for ref in to_fetch:
                 if self.stop.is_set() or self._fatal is not None:
                     break
+                listed[ref.id] = None  # the ref holds the version now (see Listing)
                 row = known.get(ref.id)
                 document = self._fetch(ref, row)
                 if row is not None:
