@@ -2,9 +2,11 @@
 
 Loading order, later wins: the YAML file (after ``${VAR}`` / ``${VAR:-default}``
 interpolation), then environment variables named ``SYNCD_<SECTION>__<KEY>`` (for example
-``SYNCD_INTERCOM__TOKEN``). The token may also come from ``intercom.token_file``, a file such as
-a mounted Kubernetes Secret. Relative paths (``state.url`` for SQLite, ``token_file``, connector
-paths) resolve against the folder of the configuration file, not the working directory.
+``SYNCD_INTERCOM__TOKEN``), read by pydantic-settings, which is imported only when such a
+variable is set (it costs some 20 ms to import). The token may also come from
+``intercom.token_file``, a file such as a mounted Kubernetes Secret. Relative paths
+(``state.url`` for SQLite, ``token_file``, connector paths) resolve against the folder of the
+configuration file, not the working directory.
 
 Every failure raises :class:`~syncd.errors.ConfigError` naming the file and the key.
 """
@@ -12,6 +14,7 @@ Every failure raises :class:`~syncd.errors.ConfigError` naming the file and the 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import re
 from collections.abc import Mapping
@@ -20,7 +23,6 @@ from typing import Any, Literal, Self
 
 import pydantic
 import yaml
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -199,15 +201,10 @@ class SourceConfig(_Model):
         return self._connector_options
 
 
-class Config(BaseSettings):
+class Config(pydantic.BaseModel):
     """The whole configuration of one syncd installation."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="SYNCD_",
-        env_nested_delimiter="__",
-        extra="forbid",
-        frozen=True,
-    )
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
 
     intercom: IntercomConfig = IntercomConfig()
     state: StateConfig = StateConfig()
@@ -215,18 +212,6 @@ class Config(BaseSettings):
     sources: list[SourceConfig] = pydantic.Field(default_factory=list)
 
     path: Path | None = pydantic.Field(default=None, exclude=True)
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # The environment overrides the file: that is how containers inject secrets.
-        return (env_settings, init_settings)
 
     @pydantic.field_validator("sources")
     @classmethod
@@ -245,6 +230,55 @@ class Config(BaseSettings):
                 return source
         known = ", ".join(s.name for s in self.sources) or "none"
         raise ConfigError(f"no source named {name!r} (configured: {known})", key="sources")
+
+
+ENV_PREFIX = "SYNCD_"
+ENV_NESTED_DELIMITER = "__"
+
+
+def _overridden_by_environment() -> bool:
+    """Whether a variable names a field of :class:`Config`, as pydantic-settings matches them.
+
+    ``SYNCD_<FIELD>`` or ``SYNCD_<FIELD>__<KEY>...``, in any case; other ``SYNCD_*`` variables
+    (``SYNCD_CONFIG``, or ``SYNCD_STATE_URL`` interpolated into a file) are not overrides.
+    """
+    prefix = ENV_PREFIX.lower()
+    fields = tuple(Config.model_fields)
+    for name in os.environ:
+        key = name.lower()
+        if key.startswith(prefix):
+            key = key.removeprefix(prefix)
+            if any(key == f or key.startswith(f + ENV_NESTED_DELIMITER) for f in fields):
+                return True
+    return False
+
+
+@functools.cache
+def _with_environment() -> type[Config]:
+    """:class:`Config` that reads ``SYNCD_*`` variables over the values given to it."""
+    from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+    class EnvironmentConfig(BaseSettings, Config):
+        model_config = SettingsConfigDict(
+            env_prefix=ENV_PREFIX,
+            env_nested_delimiter=ENV_NESTED_DELIMITER,
+            extra="forbid",
+            frozen=True,
+        )
+
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            # The environment overrides the file: that is how containers inject secrets.
+            return (env_settings, init_settings)
+
+    return EnvironmentConfig
 
 
 def _interpolate(node: Any, location: str, path: str) -> Any:
@@ -351,7 +385,8 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     base_dir = chosen.resolve().parent
     _resolve_paths(raw, base_dir)
     try:
-        config = Config(**raw, path=chosen.resolve())
+        config_class = _with_environment() if _overridden_by_environment() else Config
+        config = config_class(**raw, path=chosen.resolve())
     except pydantic.ValidationError as exc:
         raise _describe(exc, shown) from None
     for index, source in enumerate(config.sources):

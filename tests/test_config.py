@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -68,6 +69,66 @@ def test_environment_overrides_file(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     config = load_config(write(tmp_path, MINIMAL))
     assert config.intercom.access_token() == "from-env"
     assert config.intercom.max_concurrency == 3
+
+
+def test_environment_overrides_whole_sections_in_any_case(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A section can come as JSON, and variable names are not case-sensitive."""
+    monkeypatch.setenv("TOKEN_FOR_TEST", "from-file")
+    monkeypatch.setenv("SYNCD_SERVER", '{"port": 9200}')
+    monkeypatch.setenv("syncd_state__lease_ttl", "90s")
+    config = load_config(write(tmp_path, MINIMAL))
+    assert config.server.port == 9200
+    assert config.state.lease_ttl.total_seconds() == 90
+
+
+def test_bad_environment_override_names_the_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An override that fails validation is reported like a value of the file."""
+    monkeypatch.setenv("TOKEN_FOR_TEST", "from-file")
+    monkeypatch.setenv("SYNCD_INTERCOM__MAX_CONCURRENCY", "0")
+    with pytest.raises(ConfigError, match=r"intercom\.max_concurrency"):
+        load_config(write(tmp_path, MINIMAL))
+
+
+# Loads a configuration in a fresh process and says whether pydantic-settings was imported.
+LOADS = """
+import sys
+from syncd.config import load_config
+config = load_config(sys.argv[1])
+print(config.intercom.access_token(), "pydantic_settings" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize(
+    ("variables", "expected"),
+    [
+        ({}, "from-file False"),
+        # Not overrides: the configuration's path, and a variable the file interpolates.
+        ({"SYNCD_CONFIG": "elsewhere.yaml", "SYNCD_INTERCOMX": "x"}, "from-file False"),
+        ({"SYNCD_INTERCOM__TOKEN": "from-env"}, "from-env True"),
+    ],
+)
+def test_pydantic_settings_is_imported_only_for_overrides(
+    tmp_path: Path, variables: dict[str, str], expected: str
+) -> None:
+    """Without SYNCD_<SECTION> variables, loading skips the library that reads them."""
+    path = write(tmp_path, MINIMAL)
+    environment = {
+        name: value for name, value in os.environ.items() if not name.upper().startswith("SYNCD_")
+    }
+    environment |= {"TOKEN_FOR_TEST": "from-file", **variables}
+    child = subprocess.run(
+        [sys.executable, "-c", LOADS, str(path)],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert child.stdout.strip() == expected
 
 
 def test_token_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
