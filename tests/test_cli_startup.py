@@ -3,12 +3,14 @@
 Start-up is most of the time of a `syncd sync` that finds nothing to do. These tests keep
 packages that such a run does not need from being imported again (rich and pygments draw on
 terminals, Alembic migrates, prometheus_client serves the daemon's /metrics, httpx sends
-requests), by the modules a child process imported, not by timings.
+requests, pydantic-settings reads overrides from the environment), by the modules a child
+process imported, not by timings.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,7 +21,8 @@ import pytest
 from syncd.sandbox import SandboxServer, SandboxSettings
 from tests.test_cli_sync import TOKEN, make_site, syncd, write_config
 
-UNNEEDED = {"rich", "pygments", "alembic", "prometheus_client", "httpx"}
+# pydantic_settings reads SYNCD_<SECTION> overrides, and the child is given none.
+UNNEEDED = {"rich", "pygments", "alembic", "prometheus_client", "httpx", "pydantic_settings"}
 
 
 @pytest.fixture
@@ -51,8 +54,12 @@ def test_a_no_op_sync_with_json_logs_loads_no_display_or_migration_code(
     assert syncd(config, "sync").returncode == 0
     dump = tmp_path / "modules.json"
     arguments = ["--log-format", "json", "--config", str(config), "sync", "--json"]
+    environment = {
+        name: value for name, value in os.environ.items() if not name.upper().startswith("SYNCD_")
+    }
     no_op = subprocess.run(
         [sys.executable, "-c", CHILD, str(dump), *arguments],
+        env=environment,
         capture_output=True,
         text=True,
         timeout=120,
