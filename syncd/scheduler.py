@@ -234,12 +234,15 @@ class Daemon:
                     misfire_grace_time=self._misfire_grace_time,
                     next_run_time=now,
                 )
+            # Set before the start: the first runs begin at once, and their log lines ask
+            # the scheduler for the next run time.
+            self._scheduler = scheduler
             scheduler.start()
         except BaseException:
+            self._scheduler = None
             if self._server is not None:
                 self._server.stop()
             raise
-        self._scheduler = scheduler
         if not self.sources:
             log.warning("daemon.no_sources")
         log.info("daemon.started", sources=[s.name for s in self.sources], url=self.url)
