@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import dataclasses
+import queue
 import threading
 import time
 from collections.abc import Iterable
@@ -106,6 +107,9 @@ class SourceSync:
         self.log = log.bind(source=source.name)
         self._source_id: int | None = tracker.intercom_source_id
         self._inflight: dict[cf.Future[str], _Write] = {}
+        # Writes put themselves here when done: waiting on this queue is O(1) per write,
+        # where concurrent.futures.wait installs a waiter on every future in flight each time.
+        self._finished: queue.SimpleQueue[cf.Future[str]] = queue.SimpleQueue()
         self._versions: list[tuple[str, str]] = []
         self._claimed: dict[str, str] = {}  # external id -> ref id, this run
         self._settled: set[str] = set()  # tracked ref ids fetched (or failed) this run
@@ -269,7 +273,7 @@ class SourceSync:
                 batch = self._queue(pool, batch, write)
             if self._fatal is None:
                 self._submit(pool, batch)
-            self._drain(cf.ALL_COMPLETED)
+            self._drain(everything=True)
             self.tracker.flush()
             if self._fatal is None and not self.stop.is_set():
                 self.deletes.stale(self._stale, self._claimed)
@@ -389,8 +393,9 @@ class SourceSync:
         for write in batch:
             future = pool.submit(self._upsert, write)
             self._inflight[future] = write
+            future.add_done_callback(self._finished.put)
             if len(self._inflight) >= 2 * self.max_concurrency:
-                self._drain(cf.FIRST_COMPLETED)
+                self._drain(everything=False)
 
     def _fetch(self, ref: DocumentRef, known: Known | None) -> Document | None:
         try:
@@ -408,38 +413,42 @@ class SourceSync:
         assert self._source_id is not None
         return self.publisher.upsert_page(source_id=self._source_id, payload=write.payload)
 
-    def _drain(self, return_when: str) -> None:
-        if not self._inflight:
-            return
-        done, _ = cf.wait(list(self._inflight), return_when=return_when)
-        for future in done:
-            write = self._inflight.pop(future)
-            try:
-                page_id = future.result()
-            except PageRejected as exc:
-                self._fail(write.ref.id, f"Intercom rejected the page: {exc}")
-                continue
-            except SyncdError as exc:
-                # Auth refused or Intercom down: every other write would fail the same way.
-                self._fatal = self._fatal or exc
-                continue
-            self.tracker.record_written(
-                write.ref.id,
-                external_id=write.payload.external_id,
-                version=write.ref.version,
-                payload_hash=write.digest,
-                page_id=page_id,
-                title=write.payload.title,
-                replaces=write.replaces,
-            )
-            if write.stale is not None:
-                self._stale.append(Stale(*write.stale))
-            outcome = "created" if write.action == "create" else "updated"
-            self._count(outcome)
+    def _drain(self, *, everything: bool) -> None:
+        """Record finished writes: at least one and those already done, or all of them."""
+        while self._inflight:
+            future = self._finished.get()
+            write = self._inflight.pop(future, None)
+            if write is not None:  # else cancelled after a fatal error, and forgotten
+                self._record(future, write)
+            if not everything and self._finished.empty():
+                break
         if self._fatal is not None:
             for future in list(self._inflight):
                 if future.cancel():  # not started: forget it; running ones finish and count
                     del self._inflight[future]
+
+    def _record(self, future: cf.Future[str], write: _Write) -> None:
+        try:
+            page_id = future.result()
+        except PageRejected as exc:
+            self._fail(write.ref.id, f"Intercom rejected the page: {exc}")
+            return
+        except SyncdError as exc:
+            # Auth refused or Intercom down: every other write would fail the same way.
+            self._fatal = self._fatal or exc
+            return
+        self.tracker.record_written(
+            write.ref.id,
+            external_id=write.payload.external_id,
+            version=write.ref.version,
+            payload_hash=write.digest,
+            page_id=page_id,
+            title=write.payload.title,
+            replaces=write.replaces,
+        )
+        if write.stale is not None:
+            self._stale.append(Stale(*write.stale))
+        self._count("created" if write.action == "create" else "updated")
 
     # -- outcomes --------------------------------------------------------------------------
 
