@@ -16,6 +16,8 @@ external id
     so that every folder can have its own ``id: overview``. Either survives renaming the file,
     so the Intercom page is updated in place. Without one the ref id (the path) is the
     external id, and a rename is a deletion of the old page plus the creation of a new one.
+    Ids are unique within a source: the engine fails a second page claiming one (it also
+    knows the pages not read this run), so this connector keeps no table of them.
 
 Which files are pages: those matching ``include`` and not ``exclude`` (globs on the ref id;
 ``**`` spans folders). Hidden files and folders (``.git``, ``.github``) and ``node_modules``
@@ -131,7 +133,6 @@ class MarkdownConnector(Connector):
         self.urls = SiteUrls(options.base_url or source.url, options.url_template)
         self._folders_inside: dict[str, bool] = {}  # folder path -> its real path is ours
         self._page_of = functools.lru_cache(maxsize=_LINK_CACHE_SIZE)(self._find_page)
-        self._claimed: dict[str, str] = {}  # external id -> the ref id that claimed it
 
     # -- listing ---------------------------------------------------------------------------
 
@@ -361,12 +362,4 @@ class MarkdownConnector(Connector):
         if external_id is None and (doc_id := markdown_source.text_value(front_matter, "id")):
             folder, _ = split_name(ref_id)
             external_id = f"{folder}/{doc_id}" if folder else doc_id
-        if external_id is None:
-            return None
-        claimed_by = self._claimed.setdefault(external_id, ref_id)
-        if claimed_by != ref_id:
-            raise DocumentError(
-                f"{ref_id}: id {external_id!r} is already the id of {claimed_by}; "
-                "ids must be unique within a source"
-            )
         return external_id
