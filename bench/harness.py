@@ -25,6 +25,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Self
@@ -244,16 +245,22 @@ class Run:
 
 
 def _wait(
-    process: subprocess.Popen[bytes], started: float, kill_after: float | None = None
+    process: subprocess.Popen[bytes],
+    started: float,
+    kill_after: float | None = None,
+    kill_when: Callable[[], bool] | None = None,
 ) -> tuple[int, float, Any]:
-    """Reap the process (SIGKILL it first once ``kill_after`` seconds passed)."""
-    if kill_after is not None:
+    """Reap the process; SIGKILL it first once ``kill_after`` seconds passed or ``kill_when``
+    says so (polled every 5 ms)."""
+    if kill_after is not None or kill_when is not None:
         # Polling keeps the pid ours until it is reaped, so the kill cannot hit another process.
         while True:
             pid, status, usage = os.wait4(process.pid, os.WNOHANG)
             if pid != 0:
                 break
-            if time.monotonic() - started >= kill_after:
+            if (kill_after is not None and time.monotonic() - started >= kill_after) or (
+                kill_when is not None and kill_when()
+            ):
                 os.kill(process.pid, signal.SIGKILL)
                 _, status, usage = os.wait4(process.pid, 0)
                 break
@@ -269,9 +276,11 @@ def run_syncd(
     config: Path,
     *args: str,
     kill_after: float | None = None,
+    kill_when: Callable[[], bool] | None = None,
     log_dir: Path | None = None,
 ) -> Run:
-    """Run ``syncd --config CONFIG sync --json ARGS``; SIGKILL it after ``kill_after`` s."""
+    """Run ``syncd --config CONFIG sync --json ARGS``; SIGKILL it after ``kill_after`` s or
+    when ``kill_when`` returns true."""
     log_dir = log_dir or config.parent
     out_path, err_path = log_dir / "syncd.out", log_dir / "syncd.err"
     with out_path.open("wb") as out, err_path.open("wb") as err:
@@ -294,7 +303,7 @@ def run_syncd(
             cwd=ROOT,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
         )
-        code, wall, usage = _wait(process, started, kill_after)
+        code, wall, usage = _wait(process, started, kill_after, kill_when)
     return Run(
         returncode=code,
         wall=wall,

@@ -1,9 +1,11 @@
 """Reliability runs: SIGKILLs at random points, and a sandbox that fails and drops requests.
 
 kill
-    A 2,000-page Markdown tree. Twenty rounds: change the tree a little (edit 20 pages, add 5,
-    delete 3), start ``syncd sync`` and SIGKILL it after a random delay (0.3 to 6 s, which
-    lands in start-up, listing and the middle of the writes); then one run to completion.
+    A 2,000-page Markdown tree. Twenty rounds: change the tree (edit 100 pages, add 10,
+    delete 5; none before the first), start ``syncd sync`` and SIGKILL it: one kill in five
+    after a random 0.05 to 0.6 s (start-up, listing), the others once the sandbox has
+    answered a random number of this round's upserts, between 1 and the writes still due, so
+    they land in the middle of the writes however fast those go. Then one run to completion.
 faults
     The same tree against a sandbox answering 10% of requests with a 5xx and dropping 5% of
     connections (half before handling the request, half after, so the answer is lost but the
@@ -42,6 +44,10 @@ from bench.harness import (
 from connectors.base import DocumentExcluded, SourceInfo
 from connectors.markdown import MarkdownConnector, MarkdownOptions
 from syncd import content
+
+# Each kill round first changes the tree this much, so every restart has writes to make.
+ROUND_EDITS, ROUND_ADDS, ROUND_DELETES = 100, 10, 5
+EARLY_KILLS = 0.2  # the share of kills aimed at start-up and listing rather than the writes
 
 
 class Tree:
@@ -173,21 +179,38 @@ def kill_run(folder: Path, docs: int, kills: int, rng: random.Random) -> dict[st
         tree = Tree(folder / "kill-site", docs, rng)
         config = write_config(folder, sandbox.url, [markdown_source(tree.root)])
         rounds = []
+        backlog = docs  # writes the next run should have to make, about
         for number in range(kills):
             if number:
-                tree.mutate(edits=20, adds=5, deletes=3)
-            delay = rng.uniform(0.3, 6.0)
+                tree.mutate(edits=ROUND_EDITS, adds=ROUND_ADDS, deletes=ROUND_DELETES)
+                backlog += ROUND_EDITS + ROUND_ADDS
             before = sandbox.command("stats")["upserts_ok"]
-            run = run_syncd(config, kill_after=delay)
+            kill: dict[str, Any]
+            if rng.random() < EARLY_KILLS:
+                delay = rng.uniform(0.05, 0.6)
+                kill = {"kill_after_s": round(delay, 3)}
+                run = run_syncd(config, kill_after=delay)
+            else:
+                # A point in the middle of the writes, however fast they go.
+                target = rng.randint(1, max(1, backlog - 1))
+                kill = {"kill_after_upserts": target}
+
+                def reached(target: int = target, before: int = before) -> bool:
+                    done: int = sandbox.command("stats")["upserts_ok"] - before
+                    return done >= target
+
+                run = run_syncd(config, kill_when=reached)
+            upserts = sandbox.command("stats")["upserts_ok"] - before
+            backlog = max(0, backlog - upserts)
             rounds.append(
                 {
-                    "kill_after_s": round(delay, 2),
+                    **kill,
                     "killed": run.returncode == -9,
                     "exit_code": run.returncode,
-                    "upserts_this_round": sandbox.command("stats")["upserts_ok"] - before,
+                    "upserts_this_round": upserts,
                 }
             )
-        tree.mutate(edits=20, adds=5, deletes=3)
+        tree.mutate(edits=ROUND_EDITS, adds=ROUND_ADDS, deletes=ROUND_DELETES)
         final = run_syncd(config)
         result = settle(sandbox, config, tree.root)
         result.update(
