@@ -18,6 +18,9 @@ Rules it keeps:
 * Fetching and rendering run in the calling thread (connectors need not be thread-safe);
   writes run on a pool of ``max_concurrency`` threads sharing the publisher's rate budget.
 * The stop event is honoured between documents: writes in flight finish and are recorded.
+
+Which document publishes under which external id is decided by :mod:`syncd.claims`; pages
+are removed, behind the safety stop, by :mod:`syncd.deletes`.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from connectors.base import (
     SourceUnavailable,
 )
 from syncd import content, metrics
+from syncd.claims import ClaimConflict, Claims
 from syncd.config import SourceConfig
 from syncd.deletes import Deletions, Stale, uncertain
 from syncd.errors import ExitCode, SyncdError
@@ -111,9 +115,9 @@ class SourceSync:
         # where concurrent.futures.wait installs a waiter on every future in flight each time.
         self._finished: queue.SimpleQueue[cf.Future[str]] = queue.SimpleQueue()
         self._versions: list[tuple[str, str]] = []
-        self._claimed: dict[str, str] = {}  # external id -> ref id, this run
-        self._settled: set[str] = set()  # tracked ref ids fetched (or failed) this run
-        self._deferred: list[tuple[DocumentRef, Document]] = []
+        self.claims = Claims(
+            failed=lambda ref_id: any(r == ref_id for r, _ in self.report.failures)
+        )
         # Pages a document left behind (its external id changed, or it became a draft). They
         # are deleted after every write, unless another document took their external id over.
         self._stale: list[Stale] = []
@@ -162,9 +166,9 @@ class SourceSync:
             )
             self._write_all(to_fetch, known, by_external, listed, remote)
             if not self.stop.is_set():
-                self.deletes.gone(gone, self._claimed, self._source_id)
+                self.deletes.gone(gone, self.claims.taken, self._source_id)
                 if self.options.full_resync:
-                    self.deletes.orphans(remote, listed, self._claimed)
+                    self.deletes.orphans(remote, listed, self.claims.taken)
         finally:
             self._flush_versions()
             self.tracker.flush()
@@ -259,12 +263,12 @@ class SourceSync:
                 document = self._fetch(ref, row)
                 if row is not None:
                     # Only a tracked document can hold an external id another one wants.
-                    self._settled.add(ref.id)
+                    self.claims.settle(ref.id)
                 if document is None:
                     continue
                 write = self._prepare(ref, row, document, by_external, listed, remote)
                 batch = self._queue(pool, batch, write)
-            for ref, document in self._deferred:
+            for ref, document in self.claims.deferred:
                 if self.stop.is_set() or self._fatal is not None:
                     break
                 write = self._prepare(
@@ -276,7 +280,7 @@ class SourceSync:
             self._drain(everything=True)
             self.tracker.flush()
             if self._fatal is None and not self.stop.is_set():
-                self.deletes.stale(self._stale, self._claimed)
+                self.deletes.stale(self._stale, self.claims.taken)
                 self._stale = []
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -293,33 +297,6 @@ class SourceSync:
             return batch
         self._submit(pool, batch)
         return []
-
-    def _claim(
-        self,
-        ref: DocumentRef,
-        document: Document,
-        owner: Known | None,
-        listed: Listing,
-        *,
-        final: bool,
-    ) -> str | None:
-        """Claim the document's external id for this run; None when it cannot (yet)."""
-        external_id = document.external_id or ref.id
-        other = self._claimed.get(external_id)
-        if other is None and owner is not None and owner.ref_id != ref.id:
-            if owner.ref_id in listed and owner.ref_id not in self._settled and not final:
-                # The holder has not been read yet; it may have moved to another external
-                # id this run (a swap). Decide once every other document was read.
-                self._deferred.append((ref, document))
-                return None
-            failed = any(r == owner.ref_id for r, _ in self.report.failures)
-            if owner.ref_id in listed and (owner.ref_id not in self._settled or failed):
-                other = owner.ref_id
-        if other is not None:
-            self._fail(ref.id, f"external id {external_id!r} is also used by {other!r}")
-            return None
-        self._claimed[external_id] = ref.id
-        return external_id
 
     def _prepare(
         self,
@@ -340,7 +317,11 @@ class SourceSync:
             owner = self.tracker.holder_of(wanted)
             if owner is not None:
                 by_external[wanted] = owner
-        external_id = self._claim(ref, document, owner, listed, final=final)
+        try:
+            external_id = self.claims.claim(ref, document, owner, listed, final=final)
+        except ClaimConflict as exc:
+            self._fail(ref.id, str(exc))
+            return None
         if external_id is None:
             return None
         takeover = owner is not None and owner.ref_id != ref.id
@@ -457,6 +438,9 @@ class SourceSync:
         if not self.options.dry_run:
             metrics.DOCUMENTS.labels(self.source.name, outcome).inc()
         self.progress.advance(self.source.name, outcome)
+
+    def _failed(self, ref_id: str) -> bool:
+        return any(r == ref_id for r, _ in self.report.failures)
 
     def _fail(self, ref_id: str, error: str) -> None:
         self.log.warning("document.failed", ref=ref_id, error=error)
