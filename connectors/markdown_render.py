@@ -11,7 +11,9 @@ template tag
     link resolves like any other, and ``figure`` becomes an image with its caption. In code
     (fenced blocks and inline spans) only shortcodes and Liquid tags are dropped;
     ``{{ ... }}`` there is most often the code being documented (Go templates, Jinja,
-    Handlebars) and stays.
+    Handlebars) and stays, and an escaped shortcode (``{{</* alert */>}}``) becomes the
+    shortcode it shows (``{{< alert >}}``), as Hugo prints it. In prose an escaped shortcode
+    is dropped.
 
 admonition
     A Docusaurus ``:::note Title`` ... ``:::`` block becomes a blockquote opening with its
@@ -56,6 +58,7 @@ _TAG_PATTERN = (
     r"|\{\{(?![<%])(?P<action>.*?)\}\}"  # Liquid output or Go template action
 )
 _TAG = re.compile(_TAG_PATTERN, re.DOTALL)
+_ESCAPED_SHORTCODE = re.compile(r"\{\{([<%])\s*/\*(.*?)\*/\s*([>%])\}\}", re.DOTALL)
 # In prose, whichever starts first wins: a tag may hold backticks, a code span may hold tags.
 _PROSE_TOKEN = re.compile(
     r"(?P<code>(?P<ticks>`+)(?!`)[^\n]+?(?<!`)(?P=ticks)(?!`))|" + _TAG_PATTERN, re.DOTALL
@@ -142,7 +145,7 @@ def _strip_tags(text: str, *, in_code: bool) -> str:
     if "{{" not in text and "{%" not in text:
         return text
     if in_code:
-        stripped = _TAG.sub(lambda match: match[0] if match["action"] is not None else "", text)
+        stripped = _TAG.sub(_code_tag, text)
         if stripped.startswith("`") and not stripped.strip("`").strip():
             return ""  # an inline code span that held only tags
         return stripped
@@ -155,6 +158,17 @@ def _strip_tags(text: str, *, in_code: bool) -> str:
     stripped = _PROSE_TOKEN.sub(replace, text)
     # A line that held only tags becomes blank, so the blocks around it stay apart.
     return re.sub(r"^[ \t]+$", "", stripped, flags=re.MULTILINE)
+
+
+def _code_tag(match: re.Match[str]) -> str:
+    """What a template tag in code becomes (see the module docstring)."""
+    if match["action"] is not None:
+        return match[0]
+    if escaped := _ESCAPED_SHORTCODE.fullmatch(match[0]):
+        # Hugo prints an escaped shortcode as the shortcode itself: in code, that example
+        # of the syntax is what a page documenting shortcodes is about.
+        return "{{" + escaped[1] + escaped[2] + escaped[3] + "}}"
+    return ""
 
 
 def _replace_tag(match: re.Match[str], text: str) -> str:

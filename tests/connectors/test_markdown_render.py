@@ -70,7 +70,7 @@ def test_hugo_shortcodes_leave_only_their_meaningful_text(tmp_path: Path) -> Non
         "{{< comment >}}\nInternal remark.\n{{< /comment >}}\n\n"
         '{{< tabpane >}}\n{{< tab header="Linux" >}}\n```sh\napt install x\n```\n'
         "{{< /tab >}}\n{{< /tabpane >}}\n\n"
-        "Syntax: `{{</* alert */>}}`\n",
+        "Escaped in prose: {{</* alert */>}}\n",
     ).body
     assert "<p>Version  is out.</p>" in body
     assert "<strong>Careful</strong>" in body
@@ -80,6 +80,20 @@ def test_hugo_shortcodes_leave_only_their_meaningful_text(tmp_path: Path) -> Non
     assert "<strong>Linux</strong>" in body
     assert '<code class="language-sh">apt install x' in body
     assert not re.search(r"\{\{|\{%|&lt;\}|%\}", body), body
+
+
+def test_escaped_shortcodes_in_code_show_the_shortcode(tmp_path: Path) -> None:
+    """A page documenting shortcodes keeps its examples, printed as Hugo prints them."""
+    body = render_one(
+        tmp_path,
+        "Use `{{</* alert */>}}` or `{{%/* note */%}}`.\n\n"
+        '```html\n{{</* blocks/cover title="Welcome" */>}}\n...\n{{< /* /blocks/cover */ >}}\n'
+        "{{< real-wrapper >}}\n```\n",
+    ).body
+    assert "<code>{{&lt; alert &gt;}}</code>" in body
+    assert "<code>{{% note %}}</code>" in body
+    assert '{{&lt; blocks/cover title="Welcome" &gt;}}\n...\n{{&lt; /blocks/cover &gt;}}\n' in body
+    assert "real-wrapper" not in body  # an unescaped shortcode in code is still expanded away
 
 
 def test_jekyll_liquid_tags_vanish_and_raw_stays(tmp_path: Path) -> None:
