@@ -84,7 +84,7 @@ def configure(level: str = "info", fmt: LogFormat | None = None) -> None:
         foreign_pre_chain=shared,
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -93,6 +93,18 @@ def configure(level: str = "info", fmt: LogFormat | None = None) -> None:
     for name, floor in _NOISY.items():
         # Per-request lines from httpx would drown the run's own events at INFO.
         logging.getLogger(name).setLevel(max(floor, root.level))
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes each record to ``sys.stderr`` as it is then.
+
+    A live progress display replaces ``sys.stderr`` while it runs, to print log lines above
+    its bars; a handler holding the stream it was built with would draw over them.
+    """
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
 
 
 def _console_renderer(*, colors: bool) -> structlog.types.Processor:

@@ -89,3 +89,27 @@ def test_console_logs_keep_rich_tracebacks() -> None:
     assert "boom" in child.stderr
     assert "Traceback (most recent call last)" in child.stderr
     assert "╭" in child.stderr  # rich's frame, not the plain formatter
+
+
+def test_log_lines_go_above_a_live_progress_display() -> None:
+    """While progress bars are drawn, log lines go through the display, not over it."""
+    program = (
+        "import sys\n"
+        "from rich.console import Console\n"
+        "from syncd import log\n"
+        "from syncd.progress import RichProgress\n"
+        "log.configure('info', 'json')\n"
+        "progress = RichProgress(Console(file=sys.stdout, force_terminal=True, width=80))\n"
+        "progress.start('docs', 2)\n"
+        "log.get_logger('test').info('during.display')\n"
+        "progress.finish('docs')\n"
+        "log.get_logger('test').info('after.display')\n"
+    )
+    child = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=True
+    )
+    # The display owns the terminal (stdout here): a line logged while it runs is printed by
+    # it, above the bars; once it stopped, logging writes to stderr again.
+    assert "during.display" in child.stdout
+    assert "during.display" not in child.stderr
+    assert "after.display" in child.stderr
