@@ -73,6 +73,13 @@ def test_a_no_op_sync_with_json_logs_loads_no_display_or_migration_code(
     assert not packages & UNNEEDED
 
 
+def run_python(program: str) -> subprocess.CompletedProcess[str]:
+    """Run ``program`` in a fresh interpreter; its output, once it exited 0."""
+    return subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=True
+    )
+
+
 def test_console_logs_keep_rich_tracebacks() -> None:
     """With console output chosen, an exception is still drawn by rich."""
     program = (
@@ -83,9 +90,7 @@ def test_console_logs_keep_rich_tracebacks() -> None:
         "except ZeroDivisionError:\n"
         "    log.get_logger('test').exception('boom')\n"
     )
-    child = subprocess.run(
-        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=True
-    )
+    child = run_python(program)
     assert "boom" in child.stderr
     assert "Traceback (most recent call last)" in child.stderr
     assert "╭" in child.stderr  # rich's frame, not the plain formatter
@@ -105,9 +110,7 @@ def test_log_lines_go_above_a_live_progress_display() -> None:
         "progress.finish('docs')\n"
         "log.get_logger('test').info('after.display')\n"
     )
-    child = subprocess.run(
-        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=True
-    )
+    child = run_python(program)
     # The display owns the terminal (stdout here): a line logged while it runs is printed by
     # it, above the bars; once it stopped, logging writes to stderr again.
     assert "during.display" in child.stdout
