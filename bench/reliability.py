@@ -41,9 +41,9 @@ from bench.harness import (
     write_config,
     write_markdown_tree,
 )
-from connectors.base import DocumentExcluded, SourceInfo
-from connectors.markdown import MarkdownConnector, MarkdownOptions
 from syncd import content
+from syncd.connectors.base import DocumentExcluded, SourceInfo
+from syncd.connectors.markdown.connector import MarkdownConnector, MarkdownOptions
 
 # Each kill round first changes the tree this much, so every restart has writes to make.
 ROUND_EDITS, ROUND_ADDS, ROUND_DELETES = 100, 10, 5

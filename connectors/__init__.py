@@ -1,1 +1,1 @@
-"""Connectors: one module per kind of source, each implementing :mod:`connectors.base`."""
+"""Connectors: one module per kind of source, each implementing :mod:`syncd.connectors.base`."""

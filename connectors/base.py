@@ -48,7 +48,7 @@ in its package's ``pyproject.toml`` (``[project.entry-points."syncd.connectors"]
 ``notes = "acme_syncd:NotesConnector"``)::
 
     from collections.abc import Iterator
-    from connectors.base import Connector, ConnectorOptions, Document, DocumentRef
+    from syncd.connectors.base import Connector, ConnectorOptions, Document, DocumentRef
 
     class NotesOptions(ConnectorOptions):
         notes: dict[str, str]

@@ -1,7 +1,7 @@
 """Which connector class a source's ``connector:`` name means.
 
 Built-in connectors are named here; any installed package can add more through the
-``syncd.connectors`` entry-point group (see :mod:`connectors.base` for an example). A built-in
+``syncd.connectors`` entry-point group (see :mod:`syncd.connectors.base` for an example). A built-in
 name always wins, so an installed package cannot silently replace a built-in connector.
 """
 
@@ -10,14 +10,14 @@ from __future__ import annotations
 import importlib
 from importlib.metadata import entry_points
 
-from connectors.base import Connector
+from syncd.connectors.base import Connector
 
 ENTRY_POINT_GROUP = "syncd.connectors"
 
 BUILTIN: dict[str, str] = {
-    "markdown": "connectors.markdown:MarkdownConnector",
-    "confluence_export": "connectors.confluence_export:ConfluenceExportConnector",
-    "mediawiki": "connectors.mediawiki:MediaWikiConnector",
+    "markdown": "syncd.connectors.markdown.connector:MarkdownConnector",
+    "confluence_export": "syncd.connectors.confluence.connector:ConfluenceExportConnector",
+    "mediawiki": "syncd.connectors.mediawiki.connector:MediaWikiConnector",
 }
 
 

@@ -19,10 +19,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from connectors import registry
-from connectors.base import Connector, SourceInfo, SourceUnavailable
 from syncd import database, metrics
 from syncd.config import Config, SourceConfig
+from syncd.connectors import registry
+from syncd.connectors.base import Connector, SourceInfo, SourceUnavailable
 from syncd.engine import SourceSync, SyncOptions
 from syncd.errors import ExitCode, IntercomAuthError, LeaseBusy, SafetyStop, StateError, SyncdError
 from syncd.lease import SourceLease

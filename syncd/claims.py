@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Container
 
-from connectors.base import Document, DocumentRef
+from syncd.connectors.base import Document, DocumentRef
 from syncd.tracker import Known
 
 

@@ -26,7 +26,7 @@ import yaml
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from connectors.base import ConnectorOptions
+from syncd.connectors.base import ConnectorOptions
 from syncd.errors import ConfigError
 
 DEFAULT_PATH = "syncd.yaml"
@@ -397,7 +397,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
 def _validate_connector_options(
     source: SourceConfig, index: int, base_dir: Path, shown: str
 ) -> None:
-    from connectors import registry
+    from syncd.connectors import registry
 
     key = f"sources[{index}]"
     try:

@@ -22,9 +22,9 @@ from typing import Any
 
 from cmarkgfm.cmark import Options as CmarkOptions
 
-from connectors import cmark
-from connectors.base import Document
-from connectors.sanitize import clean_html
+from syncd.connectors import cmark
+from syncd.connectors.base import Document
+from syncd.connectors.sanitize import clean_html
 
 CONVERTER_VERSION = "1"
 

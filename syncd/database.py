@@ -20,7 +20,7 @@ from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-import migrations
+from syncd import migrations
 from syncd.errors import StateError
 
 if TYPE_CHECKING:

@@ -34,7 +34,10 @@ from collections.abc import Iterable
 
 import structlog
 
-from connectors.base import (
+from syncd import content, metrics
+from syncd.claims import ClaimConflict, Claims
+from syncd.config import SourceConfig
+from syncd.connectors.base import (
     Connector,
     Document,
     DocumentError,
@@ -42,9 +45,6 @@ from connectors.base import (
     DocumentRef,
     SourceUnavailable,
 )
-from syncd import content, metrics
-from syncd.claims import ClaimConflict, Claims
-from syncd.config import SourceConfig
 from syncd.deletes import Deletions, Stale, uncertain
 from syncd.errors import ExitCode, SyncdError
 from syncd.plan import PlanItem, RunReport, text_diff

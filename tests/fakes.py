@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import httpx
 
-from connectors.base import (
+from syncd.connectors.base import (
     Connector,
     ConnectorOptions,
     Document,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from connectors.base import Document
 from syncd import content
+from syncd.connectors.base import Document
 
 
 def payload(body: str, **kw: object) -> content.Payload:

@@ -93,6 +93,6 @@ def test_failed_sqlite_migration_leaves_no_half_schema(tmp_path: object) -> None
 
 def test_head_constant_matches_the_migration_scripts() -> None:
     """migrations.HEAD, used to skip loading Alembic at start-up, is the scripts' head."""
-    import migrations
+    from syncd import migrations
 
     assert database.head_revision() == migrations.HEAD

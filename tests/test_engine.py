@@ -112,7 +112,7 @@ def test_empty_listing_never_deletes_everything(h: Harness) -> None:
 
 def test_failed_listing_deletes_nothing(h: Harness) -> None:
     """A listing that fails part-way ends the run before any delete."""
-    from connectors.base import SourceUnavailable
+    from syncd.connectors.base import SourceUnavailable
 
     h.connector.docs.update(docs(6))
     h.sync()

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from connectors.base import Connector, Document, DocumentExcluded, DocumentRef
+from syncd.connectors.base import Connector, Document, DocumentExcluded, DocumentRef
 
 
 class ConnectorContract:

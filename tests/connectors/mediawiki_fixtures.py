@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from connectors.base import SourceInfo
-from connectors.mediawiki import MediaWikiConnector, MediaWikiOptions
+from syncd.connectors.base import SourceInfo
+from syncd.connectors.mediawiki.connector import MediaWikiConnector, MediaWikiOptions
 from tests.mediawiki_server import BOT_PASSWORD, BOT_USER, MediaWikiServer, missing_reason
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from connectors import cmark
+from syncd.connectors import cmark
 
 _ROOT = Path(__file__).resolve().parents[2]
 
@@ -17,9 +17,10 @@ def test_importing_parses_no_c_declarations_until_the_first_render() -> None:
     """pycparser (about 30 ms) loads on the first render, not when a command starts."""
     probe = (
         "import sys\n"
-        "import connectors.cmark, connectors.markdown, syncd.content\n"
+        "import syncd.connectors.cmark, syncd.connectors.markdown.connector, syncd.content\n"
         "print('pycparser' in sys.modules)\n"
-        "print(connectors.cmark.markdown_to_html('*x*', options=0, extensions=['table']).strip())\n"
+        "from syncd.connectors.cmark import markdown_to_html\n"
+        "print(markdown_to_html('*x*', options=0, extensions=['table']).strip())\n"
         "print('pycparser' in sys.modules)\n"
     )
     out = subprocess.run(

@@ -10,10 +10,10 @@ from pathlib import Path
 import pydantic
 import pytest
 
-from connectors import registry
-from connectors.base import Connector, Document, DocumentError, SourceInfo, SourceUnavailable
-from connectors.confluence_archive import ZipExport, ZipLimits
-from connectors.confluence_export import ConfluenceExportConnector, ConfluenceExportOptions
+from syncd.connectors import registry
+from syncd.connectors.base import Connector, Document, DocumentError, SourceInfo, SourceUnavailable
+from syncd.connectors.confluence.archive import ZipExport, ZipLimits
+from syncd.connectors.confluence.connector import ConfluenceExportConnector, ConfluenceExportOptions
 from tests.connectors.confluence_builder import ExportBuilder
 from tests.connectors.contract import ConnectorContract
 

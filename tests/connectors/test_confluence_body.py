@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup, Tag
 
-from connectors.base import Document
+from syncd.connectors.base import Document
 from tests.connectors.confluence_builder import FOOTER_TEXT, METADATA_TEXT, ExportBuilder
 from tests.connectors.test_confluence import SITE, fetch_all, make_connector
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from connectors.base import Document
+from syncd.connectors.base import Document
 from tests.connectors.test_confluence import SITE, fetch_all, make_connector
 
 PAGE_FILE = re.compile(r"^(?:.+_)?\d+\.html$")

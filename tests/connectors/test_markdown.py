@@ -14,8 +14,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connectors import markdown_source
-from connectors.base import (
+from syncd.connectors.base import (
     Connector,
     Document,
     DocumentError,
@@ -23,8 +22,9 @@ from connectors.base import (
     SourceInfo,
     SourceUnavailable,
 )
-from connectors.markdown import MarkdownOptions
-from connectors.markdown_urls import Globs, _glob_to_regex
+from syncd.connectors.markdown import source as markdown_source
+from syncd.connectors.markdown.connector import MarkdownOptions
+from syncd.connectors.markdown.urls import Globs, _glob_to_regex
 from tests.connectors.contract import ConnectorContract
 from tests.connectors.test_markdown_support import (
     BASE_URL,

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connectors.base import SourceInfo
-from connectors.markdown_urls import SiteUrls
+from syncd.connectors.base import SourceInfo
+from syncd.connectors.markdown.urls import SiteUrls
 from tests.connectors.test_markdown_support import (
     BASE_URL,
     connector,

@@ -8,8 +8,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from connectors.base import Document, DocumentRef, SourceInfo
-from connectors.markdown import MarkdownConnector, MarkdownOptions
+from syncd.connectors.base import Document, DocumentRef, SourceInfo
+from syncd.connectors.markdown.connector import MarkdownConnector, MarkdownOptions
 
 BASE_URL = "https://docs.example.com/handbook"
 SOURCE = SourceInfo(name="handbook", url=BASE_URL)

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 from structlog.testing import capture_logs
 
-from connectors.base import Connector, DocumentExcluded, SourceUnavailable
-from connectors.mediawiki import MediaWikiConnector
+from syncd.connectors.base import Connector, DocumentExcluded, SourceUnavailable
+from syncd.connectors.mediawiki.connector import MediaWikiConnector
 from tests.connectors.contract import ConnectorContract
 from tests.connectors.mediawiki_fixtures import (
     SAMPLE_PAGES,

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from connectors.base import DocumentError, DocumentRef
-from connectors.mediawiki import MediaWikiConnector
+from syncd.connectors.base import DocumentError, DocumentRef
+from syncd.connectors.mediawiki.connector import MediaWikiConnector
 from tests.connectors.mediawiki_fixtures import make_connector, running_wiki
 from tests.mediawiki_server import MediaWikiServer
 

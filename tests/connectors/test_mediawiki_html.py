@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from connectors.mediawiki_html import clean_page_html
+from syncd.connectors.mediawiki.html import clean_page_html
 
 PAGE = "https://wiki.example.com/wiki/Some_page"
 

@@ -15,9 +15,9 @@ import httpx
 import pydantic
 import pytest
 
-from connectors.base import DocumentError, DocumentRef, SourceInfo, SourceUnavailable
-from connectors.mediawiki import MediaWikiConnector, MediaWikiOptions
-from connectors.mediawiki_api import RetryPolicy
+from syncd.connectors.base import DocumentError, DocumentRef, SourceInfo, SourceUnavailable
+from syncd.connectors.mediawiki.api import RetryPolicy
+from syncd.connectors.mediawiki.connector import MediaWikiConnector, MediaWikiOptions
 
 API_URL = "http://127.0.0.1:9/api.php"
 FAST = RetryPolicy(attempts=4, total_seconds=10, wait_initial=0.01, wait_max=0.02, wait_jitter=0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from connectors.sanitize import clean_html, html_text
+from syncd.connectors.sanitize import clean_html, html_text
 
 _PAGE = (
     '<p onclick="x()">Hi <a href="javascript:alert(1)">bad</a> <a href="/ok" rel="x">ok</a>'

@@ -92,7 +92,7 @@ def page_posts(sandbox: Any) -> int:
 
 def test_daemon_syncs_through_the_app_and_serves_its_state(tmp_path: Path, sandbox: Any) -> None:
     """run_daemon over a real App publishes every page, is ready, and counts them in /metrics."""
-    _need("connectors.markdown", "the Markdown connector")
+    _need("syncd.connectors.markdown.connector", "the Markdown connector")
     app_module = _need("syncd.app", "the application")
     from syncd.config import load_config
     from syncd.scheduler import run_daemon
@@ -127,7 +127,7 @@ def test_sigterm_mid_run_exits_zero_and_a_later_sync_completes(
     tmp_path: Path, sandbox: Any
 ) -> None:
     """SIGTERM mid-run exits 0 promptly; `syncd sync` then leaves every page there exactly once."""
-    _need("connectors.markdown", "the Markdown connector")
+    _need("syncd.connectors.markdown.connector", "the Markdown connector")
     _need("syncd.app", "the application")
     _need("syncd.cli", "the command line")
     pages = 120
@@ -175,7 +175,7 @@ def test_daemon_without_a_token_refuses_to_start(
     tmp_path: Path, sandbox: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A daemon with no Intercom token fails at once with a ConfigError, not at every tick."""
-    _need("connectors.markdown", "the Markdown connector")
+    _need("syncd.connectors.markdown.connector", "the Markdown connector")
     app_module = _need("syncd.app", "the application")
     from syncd.config import load_config
     from syncd.errors import ConfigError

@@ -27,8 +27,8 @@ from urllib.parse import quote, unquote, urlsplit
 
 from bs4 import Tag
 
-from connectors.confluence_archive import page_id_from_name
-from connectors.confluence_html import TagIndex, text_of
+from syncd.connectors.confluence.archive import page_id_from_name
+from syncd.connectors.confluence.html import TagIndex, text_of
 
 # Paths (relative to the site or the export) that are the server's plumbing, not content.
 _INTERNAL = re.compile(

@@ -33,8 +33,8 @@ from collections.abc import Callable
 
 from cmarkgfm.cmark import Options as CmarkOptions
 
-from connectors import cmark
-from connectors.sanitize import clean_html
+from syncd.connectors import cmark
+from syncd.connectors.sanitize import clean_html
 
 _CMARK_OPTIONS = (
     CmarkOptions.CMARK_OPT_UNSAFE  # sanitized below, after links are resolved

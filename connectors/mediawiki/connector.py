@@ -19,13 +19,13 @@ listing
 
 document
     ``action=parse`` of the page: the rendered HTML cleaned of wiki machinery with absolute
-    links (:mod:`connectors.mediawiki_html`), the display title as text, the page's visible
+    links (:mod:`syncd.connectors.mediawiki.html`), the display title as text, the page's visible
     categories as ``metadata["labels"]`` and the page's URL. A page in one of
     ``exclude_categories`` (hidden categories included) is :class:`DocumentExcluded`.
 
 Failures: a page that cannot be rendered raises :class:`DocumentError` naming its id and
 title. Transient failures (lag, overload, outages) are retried within the bounds of
-:class:`~connectors.mediawiki_api.RetryPolicy`; once a page has outlasted them, later pages
+:class:`~syncd.connectors.mediawiki.api.RetryPolicy`; once a page has outlasted them, later pages
 are asked once each until the wiki answers again, so an outage costs one retry budget per
 run, not one per page.
 
@@ -45,7 +45,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 import pydantic
 
-from connectors.base import (
+from syncd.connectors.base import (
     Connector,
     ConnectorOptions,
     Document,
@@ -55,9 +55,9 @@ from connectors.base import (
     SourceInfo,
     SourceUnavailable,
 )
-from connectors.mediawiki_api import ActionApi, RetryPolicy, WikiError, WikiUnavailable
-from connectors.mediawiki_html import clean_page_html
-from connectors.sanitize import html_text
+from syncd.connectors.mediawiki.api import ActionApi, RetryPolicy, WikiError, WikiUnavailable
+from syncd.connectors.mediawiki.html import clean_page_html
+from syncd.connectors.sanitize import html_text
 
 _MISSING_PAGE_CODES = {"nosuchpageid", "missingtitle"}
 _TEMPLATE_FIELDS = {"title", "pageid"}

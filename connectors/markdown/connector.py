@@ -29,8 +29,8 @@ body nor description. Support files that sit among pages (Hugo's ``readfile`` in
 pages to us unless ``exclude`` names them.
 
 Title: front matter ``title``, else the first level-1 heading, else the file name (the folder
-name for index pages). Body: see :mod:`connectors.markdown_render`; URLs and links: see
-:mod:`connectors.markdown_urls`. Metadata: ``path``, ``description`` and ``tags``.
+name for index pages). Body: see :mod:`syncd.connectors.markdown.render`; URLs and links: see
+:mod:`syncd.connectors.markdown.urls`. Metadata: ``path``, ``description`` and ``tags``.
 """
 
 from __future__ import annotations
@@ -46,8 +46,7 @@ from typing import Any
 
 import pydantic
 
-from connectors import markdown_render, markdown_source
-from connectors.base import (
+from syncd.connectors.base import (
     Connector,
     ConnectorOptions,
     Document,
@@ -57,7 +56,9 @@ from connectors.base import (
     SourceInfo,
     SourceUnavailable,
 )
-from connectors.markdown_urls import (
+from syncd.connectors.markdown import render as markdown_render
+from syncd.connectors.markdown import source as markdown_source
+from syncd.connectors.markdown.urls import (
     INDEX_STEMS,
     MARKDOWN_SUFFIXES,
     TEMPLATE_FIELDS,
@@ -88,7 +89,7 @@ class MarkdownOptions(ConnectorOptions):
     """Options of a Markdown tree.
 
     ``url_template`` placeholders: ``{base_url}``, ``{slug}``, ``{path}``, ``{dir}`` and
-    ``{name}`` (see :data:`connectors.markdown_urls.TEMPLATE_FIELDS`), for example
+    ``{name}`` (see :data:`syncd.connectors.markdown.urls.TEMPLATE_FIELDS`), for example
     ``"{base_url}/{slug}.html"``.
     """
 

@@ -1,6 +1,7 @@
 """The ``confluence_export`` connector: a Confluence "Export space > HTML" export.
 
-The export is a folder or a ``.zip`` (read in place, see :mod:`connectors.confluence_archive`).
+The export is a folder or a ``.zip`` (read in place, see
+:mod:`syncd.connectors.confluence.archive`).
 Each page file is one document:
 
 ref id
@@ -19,7 +20,7 @@ document
             root first), ``ancestor_ids`` and ``parent_id``
 
 A damaged export publishes what it can: a page that cannot be read or has no body fails alone
-with a :class:`~connectors.base.DocumentError` naming its file; a missing or broken
+with a :class:`~syncd.connectors.base.DocumentError` naming its file; a missing or broken
 ``index.html`` only costs the space name, which the breadcrumbs then give.
 
 Example::
@@ -42,7 +43,7 @@ from urllib.parse import unquote
 
 import pydantic
 
-from connectors.base import (
+from syncd.connectors.base import (
     Connector,
     ConnectorOptions,
     Document,
@@ -50,8 +51,8 @@ from connectors.base import (
     DocumentRef,
     SourceInfo,
 )
-from connectors.confluence_archive import INDEX_NAME, Export, PageFile, open_export
-from connectors.confluence_html import (
+from syncd.connectors.confluence.archive import INDEX_NAME, Export, PageFile, open_export
+from syncd.connectors.confluence.html import (
     PageParts,
     SpaceIndex,
     page_title,
@@ -59,8 +60,8 @@ from connectors.confluence_html import (
     parse_page,
     tidy_body,
 )
-from connectors.confluence_links import LinkContext, attachment_links, rewrite_links
-from connectors.confluence_macros import convert_macros
+from syncd.connectors.confluence.links import LinkContext, attachment_links, rewrite_links
+from syncd.connectors.confluence.macros import convert_macros
 
 DEFAULT_PAGE_URL_TEMPLATE = "{base_url}/pages/viewpage.action?pageId={id}"
 TRAIL_SEPARATOR = " \u203a "  # single right-pointing angle quote, as Confluence separates crumbs

@@ -32,7 +32,7 @@ import zlib
 from pathlib import Path
 from urllib.parse import unquote
 
-from connectors.base import DocumentError, SourceUnavailable
+from syncd.connectors.base import DocumentError, SourceUnavailable
 
 INDEX_NAME = "index.html"
 MAX_PAGE_BYTES = 64 * 1024 * 1024  # no real page comes near; a bigger file is not a page

@@ -25,7 +25,7 @@ import re
 from bs4 import BeautifulSoup, Tag
 from bs4.element import Comment, NavigableString
 
-from connectors.confluence_html import TagIndex, text_of
+from syncd.connectors.confluence.html import TagIndex, text_of
 
 _DROPPED_TAGS = [
     "script", "style", "noscript", "template", "link", "meta", "form", "iframe", "object",

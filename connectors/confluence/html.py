@@ -22,8 +22,8 @@ import re
 
 from bs4 import BeautifulSoup, Tag
 
-from connectors.base import DocumentError
-from connectors.confluence_archive import INDEX_NAME, page_id_from_name
+from syncd.connectors.base import DocumentError
+from syncd.connectors.confluence.archive import INDEX_NAME, page_id_from_name
 
 _INDEX_TITLE = re.compile(r"^(?P<key>.*?) \((?P<name>.*)\)$")
 

@@ -3,7 +3,7 @@
 text
     Files are UTF-8, with or without a byte-order mark; UTF-16 and UTF-32 are read when a BOM
     says so. Line ends become ``\\n``. A file that is none of these, or holds NUL bytes (an
-    image saved as ``.md``), fails with :class:`~connectors.base.DocumentError`.
+    image saved as ``.md``), fails with :class:`~syncd.connectors.base.DocumentError`.
 
 front matter
     A YAML block between ``---`` lines (closed by ``---`` or ``...``) or, as Hugo writes it, a
@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from connectors.base import DocumentError
+from syncd.connectors.base import DocumentError
 
 _YAML_BLOCK = re.compile(r"\A---[ \t]*\n(.*?)^(?:---|\.\.\.)[ \t]*$\n?", re.DOTALL | re.MULTILINE)
 _TOML_BLOCK = re.compile(r"\A\+\+\+[ \t]*\n(.*?)^\+\+\+[ \t]*$\n?", re.DOTALL | re.MULTILINE)

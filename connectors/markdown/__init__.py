@@ -1,0 +1,1 @@
+"""Markdown folders: files with optional front matter, rendered with cmark-gfm."""

@@ -1,0 +1,1 @@
+"""A private MediaWiki read through its Action API after a bot-password login."""
