@@ -87,7 +87,7 @@ class RunReport(Counts):
                 f"{self.deleted} deleted, {self.unchanged} unchanged; {self.listed} listed"
             )
         if self.excluded:
-            line += f", {self.excluded} not published (drafts)"
+            line += f", {self.excluded} not published (draft, unlisted, sync: false or empty)"
         if self.failed:
             line += f", {self.failed} failed"
         if self.stopped:

@@ -24,9 +24,18 @@ Which files are pages: those matching ``include`` and not ``exclude`` (globs on 
 are skipped, and so is anything but a regular file (a FIFO named ``x.md`` would block the
 read). A symlinked file is listed when it points inside the root; symlinked folders are
 never entered (loops, and the same page twice). Pages whose front matter marks them draft,
-unlisted, headless or ``sync: false`` raise DocumentExcluded, and so does a page with neither
-body nor description. Support files that sit among pages (Hugo's ``readfile`` includes) are
-pages to us unless ``exclude`` names them.
+unlisted, headless or ``sync: false`` raise DocumentExcluded (see
+:func:`syncd.connectors.markdown.source.exclusion_reason`), and so does a page with neither
+body nor description.
+
+leaf bundle
+    In a Hugo tree (one whose root, or a folder above the one listed, holds ``_index.md`` or
+    a ``hugo.toml``/``hugo.yaml``/``hugo.json``), a folder with an ``index.md`` and no
+    ``_index.md`` is a page bundle: ``index.md`` is the page and everything else inside it,
+    Markdown included (``shortcodes/includes/installation.md``), is a resource of that page,
+    not a page, so it is not listed. Docusaurus has no ``_index.md`` (it ignores files named
+    ``_*``) and publishes the siblings of a category's ``index.md`` as pages, so a tree
+    without these marks lists every Markdown file.
 
 Title: front matter ``title``, else the first level-1 heading, else the file name (the folder
 name for index pages). Body: see :mod:`syncd.connectors.markdown.render`; URLs and links: see
@@ -82,7 +91,11 @@ _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _SYMLINK_ERRNOS = frozenset({errno.ELOOP, errno.EMLINK})
 _FOLDER_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_DIRECTORY", 0)
 _by_name = operator.attrgetter("name")
-_Folders = list[tuple[str, str]]  # (folder path with a trailing "/", its absolute path)
+# (folder path with a trailing "/", its absolute path, whether the tree is Hugo's from there)
+_Folders = list[tuple[str, str, bool]]
+_BRANCH_INDEXES = frozenset({"_index.md", "_index.markdown"})
+_LEAF_INDEXES = frozenset({"index.md", "index.markdown"})
+_HUGO_MARKS = _BRANCH_INDEXES | {"hugo.toml", "hugo.yaml", "hugo.json"}
 
 
 class MarkdownOptions(ConnectorOptions):
@@ -144,15 +157,20 @@ class MarkdownConnector(Connector):
         # A new listing starts a new look at the tree: forget what fetches learnt of it.
         self._folders_inside.clear()
         self._page_of.cache_clear()
-        stack: list[tuple[str, str]] = [("", self._root)]
+        stack: _Folders = [("", self._root, False)]
         while stack:
-            rel_dir, abs_dir = stack.pop()
+            rel_dir, abs_dir, hugo = stack.pop()
             folders: _Folders = []
-            yield from self._folder(rel_dir, abs_dir, folders)
+            yield from self._folder(rel_dir, abs_dir, hugo, folders)
             stack.extend(reversed(folders))
 
-    def _folder(self, rel_dir: str, abs_dir: str, folders: _Folders) -> Iterator[DocumentRef]:
+    def _folder(
+        self, rel_dir: str, abs_dir: str, hugo: bool, folders: _Folders
+    ) -> Iterator[DocumentRef]:
         """The pages of one folder, in name order; its subfolders to enter go to ``folders``.
+
+        ``hugo`` says a folder above marked the tree as Hugo's; in a leaf bundle only the
+        bundle's ``index.md`` is a page (see the module docstring).
 
         The folder is opened once and its files are stat'ed relative to it (``fstatat``), so
         the kernel does not walk the whole path again for each file (about 13% of a listing).
@@ -171,10 +189,17 @@ class MarkdownConnector(Connector):
             ) from None
         suffixes, regex = self._include.suffixes, self._include.regex
         exclude = self._exclude if self._exclude else None
+        names = {entry.name.lower() for entry in entries}
+        hugo = hugo or not names.isdisjoint(_HUGO_MARKS)
+        bundle = hugo and not names.isdisjoint(_LEAF_INDEXES) and names.isdisjoint(_BRANCH_INDEXES)
         try:
             for entry in entries:
                 name = entry.name
-                if name[0] == "." or name in _SKIPPED_FOLDERS:
+                if (
+                    name[0] == "."
+                    or name in _SKIPPED_FOLDERS
+                    or (bundle and name.lower() not in _LEAF_INDEXES)  # a bundle's resource
+                ):
                     continue
                 if entry.is_file(follow_symlinks=False):
                     rel = rel_dir + name
@@ -194,7 +219,7 @@ class MarkdownConnector(Connector):
                 elif entry.is_dir(follow_symlinks=False):
                     rel = rel_dir + name + "/"
                     if exclude is None or not exclude.match(rel, ""):
-                        folders.append((rel, f"{abs_dir}{os.sep}{name}"))
+                        folders.append((rel, f"{abs_dir}{os.sep}{name}", hugo))
                 # Anything else (a FIFO, a socket, a device) is not a page.
         finally:
             os.close(fd)

@@ -14,7 +14,10 @@ front matter
 
 exclusion
     ``draft: true``, ``unlisted: true``, ``headless: true``, ``sync: false`` and Hugo's
-    ``build: {render: never}`` keep a page out of Intercom.
+    ``build: {render: never}`` keep a page out of Intercom, each reported by its own name.
+    A Docusaurus *unlisted* page is built and reachable by its URL, but its author kept it
+    out of the sidebar, the site search and search engines; Fin would hand it to anyone who
+    asks, so it is left out too, unless its front matter also says ``sync: true``.
 """
 
 from __future__ import annotations
@@ -140,10 +143,11 @@ def _flag(value: Any) -> bool | None:
 
 def exclusion_reason(front_matter: Mapping[str, Any]) -> str | None:
     """Why the front matter keeps this page out of Intercom, or None to publish it."""
+    sync = _flag(front_matter.get("sync"))
     for key in ("draft", "unlisted", "headless"):
-        if _flag(front_matter.get(key)) is True:
+        if _flag(front_matter.get(key)) is True and not (key == "unlisted" and sync is True):
             return f"{key}: true"
-    if _flag(front_matter.get("sync")) is False:
+    if sync is False:
         return "sync: false"
     build = front_matter.get("build") or front_matter.get("_build")
     if isinstance(build, Mapping) and str(build.get("render", "")).lower() in ("never", "false"):
