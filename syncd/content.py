@@ -26,7 +26,9 @@ from syncd.connectors import cmark
 from syncd.connectors.base import Document
 from syncd.connectors.sanitize import clean_html
 
-CONVERTER_VERSION = "1"
+# History: 2 = code stays code in Markdown (template expressions kept, Hugo tab panes as code),
+# Confluence activity widgets and server links dropped, words kept apart around rewrites.
+CONVERTER_VERSION = "2"
 
 _GFM_OPTIONS = CmarkOptions.CMARK_OPT_FOOTNOTES | CmarkOptions.CMARK_OPT_STRIKETHROUGH_DOUBLE_TILDE
 

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import unicodedata
 
 from bs4 import BeautifulSoup, Tag
+from bs4.element import NavigableString, PageElement
 
 from syncd.connectors.base import DocumentError
 from syncd.connectors.confluence.archive import INDEX_NAME, page_id_from_name
@@ -36,6 +38,70 @@ def text_of(tag: Tag) -> str:
 def parse_html(data: bytes) -> BeautifulSoup:
     """Parse exported HTML; Confluence writes UTF-8, and a bad byte must not lose the page."""
     return BeautifulSoup(data.decode("utf-8", errors="replace"), "lxml")
+
+
+# Elements that end a line of text: words on either side of their edges never run together.
+BLOCK_TAGS = frozenset({
+    "address", "article", "aside", "blockquote", "body", "br", "caption", "dd", "details", "div",
+    "dl", "dt", "figcaption", "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header",
+    "hr", "li", "main", "nav", "ol", "p", "pre", "section", "summary", "table", "tbody", "td",
+    "tfoot", "th", "thead", "tr", "ul",
+})  # fmt: skip
+# Unicode punctuation a space never goes before (closing, final quote, ".,;:!?") or after.
+_CLOSING = frozenset({"Pe", "Pf", "Po"})
+_OPENING = frozenset({"Ps", "Pi"})
+
+
+def _spaced(left: str, right: str, *, block: bool) -> bool:
+    """Whether the text ``left`` and the text ``right`` would want a space between them."""
+    last, first = left[-1], right[0]
+    if last.isspace() or first.isspace():
+        return False
+    if block:
+        return True  # a line break separates whatever the characters
+    return not (unicodedata.category(last) in _OPENING or unicodedata.category(first) in _CLOSING)
+
+
+def _neighbour_text(element: PageElement, *, forward: bool) -> str:
+    """The text just before (after) ``element`` on the same line: up to a block edge."""
+    node: PageElement | None = element
+    while node is not None:
+        sibling = node.next_sibling if forward else node.previous_sibling
+        if sibling is None:
+            parent = node.parent
+            if parent is None or parent.name in BLOCK_TAGS:
+                return ""
+            node = parent
+            continue
+        if isinstance(sibling, Tag):
+            if sibling.name in BLOCK_TAGS:
+                return ""
+            text = sibling.get_text()
+        else:
+            text = str(sibling)
+        if text:
+            return text
+        node = sibling
+    return ""
+
+
+def keep_apart(element: PageElement, *, block: bool = False) -> None:
+    """Put a space on each side of ``element`` where words would otherwise touch it.
+
+    For what stood apart on the page without a space: a file shown as a block thumbnail and
+    now written as its name, a layout cell about to be unwrapped (``block``: a line break,
+    whatever the punctuation).
+    """
+    inside = element.get_text() if isinstance(element, Tag) else str(element)
+    if not inside:
+        return
+    space = "\n" if block else " "
+    before = _neighbour_text(element, forward=False)
+    if before and _spaced(before, inside, block=block):
+        element.insert_before(NavigableString(space))
+    after = _neighbour_text(element, forward=True)
+    if after and _spaced(inside, after, block=block):
+        element.insert_after(NavigableString(space))
 
 
 class TagIndex:
@@ -71,7 +137,12 @@ class TagIndex:
         return id(tag) not in self._dead
 
     def remove(self, tag: Tag) -> None:
-        """Destroy a tag and everything in it."""
+        """Destroy a tag and everything in it; words on either side of it stay apart."""
+        before = _neighbour_text(tag, forward=False)
+        if before and not before[-1].isspace():
+            after = _neighbour_text(tag, forward=True)
+            if after and not after[0].isspace():
+                tag.insert_before(NavigableString(" "))
         self._dead.add(id(tag))
         self._dead.update(id(node) for node in tag.descendants if isinstance(node, Tag))
         tag.decompose()

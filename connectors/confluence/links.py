@@ -12,7 +12,13 @@ attachment      ``attachments/<pageId>/<attachmentId>.<ext>`` -> ``{base_url}/do
 server link     ``/download/attachments/...`` (the view-file macro) -> the same download URL;
                 other server-relative paths (``/display/...``) -> ``{base_url}`` + path
 internal        thumbnails, document conversion, REST, static resources and UI icons: the
-                server's plumbing, never published (images dropped, links unwrapped)
+                server's plumbing, never published (images dropped, links unwrapped); so
+                are the server's own screens (``*.action`` other than ``viewpage.action``:
+                ``diffpagesbyversion.action``, the recently-updated ``changes.action``),
+                plugins, and people's profiles (``/display/~user``, ``/people/...``), on the
+                site or the exporting server; history and profile screens of any host too
+user mention    ``a.confluence-userlink`` / ``a.user-mention`` -> the person's name, no link
+                (the user name when it shows only a profile picture)
 external        ``http(s)``, ``mailto:`` and ``tel:`` kept; ``#anchor`` -> the page's URL
 
 Afterwards every remaining ``href`` and ``src`` is absolute. Nothing here is ever fetched.
@@ -28,12 +34,18 @@ from urllib.parse import quote, unquote, urlsplit
 from bs4 import Tag
 
 from syncd.connectors.confluence.archive import page_id_from_name
-from syncd.connectors.confluence.html import TagIndex, text_of
+from syncd.connectors.confluence.html import TagIndex, keep_apart, text_of
 
 # Paths (relative to the site or the export) that are the server's plumbing, not content.
 _INTERNAL = re.compile(
-    r"^/?(?:rest/|download/(?:resources|thumbnails|temp)/|plugins/servlet/|s/|images/|styles/"
-    r"|attachments/thumbnails/|createpage\.action|pages/(?:createpage|editpage)\.action)"
+    r"^/?(?:rest/|download/(?:resources|thumbnails|temp)/|s/|images/|styles/"
+    r"|attachments/thumbnails/|plugins/|display/~|~|users/|people/|(?:[\w-]+/)?(?!viewpage\.)"
+    r"[\w-]+\.action)"
+)
+# Screens of any Confluence: a page's history and diffs, activity feeds, people's profiles.
+_SERVER_SCREENS = re.compile(
+    r"/(?:display/~|pages/(?:diffpagesbyversion|viewpreviousversions|viewinfo)\.action"
+    r"|plugins/recently-updated/|users/viewuserprofile\.action)"
 )
 _ATTACHMENT = re.compile(r"^/?(?:download/)?attachments/(\d+)/([^/]+)$")
 _KEPT_SCHEMES = {"http", "https", "mailto", "tel"}
@@ -92,10 +104,18 @@ def _absolute(url: str, tag: Tag, ctx: LinkContext) -> str | None:
     parts = urlsplit(url)
     if parts.scheme.lower() not in _KEPT_SCHEMES:
         return None
-    site = urlsplit(ctx.base_url).netloc
-    server = urlsplit(str(tag.get("data-base-url") or "")).netloc
-    if parts.netloc in {site, server} and _INTERNAL.match(parts.path):
+    if _SERVER_SCREENS.search(parts.path):
         return None
+    site = urlsplit(ctx.base_url)
+    server = urlsplit(str(tag.get("data-base-url") or "")).netloc
+    if parts.netloc in {site.netloc, server}:
+        # A site under a context path (https://host/wiki) links to /wiki/display/~x.
+        path = parts.path
+        context = site.path.rstrip("/")
+        if context and path.startswith(f"{context}/"):
+            path = path.removeprefix(context)
+        if _INTERNAL.match(path):
+            return None
     return url
 
 
@@ -114,13 +134,22 @@ def _attachment(
     return ctx.download_url(container_id, file_name)
 
 
-def _user_text(link: Tag) -> str:
-    return text_of(link) or str(link.get("data-username") or "")
+def _user_mentions(tags: TagIndex) -> None:
+    """User links become the person's name, without the link to the profile."""
+    for link in tags.named("a"):
+        classes = link.get_attribute_list("class")
+        if "confluence-userlink" not in classes and "user-mention" not in classes:
+            continue
+        name = text_of(link) or str(link.get("data-username") or "")
+        link.clear()
+        link.append(name)
+        link.unwrap()
 
 
 def rewrite_links(main: Tag, ctx: LinkContext) -> None:
     """Make every link and image of a body absolute, or remove what cannot be."""
     tags = TagIndex(main)
+    _user_mentions(tags)
     for image in tags.named("img"):
         target = resolve(str(image.get("src") or ""), image, ctx)
         if target is None:
@@ -131,14 +160,7 @@ def rewrite_links(main: Tag, ctx: LinkContext) -> None:
         if alias and not image.get("alt"):
             image["alt"] = alias
     for link in tags.named("a"):
-        if not tags.alive(link):
-            continue
-        classes = link.get_attribute_list("class")
-        if "confluence-userlink" in classes or "user-mention" in classes:
-            name = _user_text(link)
-            link.clear()
-            link.append(name)
-            link.unwrap()
+        if not tags.alive(link) or link.parent is None:
             continue
         href = link.get("href")
         target = resolve(str(href), link, ctx) if href is not None else None
@@ -156,6 +178,9 @@ def rewrite_links(main: Tag, ctx: LinkContext) -> None:
                 tags.remove(link)
                 continue
             link.append(label)
+        if "confluence-embedded-file" in link.get_attribute_list("class"):
+            # Shown as a thumbnail block on the page, now a file name among words.
+            keep_apart(link)
 
 
 def attachment_links(ctx: LinkContext, attachments: list[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -16,6 +16,10 @@ page layout         ``contentLayout2 / columnLayout / cell / innerCell`` (and th
 table               ``div.table-wrap`` unwrapped; a leading row of ``th`` becomes ``thead``
 emoticon            ``img.emoticon`` -> its text (``(smile)``, or the emoji)
 table of contents   dropped: it only repeats the headings
+dynamic widgets     recently-updated (the "Recent space activity" feed), contributors and
+                    contributors-summary: dropped, with a heading left with nothing under it;
+                    they showed who changed what when the export was made, a stale feed of
+                    links into the server that answers no question
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import re
 from bs4 import BeautifulSoup, Tag
 from bs4.element import Comment, NavigableString
 
-from syncd.connectors.confluence.html import TagIndex, text_of
+from syncd.connectors.confluence.html import BLOCK_TAGS, TagIndex, keep_apart, text_of
 
 _DROPPED_TAGS = [
     "script", "style", "noscript", "template", "link", "meta", "form", "iframe", "object",
@@ -37,6 +41,16 @@ _DROPPED_CLASSES = [
     "toc-macro", "client-side-toc-macro", "plugin_attachments_upload_container", "hidden",
     "aui-icon", "confluence-information-macro-icon", "expand-icon", "code-toolbar",
 ]  # fmt: skip
+# Macros that render what the server knew when exporting, not what the author wrote.
+_WIDGET_CLASSES = [
+    "recently-updated", "recently-updated-social", "recently-updated-concise",
+    "plugin-contributors", "contributors-summary", "plugin_contributors",
+]  # fmt: skip
+_WIDGET_MACROS = frozenset({
+    "recently-updated", "recently-updated-dashboard", "recent-space-activity", "contributors",
+    "contributors-summary", "space-contributors", "popular-labels", "related-labels",
+})  # fmt: skip
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _LAYOUT_CLASSES = [
     "contentLayout2", "contentLayout", "columnLayout", "cell", "innerCell",
     "sectionColumnWrapper", "sectionMacro", "sectionMacroRow", "columnMacro", "table-wrap",
@@ -77,6 +91,45 @@ def drop_chrome(main: Tag, tags: TagIndex) -> None:
     for tag in tags.named(*_DROPPED_TAGS) + tags.classed(*_DROPPED_CLASSES):
         if tags.alive(tag):
             tags.remove(tag)
+
+
+def _blank(node: object) -> bool:
+    """Whether a node shows nothing: whitespace, or an element with neither text nor media."""
+    if isinstance(node, Tag):
+        return not node.get_text().strip() and node.find(["img", "table", "pre"]) is None
+    return not str(node).strip()
+
+
+def _lone_heading(widget: Tag) -> Tag | None:
+    """The heading just before ``widget`` when nothing else follows it in its section."""
+    before = widget.previous_sibling
+    while before is not None and _blank(before):
+        before = before.previous_sibling
+    if not isinstance(before, Tag) or before.name not in _HEADINGS:
+        return None
+    after = widget.next_sibling
+    while after is not None and _blank(after):
+        after = after.next_sibling
+    if after is None or (isinstance(after, Tag) and after.name in _HEADINGS):
+        return before
+    return None
+
+
+def drop_widgets(tags: TagIndex) -> None:
+    """Remove dynamic widgets (activity feeds, contributor lists) and the heading above one."""
+    found = tags.classed(*_WIDGET_CLASSES)
+    found += [
+        tag
+        for tag in tags.named("div", "span", "table", "ul")
+        if str(tag.get("data-macro-name") or "") in _WIDGET_MACROS
+    ]
+    for widget in found:
+        if not tags.alive(widget):
+            continue
+        heading = _lone_heading(widget)
+        tags.remove(widget)
+        if heading is not None:
+            tags.remove(heading)
 
 
 def code_language(params: str) -> str | None:
@@ -229,6 +282,8 @@ def convert_tables(soup: BeautifulSoup, tags: TagIndex) -> None:
 def unwrap_layouts(tags: TagIndex) -> None:
     """Page layouts, wrappers and sections give way to their content."""
     for tag in tags.classed(*_LAYOUT_CLASSES):
+        if tag.name in BLOCK_TAGS:
+            keep_apart(tag, block=True)  # text right in two cells must not become one word
         tag.unwrap()
 
 
@@ -236,6 +291,7 @@ def convert_macros(soup: BeautifulSoup, main: Tag) -> None:
     """Apply every macro rewrite, in the order that keeps their parts findable."""
     tags = TagIndex(main)
     drop_chrome(main, tags)
+    drop_widgets(tags)
     convert_code(soup, tags)
     convert_panels(soup, tags)
     convert_expands(soup, tags)
