@@ -70,6 +70,7 @@ class App:
     @classmethod
     def open(cls, config: Config) -> App:
         """Connect to the state database and migrate it to head."""
+        config.require("state")
         engine, sessions = database.open_database(config.state.sqlalchemy_url)
         return cls(config, engine, sessions)
 
@@ -94,6 +95,7 @@ class App:
 
     def publisher(self) -> Publisher:
         """A publisher for the configured Intercom workspace."""
+        self.config.require("intercom")
         intercom = self.config.intercom
         return Publisher(
             base_url=intercom.api_base_url,
@@ -105,6 +107,7 @@ class App:
 
     def connector(self, source: SourceConfig) -> Connector:
         """A fresh connector for ``source``."""
+        self.config.require(source)
         cls = registry.load(source.connector)
         return cls(source.connector_options, source=SourceInfo(name=source.name, url=source.url))
 
@@ -121,6 +124,9 @@ class App:
     ) -> SyncOutcome:
         """Run the named sources (all when None) one after another."""
         sources = [self.config.source(n) for n in names] if names else list(self.config.sources)
+        if publisher is None:
+            # Every variable this call needs, in one error, before any source starts.
+            self.config.require("intercom", *sources)
         options = SyncOptions(
             full_resync=full_resync, dry_run=dry_run, allow_mass_delete=allow_mass_delete
         )

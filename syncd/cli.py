@@ -23,7 +23,7 @@ import click
 
 from syncd import __version__
 from syncd import log as logsetup  # before anything else imports structlog: see syncd.log
-from syncd.errors import ExitCode, SyncdError, UserError
+from syncd.errors import ConfigError, ExitCode, SyncdError, UserError
 
 log = logsetup.get_logger(__name__)
 
@@ -37,12 +37,31 @@ class _State:
         self.config_path = config_path
         self.log_level = log_level
         self.log_format = log_format
+        self.loaded_from: str | None = None  # the configuration file, once loaded
 
 
 def _load(state: _State) -> Any:
-    from syncd.config import load_config
+    from syncd.config import DEFAULT_PATH, load_config
 
+    state.loaded_from = state.config_path or os.environ.get("SYNCD_CONFIG") or DEFAULT_PATH
     return load_config(state.config_path)
+
+
+class _Group(click.Group):
+    """The top-level group: configuration errors found after loading name the file too.
+
+    A port that is taken or a token file that cannot be read is found by code that knows the
+    key, not the file; the message must still say which file to edit.
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            state = ctx.find_object(_State)
+            if state is None or state.loaded_from is None:
+                raise
+            raise exc.in_file(state.loaded_from) from None
 
 
 def _open_app(state: _State) -> Any:
@@ -72,26 +91,65 @@ def _start_up() -> Iterator[None]:
             gc.enable()
 
 
-@click.group(context_settings=CONTEXT_SETTINGS)
+_CONFIG_HELP = "Configuration file. Default: $SYNCD_CONFIG, then ./syncd.yaml."
+_LOG_LEVELS = click.Choice(["debug", "info", "warning", "error"], case_sensitive=False)
+_LOG_LEVEL_HELP = "Least severe log events shown."
+_LOG_FORMATS = click.Choice(["json", "console"])
+_LOG_FORMAT_HELP = (
+    "Log lines as JSON objects or readable text. Default: console on a terminal, else json."
+)
+
+
+def _override(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """A global option given after the command: it wins over the one given before."""
+    if value is None or param.name is None:
+        return
+    state = ctx.find_object(_State)
+    if state is None:  # the command was invoked on its own, without the group (tests)
+        return
+    setattr(state, param.name, value)
+    if param.name != "config_path":
+        logsetup.configure(state.log_level, state.log_format)  # type: ignore[arg-type]
+
+
+def global_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Accept the group's options after the command too: `syncd sync --config x.yaml`."""
+    options = [
+        click.option(
+            "--config",
+            "config_path",
+            metavar="PATH",
+            help=_CONFIG_HELP,
+            callback=_override,
+            expose_value=False,
+        ),
+        click.option(
+            "--log-level",
+            type=_LOG_LEVELS,
+            help=_LOG_LEVEL_HELP,
+            callback=_override,
+            expose_value=False,
+        ),
+        click.option(
+            "--log-format",
+            type=_LOG_FORMATS,
+            help=_LOG_FORMAT_HELP,
+            callback=_override,
+            expose_value=False,
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+@click.group(cls=_Group, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, prog_name="syncd")
+@click.option("--config", "config_path", metavar="PATH", help=_CONFIG_HELP)
 @click.option(
-    "--config",
-    "config_path",
-    metavar="PATH",
-    help="Configuration file. Default: $SYNCD_CONFIG, then ./syncd.yaml.",
+    "--log-level", default="info", show_default=True, type=_LOG_LEVELS, help=_LOG_LEVEL_HELP
 )
-@click.option(
-    "--log-level",
-    default="info",
-    show_default=True,
-    type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
-    help="Least severe log events shown.",
-)
-@click.option(
-    "--log-format",
-    type=click.Choice(["json", "console"]),
-    help="Log lines as JSON objects or readable text. Default: console on a terminal, else json.",
-)
+@click.option("--log-format", type=_LOG_FORMATS, help=_LOG_FORMAT_HELP)
 @click.pass_context
 def cli(
     ctx: click.Context, config_path: str | None, log_level: str, log_format: str | None
@@ -114,6 +172,7 @@ def cli(
 
 
 @cli.command()
+@global_options
 @click.pass_obj
 def run(state: _State) -> None:
     """Run as a daemon: sync each source on its schedule and serve /healthz, /readyz, /metrics.
@@ -131,6 +190,7 @@ def run(state: _State) -> None:
 
 
 @cli.command()
+@global_options
 @click.option(
     "--source",
     "sources",
@@ -208,6 +268,7 @@ def sync(
 
 
 @cli.command()
+@global_options
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 @click.pass_obj
 def status(state: _State, as_json: bool) -> None:
@@ -226,6 +287,7 @@ def status(state: _State, as_json: bool) -> None:
 
 
 @cli.command()
+@global_options
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8765, show_default=True, type=int, help="Port to listen on.")
 @click.option("--token", default="sandbox", show_default=True, help="The bearer token accepted.")
@@ -273,11 +335,13 @@ def sandbox(
 
 
 @cli.group()
+@global_options
 def db() -> None:
     """Manage the state database."""
 
 
 @db.command()
+@global_options
 @click.pass_obj
 def upgrade(state: _State) -> None:
     """Apply pending migrations (every command also does this when it starts)."""
@@ -317,7 +381,8 @@ class _stop_on_signals:
 
 
 def _fail(message: str, code: ExitCode) -> NoReturn:
-    click.echo(f"syncd: error: {message}", err=True)
+    for line in message.splitlines() or [""]:
+        click.echo(f"syncd: error: {line}", err=True)
     sys.exit(int(code))
 
 

@@ -17,7 +17,6 @@ import datetime as dt
 import functools
 import os
 import re
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, Self
 
@@ -28,6 +27,14 @@ from sqlalchemy.exc import ArgumentError
 
 from syncd.connectors.base import ConnectorOptions
 from syncd.errors import ConfigError
+from syncd.interpolation import Unset, interpolate
+from syncd.problems import (
+    check_connector,
+    source_names,
+    suggestion,
+    unset_problems,
+    validation_problems,
+)
 
 DEFAULT_PATH = "syncd.yaml"
 REGION_BASE_URLS = {
@@ -37,7 +44,6 @@ REGION_BASE_URLS = {
 }
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_VARIABLE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
 class _Model(pydantic.BaseModel):
@@ -117,13 +123,17 @@ class IntercomConfig(_Model):
         if self.token_file is not None:
             try:
                 token = self.token_file.read_text(encoding="utf-8").strip()
-            except OSError as exc:
+            except (OSError, UnicodeDecodeError) as exc:
+                reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
                 raise ConfigError(
-                    f"cannot read the token file: {exc.strerror}", key="intercom.token_file"
-                ) from exc
+                    f"cannot read the token file {self.token_file}: {reason}",
+                    key="intercom.token_file",
+                ) from None
             if token:
                 return token
-            raise ConfigError("the token file is empty", key="intercom.token_file")
+            raise ConfigError(
+                f"the token file {self.token_file} is empty", key="intercom.token_file"
+            )
         raise ConfigError(
             "no Intercom access token: set intercom.token (for example ${INTERCOM_ACCESS_TOKEN}),"
             " SYNCD_INTERCOM__TOKEN or intercom.token_file",
@@ -213,6 +223,10 @@ class Config(pydantic.BaseModel):
 
     path: Path | None = pydantic.Field(default=None, exclude=True)
 
+    # Unset ${VAR} references, checked by require() when a command uses what holds them.
+    _unset: Unset = pydantic.PrivateAttr(default_factory=Unset)
+    _shown_path: str | None = pydantic.PrivateAttr(default=None)
+
     @pydantic.field_validator("sources")
     @classmethod
     def _unique_names(cls, sources: list[SourceConfig]) -> list[SourceConfig]:
@@ -229,7 +243,29 @@ class Config(pydantic.BaseModel):
             if source.name == name:
                 return source
         known = ", ".join(s.name for s in self.sources) or "none"
-        raise ConfigError(f"no source named {name!r} (configured: {known})", key="sources")
+        hint = suggestion(name, [s.name for s in self.sources])
+        did_you_mean = f"did you mean {hint!r}? " if hint else ""
+        raise ConfigError(
+            f"no source named {name!r} ({did_you_mean}configured: {known})",
+            path=self._shown_path,
+            key="sources",
+        )
+
+    def require(self, *parts: str | SourceConfig) -> None:
+        """Raise one ConfigError listing every unset ``${VAR}`` that ``parts`` use.
+
+        A part is a section (``"intercom"``, ``"state"``, ``"server"``) or a source. Commands
+        call this for what they are about to use, and only for that: a secret that nothing
+        in this run reads need not be set.
+        """
+        scopes = [
+            f"sources[{self.sources.index(p)}]" if isinstance(p, SourceConfig) else p for p in parts
+        ]
+        found = [pair for scope in scopes for pair in self._unset.within(scope)]
+        if found:
+            names = dict(enumerate(s.name for s in self.sources))
+            problems = unset_problems(found, path=self._shown_path or "", names=names)
+            raise ConfigError.combine(problems)
 
 
 ENV_PREFIX = "SYNCD_"
@@ -281,57 +317,6 @@ def _with_environment() -> type[Config]:
     return EnvironmentConfig
 
 
-def _interpolate(node: Any, location: str, path: str) -> Any:
-    if isinstance(node, str):
-
-        def substitute(match: re.Match[str]) -> str:
-            if match[0] == "$$":
-                return "$"
-            value = os.environ.get(match[1])
-            if value is None:
-                if match[2] is not None:
-                    return match[2]
-                raise ConfigError(
-                    f"environment variable {match[1]} is not set", path=path, key=location
-                )
-            return value
-
-        return _VARIABLE.sub(substitute, node)
-    if isinstance(node, Mapping):
-        return {k: _interpolate(v, _join(location, str(k)), path) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_interpolate(v, f"{location}[{i}]", path) for i, v in enumerate(node)]
-    return node
-
-
-def _join(location: str, key: str) -> str:
-    return f"{location}.{key}" if location else key
-
-
-def _location(loc: tuple[int | str, ...]) -> str:
-    text = ""
-    for part in loc:
-        text = f"{text}[{part}]" if isinstance(part, int) else _join(text, part)
-    return text
-
-
-def _describe(exc: pydantic.ValidationError, path: str, prefix: str = "") -> ConfigError:
-    first = exc.errors(include_url=False, include_input=False)[0]
-    loc = tuple(p for p in first["loc"] if p not in {"function-after", "function-before"})
-    message = first["msg"].removeprefix("Value error, ")
-    if first["type"] == "extra_forbidden":
-        message = "unknown key"
-    more = exc.error_count() - 1
-    if more:
-        message += f" (and {more} more problem{'s' if more > 1 else ''})"
-    loc_text = _location(loc)
-    key = loc_text
-    if prefix:
-        separator = "" if not loc_text or loc_text.startswith("[") else "."
-        key = f"{prefix}{separator}{loc_text}"
-    return ConfigError(message, path=path, key=key or None)
-
-
 def _resolve_paths(raw: dict[str, Any], base_dir: Path) -> None:
     state = raw.setdefault("state", {})
     if isinstance(state, dict):
@@ -359,9 +344,45 @@ def _resolve_paths(raw: dict[str, Any], base_dir: Path) -> None:
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:
-    """Read, interpolate, override from the environment and validate the configuration."""
+    """Read, interpolate, override from the environment and validate the configuration.
+
+    Every problem found is reported at once, in one ConfigError. Unset ``${VAR}`` references
+    are not problems yet: see :meth:`Config.require`.
+    """
     chosen = Path(path or os.environ.get("SYNCD_CONFIG") or DEFAULT_PATH)
     shown = str(chosen)
+    raw = _read(chosen, shown)
+    unset = Unset()
+    raw = interpolate(raw, unset)
+    unset.drop_overridden(ENV_PREFIX)
+    base_dir = chosen.resolve().parent
+    _resolve_paths(raw, base_dir)
+    names = source_names(raw)
+    problems: list[ConfigError] = []
+    config = None
+    try:
+        config_class = _with_environment() if _overridden_by_environment() else Config
+        config = config_class(**raw, path=chosen.resolve())
+    except pydantic.ValidationError as exc:
+        problems += validation_problems(exc, model=Config, path=shown, names=names, unset=unset)
+    # Options are checked even when the rest failed, so that one run shows every problem.
+    sources = config.sources if config is not None else raw.get("sources")
+    options: list[ConnectorOptions | None] = []
+    if isinstance(sources, list):
+        for index, source in enumerate(sources):
+            found, checked = check_connector(source, index, base_dir, shown, names, unset)
+            problems += found
+            options.append(checked)
+    if problems or config is None:
+        raise ConfigError.combine(problems)
+    for source, checked in zip(config.sources, options, strict=True):
+        source._connector_options = checked
+    config._unset = unset
+    config._shown_path = shown
+    return config
+
+
+def _read(chosen: Path, shown: str) -> dict[str, Any]:
     try:
         text = chosen.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
@@ -378,42 +399,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise ConfigError(f"invalid YAML{where}: {problem}", path=shown) from None
     if raw is None:
-        raw = {}
+        return {}
     if not isinstance(raw, dict):
         raise ConfigError("the file must hold a mapping of sections", path=shown)
-    raw = _interpolate(raw, "", shown)
-    base_dir = chosen.resolve().parent
-    _resolve_paths(raw, base_dir)
-    try:
-        config_class = _with_environment() if _overridden_by_environment() else Config
-        config = config_class(**raw, path=chosen.resolve())
-    except pydantic.ValidationError as exc:
-        raise _describe(exc, shown) from None
-    for index, source in enumerate(config.sources):
-        _validate_connector_options(source, index, base_dir, shown)
-    return config
-
-
-def _validate_connector_options(
-    source: SourceConfig, index: int, base_dir: Path, shown: str
-) -> None:
-    from syncd.connectors import registry
-
-    key = f"sources[{index}]"
-    try:
-        connector_cls = registry.load(source.connector)
-    except registry.UnknownConnector as exc:
-        raise ConfigError(str(exc), path=shown, key=f"{key}.connector") from None
-    except ImportError as exc:
-        raise ConfigError(
-            f"connector {source.connector!r} cannot be imported: {exc}",
-            path=shown,
-            key=f"{key}.connector",
-        ) from None
-    try:
-        options = connector_cls.Options.model_validate(
-            source.options, context={"base_dir": base_dir}
-        )
-    except pydantic.ValidationError as exc:
-        raise _describe(exc, shown, prefix=f"{key}.options") from None
-    source._connector_options = options
+    return raw

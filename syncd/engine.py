@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import dataclasses
+import logging
 import queue
 import threading
 import time
@@ -109,6 +110,9 @@ class SourceSync:
         self.progress: Progress = progress or NullProgress()
         self.report = RunReport(source=source.name, dry_run=options.dry_run)
         self.log = log.bind(source=source.name)
+        # Asked once: a decision per document is logged only at DEBUG, and a no-op run of a
+        # large source should not build 100,000 events to throw them away.
+        self._debug = logging.getLogger(__name__).isEnabledFor(logging.DEBUG)
         self._source_id: int | None = tracker.intercom_source_id
         self._inflight: dict[cf.Future[str], _Write] = {}
         # Writes put themselves here when done: waiting on this queue is O(1) per write,
@@ -209,6 +213,8 @@ class SourceSync:
             elif version is not None:
                 listed[row.ref_id] = None  # current: nothing to fetch
                 fetching -= 1
+                if self._debug:
+                    self.log.debug("document.unchanged", ref=row.ref_id, by="version")
         return fetching, known, gone, held
 
     def _needs_fetch(self, version: str, known: Known) -> bool:
@@ -429,7 +435,11 @@ class SourceSync:
         )
         if write.stale is not None:
             self._stale.append(Stale(*write.stale))
-        self._count("created" if write.action == "create" else "updated")
+        created = write.action == "create"
+        if self._debug:
+            event = "document.created" if created else "document.updated"
+            self.log.debug(event, ref=write.ref.id, page=page_id)
+        self._count("created" if created else "updated")
 
     # -- outcomes --------------------------------------------------------------------------
 
@@ -450,6 +460,8 @@ class SourceSync:
         self._count("failed")
 
     def _unchanged(self, ref: DocumentRef) -> None:
+        if self._debug:
+            self.log.debug("document.unchanged", ref=ref.id, by="hash", version=ref.version)
         if not self.options.dry_run:
             self._versions.append((ref.id, ref.version))
             if len(self._versions) >= _VERSION_BATCH:
@@ -462,6 +474,8 @@ class SourceSync:
         self._versions = []
 
     def _exclude(self, ref: DocumentRef, known: Known | None, reason: str) -> None:
+        if self._debug:
+            self.log.debug("document.excluded", ref=ref.id, reason=reason)
         if known is not None and known.page_id:
             if self.options.dry_run:
                 self.report.plan.append(
@@ -503,6 +517,8 @@ class SourceSync:
                     content.html_to_text(payload.html),
                     name=payload.title,
                 )
+        if self._debug:
+            self.log.debug("document.planned", ref=ref.id, action=action, reason=reason)
         self.report.plan.append(
             PlanItem(
                 "create" if action == "create" else "update",

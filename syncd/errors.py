@@ -22,6 +22,7 @@ Messages never contain secrets: they name files, keys, sources and documents, no
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 
 
 class ExitCode(enum.IntEnum):
@@ -48,15 +49,47 @@ class UserError(SyncdError):
 
 
 class ConfigError(UserError):
-    """The configuration is invalid: the message names the file and the key."""
+    """The configuration is invalid: the message names the file and the key.
+
+    One error may carry several problems (:meth:`combine`), each a ConfigError of its own
+    and one line of the message, so that a user fixes them all in one go.
+    """
 
     exit_code = ExitCode.CONFIG
 
     def __init__(self, message: str, *, path: str | None = None, key: str | None = None) -> None:
         where = ": ".join(part for part in (path, key) if part)
         super().__init__(f"{where}: {message}" if where else message)
+        self.message = message
         self.path = path
         self.key = key
+        self.problems: list[ConfigError] = [self]
+
+    @classmethod
+    def combine(cls, problems: Sequence[ConfigError]) -> ConfigError:
+        """One error holding every problem of ``problems`` (at least one), one per line."""
+        flat = [problem for error in problems for problem in error.problems]
+        if not flat:
+            return cls("invalid configuration")
+        if len(flat) == 1:
+            return flat[0]
+        combined = cls("\n".join(str(problem) for problem in flat))
+        combined.path = flat[0].path
+        combined.problems = flat
+        return combined
+
+    def in_file(self, path: str) -> ConfigError:
+        """This error, naming ``path`` where a problem names a key but no file."""
+        if all(problem.path or not problem.key for problem in self.problems):
+            return self
+        return ConfigError.combine(
+            [
+                problem
+                if problem.path or not problem.key
+                else ConfigError(problem.message, path=path, key=problem.key)
+                for problem in self.problems
+            ]
+        )
 
 
 class LeaseBusy(UserError):

@@ -394,7 +394,9 @@ def run_daemon(
     HTTP endpoints. Signal handlers are installed only when called from the main thread.
     """
     if job is None:
-        # Without a token every run would fail; say so now (ConfigError, exit 2), not per tick.
+        # Without a token or a source's secret runs would fail; say so now (ConfigError,
+        # exit 2), not per tick.
+        app.config.require("intercom", "server", *app.config.sources)
         app.config.intercom.access_token()
         job = app_job(app, make_progress(sys.stderr))
     daemon = Daemon(

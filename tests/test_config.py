@@ -155,28 +155,28 @@ def test_token_never_printed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
         (MINIMAL + "state: {url: 'mysql://x'}\n", "state.url", "unsupported database"),
         (MINIMAL + "state: {url: 'not a url'}\n", "state.url", "not a database URL"),
         (
-            MINIMAL.replace("${TOKEN_FOR_TEST}", "${NOT_SET_ANYWHERE}"),
-            "intercom.token",
-            "NOT_SET_ANYWHERE is not set",
+            MINIMAL + "server: {port: '${NOT_SET_ANYWHERE}'}\n",
+            "server.port",
+            "environment variable NOT_SET_ANYWHERE is not set",
         ),
         (MINIMAL + "server: {port: many}\n", "server.port", "integer"),
         (MINIMAL + MINIMAL.split("sources:\n")[1], "sources", "duplicate source name 'docs'"),
         (MINIMAL.replace("name: docs", "name: Docs!"), "sources[0].name", "pattern"),
         (
             MINIMAL.replace("connector: markdown", "connector: nope"),
-            "sources[0].connector",
+            "sources[docs].connector",
             "unknown connector 'nope'",
         ),
         (
             MINIMAL.replace("{path: ./docs}", "{path: ./docs, colour: red}"),
-            "sources[0].options.colour",
+            "sources[docs].options.colour",
             "unknown key",
         ),
         (
             MINIMAL.replace(
                 "url: https://docs", "schedule: {interval: soon}\n    url: https://docs"
             ),
-            "sources[0].schedule.interval",
+            "sources[docs].schedule.interval",
             "duration",
         ),
     ],
@@ -224,3 +224,112 @@ def test_cli_config_errors_exit_2_without_traceback(tmp_path: Path, args: list[s
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().startswith("syncd: error:")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+WITH_SECRETS = """\
+intercom:
+  token: ${TOKEN_FOR_TEST}
+state:
+  url: sqlite:///state.db
+sources:
+  - name: docs
+    connector: markdown
+    url: https://docs.example.com
+    options: {path: ./docs}
+  - name: wiki
+    connector: mediawiki
+    url: https://wiki.example.com
+    options:
+      api_url: https://wiki.example.com/w/api.php
+      username: Bot@syncd
+      password: ${WIKI_PASSWORD_FOR_TEST}
+"""
+
+
+def test_unset_secrets_are_required_only_where_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unset ${VAR} fails only the part that uses it, naming the file, key and variable."""
+    monkeypatch.delenv("TOKEN_FOR_TEST", raising=False)
+    monkeypatch.delenv("WIKI_PASSWORD_FOR_TEST", raising=False)
+    path = write(tmp_path, WITH_SECRETS)
+    config = load_config(path)
+    config.require("state", "server", config.source("docs"))  # none of them uses a variable
+    with pytest.raises(ConfigError) as info:
+        config.require("intercom", config.source("wiki"))
+    assert str(info.value).splitlines() == [
+        f"{path}: intercom.token: environment variable TOKEN_FOR_TEST is not set",
+        f"{path}: sources[wiki].options.password:"
+        " environment variable WIKI_PASSWORD_FOR_TEST is not set",
+    ]
+    assert info.value.exit_code == 2
+
+
+def test_an_override_replaces_an_unset_reference(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SYNCD_INTERCOM__TOKEN stands in for an unset ${VAR} in the file."""
+    monkeypatch.delenv("TOKEN_FOR_TEST", raising=False)
+    monkeypatch.setenv("SYNCD_INTERCOM__TOKEN", "from-env")
+    config = load_config(write(tmp_path, WITH_SECRETS))
+    config.require("intercom")
+    assert config.intercom.access_token() == "from-env"
+
+
+def test_unset_variables_are_still_checked_as_types(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keys and types are validated whatever is unset: a typo next to a secret still fails."""
+    monkeypatch.delenv("TOKEN_FOR_TEST", raising=False)
+    text = WITH_SECRETS.replace("username:", "usernme:")
+    with pytest.raises(ConfigError, match=r"sources\[wiki\]\.options\.usernme: unknown key"):
+        load_config(write(tmp_path, text))
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """All mistakes come in one error, one line each, with the file, the source's name and hints."""
+    monkeypatch.setenv("TOKEN_FOR_TEST", "abc")
+    text = (
+        MINIMAL.replace("token:", "max_concurency: 4\n  token:")
+        .replace("{path: ./docs}", "{path: ./docs, exclud: []}")
+        .replace("connector: markdown", "connector: markdwn")
+        + "  - name: wiki\n    connector: mediawiki\n    url: nowhere\n"
+        "    options: {api_url: https://w.example.com/api.php}\n"
+        "state: {lease_ttl: soon}\n"
+    )
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    lines = str(info.value).splitlines()
+    assert all(line.startswith(f"{path}: ") for line in lines), lines
+    problems = sorted(line.removeprefix(f"{path}: ") for line in lines)
+    assert problems == [
+        "intercom.max_concurency: unknown key; did you mean 'max_concurrency'?",
+        "sources[docs].connector: unknown connector 'markdwn'; did you mean 'markdown'?"
+        " available: markdown, confluence_export, mediawiki",
+        "sources[wiki].url: expected an http:// or https:// URL",
+        "state.lease_ttl: expected a duration such as 90s, 15m, 2h or 1d",
+    ]
+    assert len(info.value.problems) == 4
+
+
+def test_token_file_error_names_the_token_file(tmp_path: Path) -> None:
+    """A token file that cannot be read is named by its path."""
+    text = MINIMAL.replace("token: ${TOKEN_FOR_TEST}", "token_file: secrets/token")
+    config = load_config(write(tmp_path, text))
+    with pytest.raises(ConfigError, match=r"intercom\.token_file: cannot read the token file .*"):
+        config.intercom.access_token()
+    with pytest.raises(ConfigError) as info:
+        config.intercom.access_token()
+    assert str(tmp_path / "secrets" / "token") in str(info.value)
+
+
+def test_unknown_source_suggests_the_closest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--source handbok` says which source was probably meant, and in which file."""
+    monkeypatch.setenv("TOKEN_FOR_TEST", "abc")
+    path = write(tmp_path, MINIMAL)
+    with pytest.raises(ConfigError) as info:
+        load_config(path).source("doc")
+    assert str(info.value) == (
+        f"{path}: sources: no source named 'doc' (did you mean 'docs'? configured: docs)"
+    )
