@@ -324,7 +324,9 @@ def test_token_file_error_names_the_token_file(tmp_path: Path) -> None:
     assert str(tmp_path / "secrets" / "token") in str(info.value)
 
 
-def test_unknown_source_suggests_the_closest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unknown_source_suggests_the_closest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`--source handbok` says which source was probably meant, and in which file."""
     monkeypatch.setenv("TOKEN_FOR_TEST", "abc")
     path = write(tmp_path, MINIMAL)
