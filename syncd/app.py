@@ -159,8 +159,11 @@ class App:
         try:
             tracker = Tracker(self.sessions, source.name)
         except SQLAlchemyError as exc:
+            bound.error("sync.state_database_failed", error=database.describe(exc))
             return RunReport(
-                source=source.name, error=f"state database: {exc}", exit_code=StateError.exit_code
+                source=source.name,
+                error=f"state database: {database.describe(exc)}",
+                exit_code=StateError.exit_code,
             )
         lease: SourceLease | None = None
         watch = stop
@@ -175,6 +178,9 @@ class App:
                 lease.acquire()
             except LeaseBusy as exc:
                 bound.warning("sync.lease_busy", error=str(exc))
+                return RunReport(source=source.name, error=str(exc), exit_code=exc.exit_code)
+            except StateError as exc:
+                bound.error("sync.state_database_failed", error=str(exc))
                 return RunReport(source=source.name, error=str(exc), exit_code=exc.exit_code)
             # Losing the lease mid-run (expired while stalled) stops this run at once.
             watch = threading.Event()
@@ -207,16 +213,16 @@ class App:
     ) -> RunReport:
         bound = log.bind(source=source.name)
         run_id = None
-        if not options.dry_run:
-            run_id = tracker.start_run(
-                full_resync=options.full_resync, holder=lease.holder if lease else None
-            )
         bound.info("sync.started", full_resync=options.full_resync, dry_run=options.dry_run)
         started = time.monotonic()
         connector = None
         sync: SourceSync | None = None
         report = RunReport(source=source.name, dry_run=options.dry_run)
         try:
+            if not options.dry_run:
+                run_id = tracker.start_run(
+                    full_resync=options.full_resync, holder=lease.holder if lease else None
+                )
             connector = self.connector(source)
             sync = SourceSync(
                 source=source,
@@ -237,7 +243,8 @@ class App:
             report.error, report.exit_code = f"cannot read the source: {exc}", ExitCode.UNEXPECTED
         except SQLAlchemyError as exc:
             report = sync.report if sync else report
-            report.error, report.exit_code = f"state database: {exc}", ExitCode.STATE_DB
+            report.error = f"state database: {database.describe(exc)}"
+            report.exit_code = ExitCode.STATE_DB
         except Exception as exc:
             bound.exception("sync.crashed")
             report = sync.report if sync else report
@@ -276,7 +283,7 @@ class App:
             if metrics.recording():  # a count over every page of the source, for the gauge only
                 metrics.PAGES_HELD.labels(source.name).set(tracker.pages_held())
         except SQLAlchemyError as exc:
-            report.error = report.error or f"state database: {exc}"
+            report.error = report.error or f"state database: {database.describe(exc)}"
             report.exit_code = ExitCode.STATE_DB
         metrics.RUNS.labels(source.name, status).inc()
         metrics.RUN_DURATION.labels(source.name).observe(report.duration)

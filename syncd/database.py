@@ -2,14 +2,19 @@
 
 Every command calls :func:`open_database`, which applies pending Alembic migrations before
 anything else touches the schema. Two processes starting at once must not both migrate:
-PostgreSQL serialises them with an advisory lock, SQLite with an exclusive lock on a file
-beside the database. The loser waits, then finds the schema already at head.
+PostgreSQL serialises them with an advisory lock, SQLite with a lock on one byte of the
+database file itself (see :mod:`syncd.locks`; no lock file is left beside it). The loser
+waits, then finds the schema already at head.
+
+Faults are told apart here (:func:`is_busy`, :func:`describe`): only SQLite's "database is
+locked" is contention worth waiting on; anything else (read-only, full, corrupt, unreachable)
+is a :class:`~syncd.errors.StateError`, reported at once with the database's own reason.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,7 +25,7 @@ from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from syncd import migrations
+from syncd import locks, migrations
 from syncd.errors import StateError
 
 if TYPE_CHECKING:
@@ -28,6 +33,8 @@ if TYPE_CHECKING:
 
 # Any constant works; it only has to be the same in every syncd process.
 _PG_MIGRATION_LOCK = 0x5E11C0D
+# Where earlier versions kept their SQLite migration lock; removed when found.
+_OLD_LOCK_SUFFIX = ".migrate-lock"
 
 
 def _alembic_config() -> AlembicConfig:
@@ -58,21 +65,30 @@ def create_db_engine(url: str | URL) -> Engine:
         engine = sa.create_engine(parsed, connect_args={"timeout": 30})
         sa.event.listen(engine, "connect", _on_sqlite_connect)
         return engine
-    return sa.create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    # A database host that does not answer fails the command in 10 s instead of hanging.
+    return sa.create_engine(
+        parsed,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=5,
+        connect_args={"connect_timeout": 10},
+    )
 
 
 @contextlib.contextmanager
 def _sqlite_lock(engine: Engine) -> Iterator[None]:
     database = engine.url.database
-    if not database or database == ":memory:":
-        yield
+    if not database or database == ":memory:" or not locks.ofd_available():
+        yield  # BEGIN IMMEDIATE alone still serialises the migrations themselves
         return
-    with Path(f"{database}.migrate-lock").open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    fd = locks.open_for_locking(database)
+    try:
+        locks.ofd_lock(fd, locks.MIGRATION_OFFSET, wait=True)
+        with contextlib.suppress(FileNotFoundError):
+            Path(f"{database}{_OLD_LOCK_SUFFIX}").unlink()
+        yield
+    finally:
+        os.close(fd)
 
 
 def head_revision() -> str | None:
@@ -162,6 +178,16 @@ def readiness(engine: Engine) -> str | None:
     if current != head:
         return f"state database at migration {current}, expected {head}"
     return None
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Whether a database error is contention (another writer), not a fault of the database."""
+    return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)
+
+
+def describe(exc: BaseException) -> str:
+    """The database's own reason for an error, in one line, without the SQL statement."""
+    return _first_line(exc)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -96,3 +97,11 @@ def test_head_constant_matches_the_migration_scripts() -> None:
     from syncd import migrations
 
     assert database.head_revision() == migrations.HEAD
+
+
+def test_sqlite_leaves_no_lock_file_beside_the_database(tmp_path: Path) -> None:
+    """Migrating an SQLite database locks the file itself: nothing but the database remains."""
+    (tmp_path / "state.db.migrate-lock").touch()  # left by an earlier version
+    engine, _ = database.open_database(f"sqlite:///{tmp_path / 'state.db'}")
+    engine.dispose()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.db"]
