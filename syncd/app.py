@@ -51,12 +51,26 @@ class SyncOutcome:
     """The reports of one `sync` call and the exit code they add up to."""
 
     reports: list[RunReport]
+    #: The stop event ended the call before every source ran to its end.
+    interrupted: bool = False
 
     @property
     def exit_code(self) -> ExitCode:
         """The most serious exit code among the reports."""
         codes = {report.exit_code for report in self.reports} or {ExitCode.OK}
         return min(codes, key=_SEVERITY.index)
+
+    def process_exit_code(self, signum: int | None) -> int:
+        """The exit status of a one-shot command that ``signum`` may have interrupted.
+
+        An interrupted run did not finish its work, so it must not look like a success: it
+        exits 128 + the signal number (130 for SIGINT, 143 for SIGTERM), as a shell reports a
+        process killed by that signal, unless a source failed in a more serious way.
+        """
+        code = self.exit_code
+        if self.interrupted and signum is not None and code in (ExitCode.OK, ExitCode.PARTIAL):
+            return 128 + signum
+        return int(code)
 
 
 class App:
@@ -145,7 +159,10 @@ class App:
         finally:
             if own_publisher:
                 active.close()
-        return SyncOutcome(reports)
+        interrupted = stop.is_set() and (
+            len(reports) < len(sources) or any(report.stopped for report in reports)
+        )
+        return SyncOutcome(reports, interrupted=interrupted)
 
     def _run_one(
         self,

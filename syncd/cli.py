@@ -160,7 +160,7 @@ def cli(
     MediaWiki), sends Intercom only the pages that changed, and removes pages whose source
     document is gone. Exit codes: 0 ok, 1 unexpected error, 2 configuration error, 3 some
     documents failed, 4 safety stop, 5 state database error, 6 Intercom refused the token,
-    75 Intercom unavailable.
+    75 Intercom unavailable, 130/143 `sync` interrupted by SIGINT/SIGTERM.
     """
     logsetup.configure(log_level, log_format)  # type: ignore[arg-type]
     import stamina.instrumentation
@@ -233,7 +233,8 @@ def sync(
     app = _open_app(state)
     stop = threading.Event()
     progress = make_progress(sys.stderr)
-    with _stop_on_signals(stop):
+    signals = _stop_on_signals(stop)
+    with signals:
         try:
             outcome = app.sync(
                 list(sources) or None,
@@ -245,11 +246,12 @@ def sync(
             )
         finally:
             app.close()
+    code = outcome.process_exit_code(signals.signum)
     if as_json:
         click.echo(
             json.dumps(
                 {
-                    "exit_code": int(outcome.exit_code),
+                    "exit_code": code,
                     "dry_run": dry_run,
                     "sources": [r.as_json() for r in outcome.reports],
                 },
@@ -264,7 +266,7 @@ def sync(
                 click.echo(report.summary())
                 for ref_id, error in report.failures:
                     click.echo(f"  failed {ref_id}: {error}")
-    sys.exit(int(outcome.exit_code))
+    sys.exit(code)
 
 
 @cli.command()
@@ -363,11 +365,13 @@ class _stop_on_signals:
     def __init__(self, stop: threading.Event) -> None:
         self.stop = stop
         self.previous: dict[int, Any] = {}
+        self.signum: int | None = None  # the first signal received
 
     def _handle(self, signum: int, _frame: FrameType | None) -> None:
         if self.stop.is_set():
             os._exit(128 + signum)
         log.warning("sync.stopping", signal=signal.Signals(signum).name)
+        self.signum = signum
         self.stop.set()
 
     def __enter__(self) -> None:

@@ -216,3 +216,32 @@ def test_sigkill_at_random_points_loses_nothing(
     assert set(external_ids) == {f"page-{i:04d}.md" for i in range(300)} - {"page-0001.md"}
     edited = next(p for p in published if p["external_id"] == "page-0000.md")
     assert "edited" in str(edited["html"])
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_interrupted_sync_does_not_report_success(
+    tmp_path: Path, sandbox: SandboxServer, signum: signal.Signals, code: int
+) -> None:
+    """`syncd sync` stopped by a signal mid-run exits 128 + the signal, its writes recorded."""
+    make_site(tmp_path / "site", 300)
+    config = write_config(tmp_path, sandbox, f"sqlite:///{tmp_path / 'state.db'}")
+    sandbox.settings.latency_ms = 20
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "syncd", "--config", str(config), "sync", "--json"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        while sandbox.store.requests(method="POST") < 10 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        sandbox.settings.latency_ms = 0
+    assert proc.returncode == code, err
+    report = json.loads(out)
+    assert report["exit_code"] == code and report["sources"][0]["stopped"]
+    assert 0 < report["sources"][0]["created"] < 300
+    assert len(pages(sandbox)) == report["sources"][0]["created"]
