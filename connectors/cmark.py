@@ -1,4 +1,9 @@
-"""GitHub-flavoured Markdown to HTML through cmark-gfm, without leaking native memory.
+"""GitHub-flavoured Markdown through cmark-gfm, without leaking native memory.
+
+Two uses: rendering to HTML (:func:`markdown_to_html`), and finding which lines of a text
+cmark itself reads as code blocks (:func:`code_block_lines`), so that code is told from prose
+exactly as the renderer will tell it: fences at any indentation, inside list items and block
+quotes, and indented code blocks.
 
 ``cmarkgfm.markdown_to_html_with_extensions`` never frees the document tree that
 ``cmark_parser_finish`` hands over, nor the HTML buffer ``cmark_render_html`` returns (cmark
@@ -23,14 +28,31 @@ _lib: Any = _cmark.lib
 _ffi: Any = _cmark.ffi
 
 
+_CMARK_OPT_SOURCEPOS = 1 << 1
+_EVENT_DONE, _EVENT_ENTER = 1, 2
+_NODE_CODE_BLOCK = 0x8000 | 0x0005  # CMARK_NODE_TYPE_BLOCK | 5, as cmark.h numbers it
+
+# What cmarkgfm's bindings do not declare; the same shared object exports all of it.
+_DECLARATIONS = """
+void cmark_node_free(void *node);
+void free(void *ptr);
+void *cmark_iter_new(void *root);
+void cmark_iter_free(void *iter);
+int cmark_iter_next(void *iter);
+void *cmark_iter_get_node(void *iter);
+int cmark_node_get_type(void *node);
+int cmark_node_get_start_line(void *node);
+int cmark_node_get_end_line(void *node);
+"""
+
+
 @functools.cache
 def _freeing() -> tuple[Any, Any, Any]:
-    """cffi bindings of ``cmark_node_free`` and libc ``free``: (ffi, cmark library, libc)."""
+    """cffi bindings of what cmarkgfm leaves out, and libc ``free``: (ffi, cmark, libc)."""
     import cffi  # type: ignore[import-untyped]  # with pycparser, only once something renders
 
-    # cmarkgfm's bindings do not declare these two; the same shared object exports them.
     extra_ffi = cffi.FFI()
-    extra_ffi.cdef("void cmark_node_free(void *node); void free(void *ptr);")
+    extra_ffi.cdef(_DECLARATIONS)
     return extra_ffi, extra_ffi.dlopen(_cmark.__file__), extra_ffi.dlopen(None)
 
 
@@ -73,3 +95,35 @@ def markdown_to_html(text: str, *, options: int, extensions: Sequence[str]) -> s
     finally:
         _lib.cmark_parser_free(parser)
     return html
+
+
+def code_block_lines(text: str) -> list[tuple[int, int]]:
+    """The code blocks of ``text`` as cmark reads them: (first line, last line), 1-based.
+
+    Fenced blocks count from their opening fence to their closing one (to the end of their
+    container when left open); an indented block from its first line to its last.
+    """
+    extra_ffi, extra, _ = _freeing()
+    parser = _lib.cmark_parser_new(_CMARK_OPT_SOURCEPOS)
+    found: list[tuple[int, int]] = []
+    try:
+        encoded = text.encode("utf-8")
+        _lib.cmark_parser_feed(parser, encoded, len(encoded))
+        root = _address(extra_ffi, _lib.cmark_parser_finish(parser))
+        try:
+            walk = extra.cmark_iter_new(root)
+            try:
+                while (event := extra.cmark_iter_next(walk)) != _EVENT_DONE:
+                    node = extra.cmark_iter_get_node(walk)
+                    if event == _EVENT_ENTER and extra.cmark_node_get_type(node) == (
+                        _NODE_CODE_BLOCK
+                    ):
+                        first = extra.cmark_node_get_start_line(node)
+                        found.append((first, max(first, extra.cmark_node_get_end_line(node))))
+            finally:
+                extra.cmark_iter_free(walk)
+        finally:
+            extra.cmark_node_free(root)
+    finally:
+        _lib.cmark_parser_free(parser)
+    return found

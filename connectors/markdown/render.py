@@ -9,11 +9,17 @@ template tag
     ``comment`` and Liquid's ``comment`` pairs drop what they wrap, Liquid's ``raw`` keeps
     what it wraps verbatim, ``ref``/``relref``/``link`` become the path they name, so the
     link resolves like any other, and ``figure`` becomes an image with its caption. In code
-    (fenced blocks and inline spans) only shortcodes and Liquid tags are dropped;
+    (code blocks as cmark reads them: fenced at any indentation, inside list items and
+    quotes, or indented; and inline code spans) only shortcodes and Liquid tags are dropped;
     ``{{ ... }}`` there is most often the code being documented (Go templates, Jinja,
     Handlebars) and stays, and an escaped shortcode (``{{</* alert */>}}``) becomes the
     shortcode it shows (``{{< alert >}}``), as Hugo prints it. In prose an escaped shortcode
     is dropped.
+
+tab pane
+    Docsy's ``{{< tabpane >}}`` of ``{{< tab >}}`` panes become a bold label per tab and a code
+    block in the tab's language (see :mod:`syncd.connectors.markdown.tabs`), before any other
+    tag is looked at.
 
 admonition
     A Docusaurus ``:::note Title`` ... ``:::`` block becomes a blockquote opening with its
@@ -28,12 +34,14 @@ text while scripts, styles, event handlers and unsafe URLs are removed.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable
 
 from cmarkgfm.cmark import Options as CmarkOptions
 
 from syncd.connectors import cmark
+from syncd.connectors.markdown.tabs import convert_tabpanes
 from syncd.connectors.sanitize import clean_html
 
 _CMARK_OPTIONS = (
@@ -60,8 +68,10 @@ _TAG_PATTERN = (
 _TAG = re.compile(_TAG_PATTERN, re.DOTALL)
 _ESCAPED_SHORTCODE = re.compile(r"\{\{([<%])\s*/\*(.*?)\*/\s*([>%])\}\}", re.DOTALL)
 # In prose, whichever starts first wins: a tag may hold backticks, a code span may hold tags.
+# A code span may run over lines of its paragraph, never over a blank line.
 _PROSE_TOKEN = re.compile(
-    r"(?P<code>(?P<ticks>`+)(?!`)[^\n]+?(?<!`)(?P=ticks)(?!`))|" + _TAG_PATTERN, re.DOTALL
+    r"(?P<code>(?P<ticks>`+)(?!`)(?:[^\n]|\n(?![ \t]*\n))+?(?<!`)(?P=ticks)(?!`))|" + _TAG_PATTERN,
+    re.DOTALL,
 )
 _NAMED_ARGUMENT = r"""\b{}\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"']+))"""
 _PATH_TAGS = {"ref", "relref", "link", "post_url"}
@@ -107,6 +117,8 @@ def prepare(body: str) -> str:
         return _RAW_MARK.format(len(raws) - 1)
 
     body = _LIQUID_RAW.sub(keep_raw, body)
+    if "tabpane" in body:
+        body = convert_tabpanes(body, _code_test(body))
     body = "".join(
         _strip_tags(chunk, in_code=True) if is_code else _strip_tags(chunk, in_code=False)
         for chunk, is_code in _code_chunks(body)
@@ -116,28 +128,34 @@ def prepare(body: str) -> str:
     return _admonitions(body)
 
 
+def _code_test(text: str) -> Callable[[int], bool]:
+    """Whether the character at an offset of ``text`` is in a code block, as cmark reads it."""
+    blocks = cmark.code_block_lines(text)
+    starts = [0] + [match.end() for match in re.finditer("\n", text)]
+
+    def in_code(offset: int) -> bool:
+        line = bisect.bisect_right(starts, offset)  # 1-based, as cmark counts
+        return any(first <= line <= last for first, last in blocks)
+
+    return in_code
+
+
 def _code_chunks(text: str) -> list[tuple[str, bool]]:
-    """``text`` cut into prose and code (fenced blocks, inline code spans) pieces."""
+    """``text`` cut into prose and code-block pieces, code as cmark reads it."""
+    blocks = cmark.code_block_lines(text)
+    if not blocks:
+        return [(text, False)]
+    lines = text.splitlines(keepends=True)
     chunks: list[tuple[str, bool]] = []
-    block: list[str] = []  # the lines of the current piece
-    fence: str | None = None
-    for line in text.splitlines(keepends=True):
-        if fence is None:
-            match = _FENCE.match(line)
-            if match is None:
-                block.append(line)
-                continue
-            chunks.append(("".join(block), False))
-            block, fence = [line], match[1]
-        else:
-            block.append(line)
-            if _closes(line, fence):
-                chunks.append(("".join(block), True))
-                block, fence = [], None
-    if fence is None:
-        chunks.append(("".join(block), False))
-    else:
-        chunks.append(("".join(block), True))  # a fence left open runs to the end
+    done = 0  # lines already in a chunk
+    for first, last in blocks:
+        start = max(first - 1, done)
+        if start > done:
+            chunks.append(("".join(lines[done:start]), False))
+        if last > start:
+            chunks.append(("".join(lines[start:last]), True))
+        done = max(done, last)
+    chunks.append(("".join(lines[done:]), False))
     return chunks
 
 
