@@ -1,6 +1,20 @@
-"""The ``confluence_export`` connector: a Confluence "Export space > HTML" export.
+"""The ``confluence_export`` connector: Confluence's HTML and XML exports, told apart by content.
 
-The export is a folder or a ``.zip`` (read in place, see
+``path`` names one of:
+
+XML export
+    A zip or folder with ``entities.xml`` (*Export space > XML*, or a site backup, scheduled
+    or by hand): read by :mod:`syncd.connectors.confluence.xml_reader`.
+folder of XML exports
+    A folder whose zips or sub-folders are XML exports, where new ones keep arriving: each
+    space is read from its newest complete export (:mod:`syncd.connectors.confluence.exports`).
+HTML export
+    Anything else: a folder or ``.zip`` of *Export space > HTML*, described below.
+
+Both formats use the page id as ref id and external id, so a space moved from HTML to XML
+exports keeps its pages in Intercom.
+
+The HTML export is a folder or a ``.zip`` (read in place, see
 :mod:`syncd.connectors.confluence.archive`).
 Each page file is one document:
 
@@ -31,6 +45,13 @@ Example::
       options:
         path: ./exports/Confluence-space-export-ENG.html.zip
         page_url_template: "{base_url}/pages/viewpage.action?pageId={id}"
+
+    - name: confluence
+      connector: confluence_export
+      url: https://wiki.example.com
+      options:
+        path: /srv/confluence-backups      # the folder scheduled backups are written to
+        spaces: [ENG, OPS]
 """
 
 from __future__ import annotations
@@ -38,10 +59,11 @@ from __future__ import annotations
 import html
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import unquote
 
 import pydantic
+import structlog
 
 from syncd.connectors.base import (
     Connector,
@@ -50,8 +72,10 @@ from syncd.connectors.base import (
     DocumentError,
     DocumentRef,
     SourceInfo,
+    SourceUnavailable,
 )
 from syncd.connectors.confluence.archive import INDEX_NAME, Export, PageFile, open_export
+from syncd.connectors.confluence.exports import current_exports, examine_folder
 from syncd.connectors.confluence.html import (
     PageParts,
     SpaceIndex,
@@ -62,7 +86,10 @@ from syncd.connectors.confluence.html import (
 )
 from syncd.connectors.confluence.links import LinkContext, attachment_links, rewrite_links
 from syncd.connectors.confluence.macros import convert_macros
+from syncd.connectors.confluence.xml_entities import find_entities
+from syncd.connectors.confluence.xml_reader import XmlSite
 
+log = structlog.get_logger(__name__)
 DEFAULT_PAGE_URL_TEMPLATE = "{base_url}/pages/viewpage.action?pageId={id}"
 TRAIL_SEPARATOR = " \u203a "  # single right-pointing angle quote, as Confluence separates crumbs
 
@@ -78,6 +105,11 @@ class ConfluenceExportOptions(ConnectorOptions):
     """A page's URL from ``{base_url}`` and ``{id}``; defaults to the ``viewpage.action`` URL."""
     include_attachments_list: bool = False
     """Append the page's list of attachments (names linked to the site) to its body."""
+    spaces: list[str] | None = None
+    """Space keys to publish (case-blind); None: every space (personal spaces only by name)."""
+    missing_spaces: Literal["keep", "delete"] = "keep"
+    """Folder of exports: keep reading a space the newest exports lack from an older one
+    (``keep``), or let its pages be deleted (``delete``)."""
 
     @pydantic.field_validator("base_url")
     @classmethod
@@ -115,6 +147,7 @@ class ConfluenceExportConnector(Connector):
         self._export: Export | None = None
         self._pages: dict[str, PageFile] | None = None
         self._space: SpaceIndex | None = None
+        self._xml: XmlSite | None = None
 
     def page_url(self, page_id: str) -> str:
         """The site URL of a page."""
@@ -141,11 +174,69 @@ class ConfluenceExportConnector(Connector):
                 self._space = SpaceIndex()
         return self._space
 
+    def format(self) -> Literal["xml", "xml_folder", "html"]:
+        """What ``path`` holds, told from its content (see the module docstring)."""
+        path = self.options.path
+        if find_entities(path) is not None:
+            return "xml"
+        if path.is_dir() and examine_folder(path):
+            return "xml_folder"
+        return "html"
+
+    def _read_xml(self) -> XmlSite:
+        """Pass 1 over the XML export(s) the path names."""
+        if self._xml is not None:
+            self._xml.close()
+        site = XmlSite(
+            base_url=self.base_url,
+            page_url=self.page_url,
+            spaces=self.options.spaces,
+            include_attachments_list=self.options.include_attachments_list,
+        )
+        self._xml = site
+        path = self.options.path
+        source = find_entities(path)
+        if source is not None:
+            site.read_one(source)
+            return site
+        selection = current_exports(path, missing_spaces=self.options.missing_spaces)
+        for name, why in selection.skipped.items():
+            log.info("confluence.export_skipped", export=name, reason=why)
+        if selection.site is None and not selection.spaces and not selection.stale:
+            skipped = "; ".join(f"{name}: {why}" for name, why in selection.skipped.items())
+            raise SourceUnavailable(
+                f"no complete Confluence XML export in {path}"
+                + (f" ({skipped})" if skipped else "")
+            )
+        site.read_selection(selection)
+        return site
+
     def list(self) -> Iterator[DocumentRef]:
-        for page in self._scan().values():
+        if self.format() != "html":
+            yield from self._read_xml().refs()
+            return
+        pages = self._scan()
+        self._check_html_space()
+        for page in pages.values():
             yield DocumentRef(id=page.id, version=page.version)
 
+    def _check_html_space(self) -> None:
+        """An HTML export holds one space; refuse it when ``spaces`` leaves that space out."""
+        chosen = self.options.spaces
+        if chosen is None:
+            return
+        key = self._space_index().key
+        if key is not None and key.lower() not in {k.lower() for k in chosen}:
+            raise SourceUnavailable(
+                f"{self.options.path} is an HTML export of space {key},"
+                " which `spaces` does not name"
+            )
+
     def fetch(self, ref: DocumentRef) -> Document:
+        if self._xml is not None:
+            return self._xml.fetch(ref)
+        if self._pages is None and self.format() != "html":
+            return self._read_xml().fetch(ref)
         pages = self._pages if self._pages is not None else self._scan()
         page = pages.get(ref.id)
         if page is None:
@@ -211,6 +302,9 @@ class ConfluenceExportConnector(Connector):
         return "\n".join(section for section in sections if section)
 
     def close(self) -> None:
+        if self._xml is not None:
+            self._xml.close()
+            self._xml = None
         if self._export is not None:
             self._export.close()
             self._export = None

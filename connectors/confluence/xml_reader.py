@@ -1,0 +1,279 @@
+"""The XML half of the ``confluence_export`` connector: list and fetch from XML exports.
+
+One :class:`XmlSite` reads one export, or the current exports of a folder
+(:mod:`syncd.connectors.confluence.exports`), as one site:
+
+ref id
+    The page id (the same id the HTML export names its files with, so a space moved from HTML
+    to XML exports keeps its pages in Intercom).
+version
+    ``v<version>:<lastModificationDate>`` of the page, plus a digest of its trail (space name,
+    ancestors' titles), which its body opens with. Listing reads metadata only, so a page
+    whose version did not change costs no body and no conversion. A page that *includes*
+    another does not change version when only the included page does: ``--full-resync``
+    picks that up.
+document
+    title     the page's exact title
+    body      a one-line trail (space, ancestors, page), then the storage format converted
+              (:mod:`syncd.connectors.confluence.storage`), links absolute
+    url       ``page_url_template`` with the site's ``base_url`` and the page id
+    metadata  ``page_id``, ``content_type`` (page or blogpost), ``space_key``, ``space_name``,
+              ``ancestors`` (titles, root first), ``ancestor_ids``, ``parent_id``,
+              ``version``, ``last_modified``, ``export`` (file name)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import html
+from collections.abc import Callable, Collection, Iterator, Sequence
+from typing import Any
+
+import structlog
+
+from syncd.connectors.base import Document, DocumentError, DocumentRef
+from syncd.connectors.confluence.exports import Selection
+from syncd.connectors.confluence.html import parse_html, tidy_body
+from syncd.connectors.confluence.links import LinkContext, rewrite_links
+from syncd.connectors.confluence.storage import (
+    RenderState,
+    StorageContext,
+    StorageError,
+    StorageRenderer,
+)
+from syncd.connectors.confluence.wiki_markup import wiki_to_html
+from syncd.connectors.confluence.xml_entities import EntitiesSource
+from syncd.connectors.confluence.xml_index import (
+    STORAGE,
+    WIKI,
+    Body,
+    BodyStore,
+    PageInfo,
+    SiteIndex,
+    build_index,
+)
+
+log = structlog.get_logger(__name__)
+TRAIL_SEPARATOR = " \u203a "  # as the HTML export's documents open
+
+
+@dataclasses.dataclass(slots=True)
+class _Part:
+    """One export read into the site: its index and, once needed, its bodies."""
+
+    source: EntitiesSource
+    index: SiteIndex
+    store: BodyStore | None = None
+
+    def body(self, page_id: str) -> Body | None:
+        body_id = self.index.bodies.get(page_id)
+        if body_id is None:
+            return None
+        if self.store is None:
+            self.store = BodyStore(self.source, self.index.bodies.values())
+        return self.store.get(body_id)
+
+
+class XmlSite:
+    """The published pages of the chosen exports, listed and converted on demand."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        page_url: Callable[[str], str],
+        spaces: Collection[str] | None,
+        include_attachments_list: bool = False,
+    ) -> None:
+        self.base_url = base_url
+        self.page_url = page_url
+        self.spaces = spaces
+        self.include_attachments_list = include_attachments_list
+        self.parts: list[_Part] = []
+        self._owner: dict[str, _Part] = {}
+
+    def read_one(self, source: EntitiesSource) -> None:
+        """Index one export (pass 1)."""
+        self._add(source, build_index(source, spaces=self.spaces))
+
+    def read_selection(self, selection: Selection) -> None:
+        """Index the current exports of a folder, each space from its current export."""
+        newer = set(selection.spaces)
+        held: set[str] = set(newer)
+        if selection.site is not None:
+            index = build_index(selection.site.source, spaces=self.spaces, skip_spaces=newer)
+            self._add(selection.site.source, index)
+            held |= {key.lower() for key in index.all_space_keys}
+        for candidate in selection.spaces.values():
+            self._add(candidate.source, build_index(candidate.source, spaces=self.spaces))
+        for key, candidate in selection.stale.items():
+            if key not in held:  # the newest backup lacks this space: keep its own export
+                self._add(candidate.source, build_index(candidate.source, spaces=self.spaces))
+                held.add(key)
+        if selection.fallback_site is not None:
+            source = selection.fallback_site.source
+            index = build_index(source, spaces=self.spaces, skip_spaces=held)
+            if index.pages:
+                log.warning(
+                    "confluence.spaces_missing_from_newest_backup",
+                    spaces=sorted({s.key for s in index.spaces.values()}),
+                    read_from=source.describe(),
+                )
+                self._add(source, index)
+
+    def _add(self, source: EntitiesSource, index: SiteIndex) -> None:
+        part = _Part(source, index)
+        self.parts.append(part)
+        for page_id in index.pages:
+            self._owner.setdefault(page_id, part)
+
+    def refs(self) -> Iterator[DocumentRef]:
+        """Every published page's ref."""
+        for page_id, part in self._owner.items():
+            page = part.index.pages[page_id]
+            yield DocumentRef(id=page_id, version=self._version(part.index, page))
+
+    def _trail(self, index: SiteIndex, page: PageInfo) -> list[str]:
+        space = index.space_of(page)
+        return [space.name, *(a.title for a in index.ancestors(page))]
+
+    def _version(self, index: SiteIndex, page: PageInfo) -> str:
+        trail = "\x1f".join(self._trail(index, page)).encode()
+        digest = hashlib.sha256(trail).hexdigest()[:12]
+        return f"v{page.version}:{page.modified}:{digest}"
+
+    # Lookups across every part, for links and includes.
+
+    def _find(self, space_key: str, title: str) -> str | None:
+        for part in self.parts:
+            page = part.index.find(space_key, title)
+            if page is not None and self._owner.get(page.id) is part:
+                return page.id
+        return None
+
+    def _user(self, key: str) -> str | None:
+        for part in self.parts:
+            if key in part.index.users:
+                return part.index.users[key]
+        return None
+
+    def _load(self, page_id: str) -> tuple[str, str] | None:
+        part = self._owner.get(page_id)
+        if part is None:
+            return None
+        body = part.body(page_id)
+        if body is None or body.body_type != STORAGE:
+            return None
+        page = part.index.pages[page_id]
+        return body.text, part.index.space_of(page).key
+
+    def fetch(self, ref: DocumentRef) -> Document:
+        """The document of one listed page."""
+        part = self._owner.get(ref.id)
+        if part is None:
+            raise DocumentError(f"page {ref.id}: not a current page of the export")
+        index = part.index
+        page = index.pages[ref.id]
+        space = index.space_of(page)
+        where = f"page {page.id} {page.title!r} ({part.source.describe()})"
+        links = LinkContext(
+            page_id=page.id,
+            base_url=self.base_url,
+            page_ids=frozenset(),
+            page_url=self.page_url,
+        )
+        content = self._content(part, page, space.key, links, where)
+        ancestors = index.ancestors(page)
+        crumbs = TRAIL_SEPARATOR.join(
+            html.escape(step) for step in [*self._trail(index, page), page.title]
+        )
+        sections = [f"<p>{crumbs}</p>", content]
+        names = index.attachments.get(page.id, [])
+        if self.include_attachments_list and names:
+            items = "".join(
+                f'<li><a href="{html.escape(links.download_url(page.id, name))}">'
+                f"{html.escape(name)}</a></li>"
+                for name in names
+            )
+            sections.append(f"<h2>Attachments</h2><ul>{items}</ul>")
+        metadata: dict[str, Any] = {
+            "page_id": page.id,
+            "content_type": page.kind,
+            "space_key": space.key,
+            "space_name": space.name,
+            "ancestors": [a.title for a in ancestors],
+            "ancestor_ids": [a.id for a in ancestors],
+            "parent_id": ancestors[-1].id if ancestors else None,
+            "version": page.version,
+            "last_modified": page.modified,
+            "export": part.source.describe(),
+        }
+        return Document(
+            title=page.title,
+            body="\n".join(section for section in sections if section),
+            body_format="html",
+            url=self.page_url(page.id),
+            metadata=metadata,
+        )
+
+    def _content(
+        self, part: _Part, page: PageInfo, space_key: str, links: LinkContext, where: str
+    ) -> str:
+        body = part.body(page.id)
+        if body is None or not body.text.strip():
+            log.warning("confluence.page_without_body", page_id=page.id)
+            return ""
+        if body.body_type == WIKI:
+            converted = wiki_to_html(body.text, base_url=self.base_url)
+        elif body.body_type == STORAGE:
+            ctx = StorageContext(
+                page_id=page.id,
+                space_key=space_key,
+                base_url=self.base_url,
+                page_url=self.page_url,
+                download_url=links.download_url,
+                find_page=self._find,
+                page_exists=lambda page_id: page_id in self._owner,
+                user_name=self._user,
+                load=self._load,
+            )
+            state = RenderState()
+            try:
+                converted = StorageRenderer(ctx, state).render_body(body.text)
+            except StorageError as exc:
+                raise DocumentError(f"{where}: {exc}") from exc
+            for note in state.notes:
+                log.info("confluence.include_skipped", page_id=page.id, note=note)
+            if state.dropped:
+                log.info("confluence.macros_dropped", page_id=page.id, macros=sorted(state.dropped))
+        else:
+            raise DocumentError(
+                f"{where}: its body has bodyType {body.body_type}, which is neither the storage"
+                " format (2) nor wiki markup (0); nothing to publish"
+            )
+        return _clean(converted, links)
+
+    def close(self) -> None:
+        """Delete the bodies spooled to disk."""
+        for part in self.parts:
+            if part.store is not None:
+                part.store.close()
+                part.store = None
+
+
+def _clean(converted: str, links: LinkContext) -> str:
+    """The converted HTML with links absolute and presentational leftovers removed."""
+    soup = parse_html(f"<div>{converted}</div>".encode())
+    main = soup.find("div")
+    if main is None:
+        return ""
+    rewrite_links(main, links)
+    return tidy_body(main)
+
+
+def space_keys(values: Sequence[str] | None) -> list[str] | None:
+    """The configured space keys, stripped; None when every space is wanted."""
+    if values is None:
+        return None
+    return [value.strip() for value in values if value.strip()]
