@@ -2,7 +2,8 @@
 # Try syncd end to end without an Intercom account: installs syncd into .venv, starts the
 # local Intercom stand-in (`syncd sandbox`), publishes a copy of the bundled example
 # handbook, edits one page and shows the plan for it, syncs the edit, and runs once more to
-# show that nothing unchanged is sent.
+# show that nothing unchanged is sent. The sandbox takes a free port; set SYNCD_SANDBOX_PORT
+# to choose one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,16 +15,35 @@ work="$(mktemp -d)"
 cp -r examples/handbook examples/quickstart.yaml "$work/"
 config="$work/quickstart.yaml"
 
-port="${SYNCD_SANDBOX_PORT:-8765}"
-export SYNCD_SANDBOX_URL="http://127.0.0.1:${port}"
-.venv/bin/syncd --log-level warning sandbox --port "$port" &
+# The sandbox takes a free port unless SYNCD_SANDBOX_PORT names one. It announces its URL
+# only once it listens, and accepts only this run's token: whatever else answers on a port,
+# syncd below talks to the sandbox started here, or not at all.
+token="quickstart-$$-$RANDOM"
+sandbox_log="$work/sandbox.log"
+.venv/bin/syncd --log-level warning sandbox --port "${SYNCD_SANDBOX_PORT:-0}" \
+  --token "$token" 2>"$sandbox_log" &
 sandbox_pid=$!
 trap 'kill "$sandbox_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 50); do
-  .venv/bin/python -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)" \
-    2>/dev/null && break
-  sleep 0.2
+url=""
+for _ in $(seq 300); do
+  url="$(sed -n 's/^sandbox listening on \(http:[^ ]*\).*/\1/p' "$sandbox_log")"
+  [ -n "$url" ] && break
+  if ! kill -0 "$sandbox_pid" 2>/dev/null; then
+    cat "$sandbox_log" >&2
+    echo "quickstart: the sandbox did not start; set SYNCD_SANDBOX_PORT to a free port," \
+      "or leave it unset to take any free port" >&2
+    exit 1
+  fi
+  sleep 0.1
 done
+if [ -z "$url" ]; then
+  cat "$sandbox_log" >&2
+  echo "quickstart: the sandbox did not announce itself within 30 s" >&2
+  exit 1
+fi
+export SYNCD_SANDBOX_URL="$url" INTERCOM_ACCESS_TOKEN="$token"
+echo "== the local Intercom stand-in listens on $url (SYNCD_SANDBOX_PORT=PORT chooses the port)"
+echo
 
 syncd() { .venv/bin/syncd --log-level warning --config "$config" "$@"; }
 

@@ -332,8 +332,19 @@ def sandbox(
         latency_ms=latency_ms,
         seed=seed,
     )
-    click.echo(f"sandbox listening on http://{host}:{port} (token: {token})", err=True)
-    serve(settings, host=host, port=port)
+
+    def announce(url: str) -> None:
+        click.echo(f"sandbox listening on {url} (token: {token})", err=True)
+
+    try:
+        serve(settings, host=host, port=port, on_ready=announce)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise ConfigError(
+            f"cannot listen on {host}:{port}: {reason}; choose another port with --port"
+            " (--port 0 picks a free one)",
+            key="--port",
+        ) from None
 
 
 @cli.group()

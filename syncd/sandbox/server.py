@@ -71,7 +71,7 @@ class SandboxServer:
         self._gateway.settings = self._api.settings = value
 
     def start(self) -> None:
-        """Bind the socket and start serving in a background thread."""
+        """Bind the socket and start serving in a background thread; OSError if taken."""
         if self._thread is not None:
             return
         # IPPROTO_TCP spelled out: asyncio enables TCP_NODELAY on accepted sockets only when
@@ -80,7 +80,14 @@ class SandboxServer:
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
+        try:
+            sock.bind((self.host, self.port))
+            # Listening now, not when uvicorn starts: a second sandbox on this port must fail
+            # here (Linux lets two sockets bind with SO_REUSEADDR until one listens).
+            sock.listen(128)
+        except OSError:
+            sock.close()
+            raise
         self.port = sock.getsockname()[1]
         host = f"[{self.host}]" if ":" in self.host else self.host
         self.url = f"http://{host}:{self.port}"
@@ -125,8 +132,19 @@ class SandboxServer:
         self.stop()
 
 
-def serve(settings: SandboxSettings, *, host: str, port: int) -> None:
-    """Serve the sandbox until SIGINT or SIGTERM, then return."""
+def serve(
+    settings: SandboxSettings,
+    *,
+    host: str,
+    port: int,
+    on_ready: Callable[[str], None] | None = None,
+) -> None:
+    """Serve the sandbox until SIGINT or SIGTERM, then return.
+
+    ``on_ready`` is called with the URL once the socket is bound and accepting, never before:
+    whoever reads that announcement talks to this sandbox, not to what held the port. A port
+    that is taken raises OSError before anything is announced.
+    """
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -140,6 +158,8 @@ def serve(settings: SandboxSettings, *, host: str, port: int) -> None:
     try:
         with SandboxServer(settings, host=host, port=port) as server:
             log.info("sandbox.started", url=server.url)
+            if on_ready is not None:
+                on_ready(server.url)
             stop.wait()
             log.info("sandbox.stopping")
     finally:
