@@ -34,6 +34,19 @@ A connector is built once per run from its validated options (:class:`ConnectorO
 listed once, then asked to fetch each new or re-versioned document. Fetches of different
 documents may run one after another in one thread; a connector need not be thread-safe.
 
+change set
+    What a change trigger saw changed at a source (:class:`ChangeSet`): the ref ids edited,
+    created or moved, the ref ids deleted, or "everything" when it cannot say which. A run
+    given a change set syncs just those documents (see :meth:`Connector.lookup`).
+
+Connectors that can say what changed between runs override one of these (all optional):
+
+* :meth:`Connector.lookup`: the current refs of named documents, without listing the rest;
+* :meth:`Connector.watch_root` and :meth:`Connector.ref_id_of`: a folder whose file-system
+  events name documents (the daemon watches it);
+* :meth:`Connector.poll_changes`: a cheap question, asked every few seconds, that answers
+  what changed since a cursor (a wiki's recent changes, a folder's fingerprint).
+
 Failures:
 
 * :class:`SourceUnavailable` from :meth:`Connector.list` means the listing is incomplete;
@@ -72,7 +85,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, ClassVar, Literal, Self
@@ -98,6 +111,52 @@ class Document:
     url: str | None = None
     external_id: str | None = None  # None: the ref id is the external id
     metadata: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    # When the source last changed the document (Unix time: a file's mtime, a wiki page's
+    # last edit); what the freshness metric measures from. Not part of the payload.
+    changed_at: float | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ChangeSet:
+    """What changed at a source, as a change trigger saw it (see the module docstring).
+
+    ``changed``: ref ids edited, created, moved or restored; ``deleted``: ref ids the source
+    says it deleted. Both are claims to check, not facts: a run looks each one up, syncs the
+    ones that exist and deletes only those named deleted that no longer exist.
+    ``everything``: something changed that cannot be named; the whole source is listed.
+    """
+
+    changed: frozenset[str] = frozenset()
+    deleted: frozenset[str] = frozenset()
+    everything: bool = False
+
+    def __bool__(self) -> bool:
+        return self.everything or bool(self.changed or self.deleted)
+
+    def __or__(self, other: ChangeSet) -> ChangeSet:
+        if self.everything or other.everything:
+            return EVERYTHING
+        return ChangeSet(self.changed | other.changed, self.deleted | other.deleted)
+
+    @property
+    def named(self) -> frozenset[str]:
+        """Every ref id the change set names, changed or deleted."""
+        return self.changed | self.deleted
+
+
+EVERYTHING = ChangeSet(everything=True)
+"""A change set that names nothing and asks for a full run."""
+
+NOTHING = ChangeSet()
+"""The empty change set: nothing changed."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Poll:
+    """The answer of :meth:`Connector.poll_changes`: what changed, and where to ask from next."""
+
+    changes: ChangeSet
+    cursor: str
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -175,6 +234,39 @@ class Connector(abc.ABC):
     @abc.abstractmethod
     def fetch(self, ref: DocumentRef) -> Document:
         """Read one listed document; raise DocumentError or DocumentExcluded for it alone."""
+
+    def lookup(self, ids: Collection[str]) -> Sequence[DocumentRef] | None:
+        """The refs of those of ``ids`` that exist and would be listed now; None if unsupported.
+
+        Reads nothing of the other documents. An id left out of the answer does not exist (or
+        is not publishable) now. SourceUnavailable when the source cannot be asked; the
+        default, None, makes a run given a change set list the whole source instead.
+        """
+        return None
+
+    def watch_root(self) -> Path | None:
+        """A folder whose file-system events name this source's documents; None if none."""
+        return None
+
+    def ref_id_of(self, path: Path) -> str | None:
+        """The ref id that a file at ``path`` (under :meth:`watch_root`) would have, or None.
+
+        A name-only check (no ``stat``): whether the path could be a document at all.
+        """
+        return None
+
+    def poll_changes(self, cursor: str | None) -> Poll:
+        """What changed since ``cursor`` (None: start now), in one cheap request.
+
+        Raises NotImplementedError when the connector has no change feed (the default);
+        SourceUnavailable when the source cannot be asked right now.
+        """
+        raise NotImplementedError
+
+    @classmethod
+    def can_poll(cls) -> bool:
+        """Whether :meth:`poll_changes` is implemented."""
+        return cls.poll_changes is not Connector.poll_changes
 
     def close(self) -> None:  # noqa: B027 - optional hook; most connectors hold nothing
         """Release what the connector holds (files, HTTP sessions)."""

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from syncd import database, metrics
 from syncd.config import Config, SourceConfig
 from syncd.connectors import registry
-from syncd.connectors.base import Connector, SourceInfo, SourceUnavailable
+from syncd.connectors.base import EVERYTHING, ChangeSet, Connector, SourceInfo, SourceUnavailable
 from syncd.engine import SourceSync, SyncOptions
 from syncd.errors import ExitCode, IntercomAuthError, LeaseBusy, SafetyStop, StateError, SyncdError
 from syncd.lease import SourceLease
@@ -135,14 +135,21 @@ class App:
         stop: threading.Event | None = None,
         progress: Progress | None = None,
         publisher: Publisher | None = None,
+        changes: ChangeSet = EVERYTHING,
     ) -> SyncOutcome:
-        """Run the named sources (all when None) one after another."""
+        """Run the named sources (all when None) one after another.
+
+        ``changes`` other than EVERYTHING makes each run incremental: just those documents.
+        """
         sources = [self.config.source(n) for n in names] if names else list(self.config.sources)
         if publisher is None:
             # Every variable this call needs, in one error, before any source starts.
             self.config.require("intercom", *sources)
         options = SyncOptions(
-            full_resync=full_resync, dry_run=dry_run, allow_mass_delete=allow_mass_delete
+            full_resync=full_resync,
+            dry_run=dry_run,
+            allow_mass_delete=allow_mass_delete,
+            only=None if changes.everything else changes,
         )
         stop = stop or threading.Event()
         own_publisher = publisher is None
@@ -230,7 +237,12 @@ class App:
     ) -> RunReport:
         bound = log.bind(source=source.name)
         run_id = None
-        bound.info("sync.started", full_resync=options.full_resync, dry_run=options.dry_run)
+        bound.info(
+            "sync.started",
+            full_resync=options.full_resync,
+            dry_run=options.dry_run,
+            incremental=options.only is not None,
+        )
         started = time.monotonic()
         connector = None
         sync: SourceSync | None = None
@@ -238,7 +250,9 @@ class App:
         try:
             if not options.dry_run:
                 run_id = tracker.start_run(
-                    full_resync=options.full_resync, holder=lease.holder if lease else None
+                    full_resync=options.full_resync,
+                    holder=lease.holder if lease else None,
+                    incremental=options.only is not None,
                 )
             connector = self.connector(source)
             sync = SourceSync(

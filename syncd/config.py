@@ -66,16 +66,34 @@ def parse_duration(value: Any) -> dt.timedelta:
     return dt.timedelta(seconds=seconds)
 
 
+DEFAULT_POLL = dt.timedelta(seconds=10)
+MIN_POLL = dt.timedelta(seconds=1)
+
+
 class Schedule(_Model):
-    """When `syncd run` syncs a source: every ``interval``, or on a ``cron`` expression."""
+    """When `syncd run` syncs a source: every ``interval``, or on a ``cron`` expression.
+
+    ``watch`` adds the source's change trigger (file-system events for a folder, a poll of the
+    wiki's recent changes or of an export folder every ``poll``) between those full runs.
+    """
 
     interval: dt.timedelta | None = None
     cron: str | None = None
+    watch: bool = False
+    poll: dt.timedelta = DEFAULT_POLL
 
     @pydantic.field_validator("interval", mode="before")
     @classmethod
     def _interval(cls, value: Any) -> dt.timedelta | None:
         return None if value is None else parse_duration(value)
+
+    @pydantic.field_validator("poll", mode="before")
+    @classmethod
+    def _poll(cls, value: Any) -> dt.timedelta:
+        poll = parse_duration(value)
+        if poll < MIN_POLL:
+            raise ValueError("poll at most once a second (poll: 1s or more)")
+        return poll
 
     @pydantic.field_validator("cron")
     @classmethod
@@ -175,10 +193,24 @@ class StateConfig(_Model):
 
 
 class ServerConfig(_Model):
-    """The HTTP endpoints of `syncd run`: /healthz, /readyz, /metrics."""
+    """The HTTP endpoints of `syncd run`: /healthz, /readyz, /metrics, and /hooks/<source>.
+
+    ``hook_secret`` enables ``POST /hooks/<source>``; unset or empty, there is no such endpoint.
+    """
 
     host: str = "0.0.0.0"  # noqa: S104 - the daemon runs in a container; probes come from outside
     port: int = pydantic.Field(default=9100, ge=0, le=65535)
+    hook_secret: pydantic.SecretStr | None = None
+
+    @pydantic.field_validator("hook_secret")
+    @classmethod
+    def _hook_secret(cls, value: pydantic.SecretStr | None) -> pydantic.SecretStr | None:
+        # "${SYNCD_HOOK_SECRET:-}" with the variable unset: no endpoint, not an empty secret.
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if len(value.get_secret_value()) < 16:
+            raise ValueError("use a hook secret of at least 16 characters")
+        return value
 
 
 class SourceConfig(_Model):

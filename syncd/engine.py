@@ -21,6 +21,13 @@ Rules it keeps:
 
 Which document publishes under which external id is decided by :mod:`syncd.claims`; pages
 are removed, behind the safety stop, by :mod:`syncd.deletes`.
+
+An *incremental run* (``SyncOptions.only``, a trigger's change set) looks up just the named
+documents instead of listing the source, and counts every other tracked document as still
+listed and current: it deletes only documents named deleted that the lookup confirms gone
+(behind the same safety stop), and leaves every other row as it was, so the next full run
+compares against what the last full listing saw. See :mod:`syncd.freshness` for the
+change-to-write time measured on each write.
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ from syncd import content, metrics
 from syncd.claims import ClaimConflict, Claims
 from syncd.config import SourceConfig
 from syncd.connectors.base import (
+    ChangeSet,
     Connector,
     Document,
     DocumentError,
@@ -48,6 +56,7 @@ from syncd.connectors.base import (
 )
 from syncd.deletes import Deletions, Stale, uncertain
 from syncd.errors import ExitCode, SyncdError
+from syncd.freshness import Freshness
 from syncd.plan import PlanItem, RunReport, text_diff
 from syncd.progress import NullProgress, Progress
 from syncd.publisher import PageRejected, Publisher
@@ -72,6 +81,7 @@ class SyncOptions:
     full_resync: bool = False
     dry_run: bool = False
     allow_mass_delete: bool = False
+    only: ChangeSet | None = None  # an incremental run of these documents (see the docstring)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -83,6 +93,7 @@ class _Write:
     replaces: str | None  # ref id of a renamed-away row whose page this write takes over
     stale: tuple[str, str] | None  # (old external id, its page) this document moved away from
     pending: bool  # no page id is known yet: record the intent before sending
+    changed_at: float | None  # when the source changed the document (Document.changed_at)
 
 
 class SourceSync:
@@ -126,6 +137,9 @@ class SourceSync:
         # are deleted after every write, unless another document took their external id over.
         self._stale: list[Stale] = []
         self._fatal: BaseException | None = None
+        # The ref ids an incremental run may delete: named deleted, and not found by lookup.
+        self._deleted: frozenset[str] | None = None
+        self.freshness = Freshness(source.name, tracker, recording=not options.dry_run)
         self.deletes = Deletions(
             source=source,
             tracker=tracker,
@@ -176,6 +190,7 @@ class SourceSync:
         finally:
             self._flush_versions()
             self.tracker.flush()
+            self.freshness.save()
             self.report.duration = time.monotonic() - started
             self.progress.finish(self.source.name)
         self.report.stopped = self.stop.is_set()
@@ -183,9 +198,22 @@ class SourceSync:
             self.report.exit_code = ExitCode.PARTIAL
         return self.report
 
+    @property
+    def incremental(self) -> bool:
+        """Whether this run syncs only the documents a change set named."""
+        return self._deleted is not None
+
     def _list(self) -> Listing:
-        """The complete listing (see :data:`Listing`)."""
+        """The complete listing (see :data:`Listing`), or the named documents' refs."""
         try:
+            only = self.options.only
+            if only is not None and not only.everything:
+                refs = self.connector.lookup(sorted(only.named))
+                if refs is not None:
+                    found: Listing = {ref.id: ref.version for ref in refs}
+                    self._deleted = only.deleted - found.keys()
+                    return found
+                self.log.info("sync.lookup_unsupported", connector=self.source.connector)
             return {ref.id: ref.version for ref in self.connector.list()}
         except SourceUnavailable:
             raise
@@ -205,6 +233,9 @@ class SourceSync:
         for row in self.tracker.iter_known():
             held += row.page_id is not None
             if row.ref_id not in listed:
+                if self._deleted is not None and row.ref_id not in self._deleted:
+                    listed[row.ref_id] = None  # not named: still there, and current
+                    continue
                 gone.append(row)
                 continue
             version = listed[row.ref_id]
@@ -368,7 +399,7 @@ class SourceSync:
             self._plan(action, ref, payload, previous, known)
             return None
         pending = not takeover and (known is None or known.page_id is None)
-        return _Write(ref, payload, digest, action, replaces, stale, pending)
+        return _Write(ref, payload, digest, action, replaces, stale, pending, document.changed_at)
 
     def _submit(self, pool: cf.ThreadPoolExecutor, batch: list[_Write]) -> None:
         # The intent is committed before the request leaves: if the process dies after
@@ -435,6 +466,7 @@ class SourceSync:
         )
         if write.stale is not None:
             self._stale.append(Stale(*write.stale))
+        self.freshness.written(write.changed_at)
         created = write.action == "create"
         if self._debug:
             event = "document.created" if created else "document.updated"

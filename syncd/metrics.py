@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     RATE_LIMIT_WAITS: Counter
     RATE_LIMIT_WAIT_SECONDS: Counter
     RETRIES: Counter
+    FRESHNESS: Histogram
 
 NAMES = (
     "DOCUMENTS",
@@ -41,6 +42,7 @@ NAMES = (
     "RATE_LIMIT_WAITS",
     "RATE_LIMIT_WAIT_SECONDS",
     "RETRIES",
+    "FRESHNESS",
 )
 _lock = threading.Lock()  # the engine's threads may make the first use at once
 _discarding = False
@@ -89,6 +91,13 @@ def _build() -> dict[str, Any]:
             "syncd_intercom_retries",
             "Intercom requests retried, by reason (HTTP status or 'transport').",
             ["reason"],
+        ),
+        "FRESHNESS": Histogram(
+            "syncd_freshness_seconds",
+            "Seconds from a document's change at the source to its write in Intercom "
+            "(changes after the last full listing only; see syncd.freshness).",
+            ["source"],
+            buckets=(0.5, 1, 2, 3, 5, 10, 30, 60, 300, 900, 3600, 21600, 86400),
         ),
     }
 

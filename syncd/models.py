@@ -11,7 +11,12 @@ document
     A row with an error is fetched again on the next run whatever its version.
 
 run
-    One run of one source: when, how it ended, and how many documents went which way.
+    One run of one source: when, how it ended, and how many documents went which way. An
+    *incremental* run synced only the documents a change trigger named.
+
+freshness sample
+    For one document written in Intercom, the seconds from its change at the source to the
+    write (see :mod:`syncd.freshness`); the last :data:`FRESHNESS_KEPT` per source are kept.
 
 lease
     Who runs a source right now, until when. Only the holder of an unexpired lease writes.
@@ -40,7 +45,10 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+FRESHNESS_KEPT = 1000
 
 
 def utcnow() -> dt.datetime:
@@ -132,6 +140,7 @@ class Run(Base):
     duration: Mapped[float | None] = mapped_column(Float)
     status: Mapped[str] = mapped_column(String(16), default="running")
     full_resync: Mapped[bool] = mapped_column(Boolean, default=False)
+    incremental: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     listed: Mapped[int] = mapped_column(Integer, default=0)
     created: Mapped[int] = mapped_column(Integer, default=0)
     updated: Mapped[int] = mapped_column(Integer, default=0)
@@ -141,6 +150,18 @@ class Run(Base):
     excluded: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
     holder: Mapped[str | None] = mapped_column(String(255))
+
+
+class FreshnessSample(Base):
+    """Seconds from one document's change at its source to its write in Intercom."""
+
+    __tablename__ = "freshness"
+    __table_args__ = (Index("ix_freshness_source_id", "source_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    written_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    seconds: Mapped[float] = mapped_column(Float)
 
 
 class Lease(Base):

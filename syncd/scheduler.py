@@ -21,6 +21,11 @@ Scheduling rules (APScheduler 3, one job per source):
 * A failed run is logged (``daemon.run_failed``) and the source runs again at its next tick;
   the daemon lives on.
 
+Between ticks, change triggers (see :mod:`syncd.triggers`) and ``POST /hooks/<source>`` ask
+for runs through :meth:`Daemon.request`. Those go through the same :class:`RunGate`: a source
+still never runs twice at once, and requests that come during a run coalesce into one
+follow-up run (a tick that comes while the tick's own run goes on is skipped, as above).
+
 Stopping: the first SIGTERM or SIGINT stops scheduling and sets the stop event; each run in
 flight finishes the document it is writing, records it, and ends. The process exit status:
 
@@ -54,15 +59,24 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from syncd.config import Schedule, ServerConfig, SourceConfig
+from syncd.connectors.base import EVERYTHING, ChangeSet
 from syncd.errors import ExitCode, SyncdError
 from syncd.progress import Progress, make_progress
 from syncd.server import HttpServer, Readiness
+from syncd.triggers.base import Trigger
+from syncd.triggers.build import build_triggers
+from syncd.triggers.gate import RunGate
+from syncd.triggers.hooks import HookEndpoint
 
 if TYPE_CHECKING:
     from syncd.app import App
 
-SyncJob = Callable[[str, threading.Event], None]
-"""Runs one source to its end; raises when the run failed. Checks the event between documents."""
+SyncJob = Callable[..., None]
+"""Runs one source to its end; raises when the run failed. Checks the event between documents.
+
+Called as ``job(source, stop)`` for a full run, and as ``job(source, stop, changes)`` with a
+:class:`~syncd.connectors.base.ChangeSet` for a run of just the documents a trigger named.
+"""
 
 DEFAULT_GRACE = 30.0
 DEFAULT_JITTER = 10.0
@@ -85,8 +99,8 @@ class RunFailed(Exception):
 def app_job(app: App, progress: Progress) -> SyncJob:
     """The sync job that runs one source through ``app.sync``."""
 
-    def job(source: str, stop: threading.Event) -> None:
-        outcome = app.sync([source], stop=stop, progress=progress)
+    def job(source: str, stop: threading.Event, changes: ChangeSet = EVERYTHING) -> None:
+        outcome = app.sync([source], stop=stop, progress=progress, changes=changes)
         if any(report.stopped for report in outcome.reports):
             log.info("daemon.run_stopped", source=source)
         if outcome.exit_code != ExitCode.OK:
@@ -189,15 +203,20 @@ class Daemon:
         jitter: float = DEFAULT_JITTER,
         misfire_grace_time: int = MISFIRE_GRACE_TIME,
         parallel_sources: int = 1,
+        triggers: Sequence[Trigger] = (),
     ) -> None:
         self.sources = list(sources)
         self.stop = stop if stop is not None else threading.Event()
         self.grace = grace
         self._job = job
         self._readiness = readiness
-        self._server = (
-            HttpServer(self._ready, host=server.host, port=server.port) if server else None
-        )
+        self._server = None
+        if server is not None:
+            secret = server.hook_secret.get_secret_value() if server.hook_secret else None
+            hooks = HookEndpoint(secret, self._hook) if secret else None
+            self._server = HttpServer(self._ready, host=server.host, port=server.port, hooks=hooks)
+        self._triggers = list(triggers)
+        self._gate = RunGate()
         self._jitter = jitter
         self._misfire_grace_time = misfire_grace_time
         self._slots = threading.BoundedSemaphore(parallel_sources)
@@ -243,9 +262,41 @@ class Daemon:
             if self._server is not None:
                 self._server.stop()
             raise
+        for trigger in self._triggers:
+            trigger.start(self.request, self.stop)
         if not self.sources:
             log.warning("daemon.no_sources")
         log.info("daemon.started", sources=[s.name for s in self.sources], url=self.url)
+
+    def request(self, source: str, changes: ChangeSet, reason: str) -> None:
+        """Ask for a run of ``source`` now (or right after the one in flight); never blocks.
+
+        A full run when ``changes`` is :data:`~syncd.connectors.base.EVERYTHING`, else a run
+        of the documents it names. Safe to call from any thread.
+        """
+        if not changes or self.stop_requested:
+            return
+        log.info(
+            "daemon.triggered",
+            source=source,
+            reason=reason,
+            changed=len(changes.changed),
+            deleted=len(changes.deleted),
+            full=changes.everything,
+        )
+        if self._gate.enter(source, changes):
+            threading.Thread(
+                target=self._drive,
+                args=(source, changes),
+                name=f"syncd-trigger-{source}",
+                daemon=True,
+            ).start()
+
+    def _hook(self, source: str) -> bool:
+        if all(s.name != source for s in self.sources):
+            return False
+        self.request(source, EVERYTHING, "hook")
+        return True
 
     @property
     def stop_requested(self) -> bool:
@@ -276,6 +327,8 @@ class Daemon:
             unfinished = sorted(self._running)
         if self._server is not None:
             self._server.stop()
+        for trigger in self._triggers:
+            trigger.join(1.0)
         if unfinished:
             log.error("daemon.shutdown_timeout", in_flight=unfinished, grace=self.grace)
             return int(ExitCode.UNEXPECTED)
@@ -298,6 +351,18 @@ class Daemon:
         return self._readiness() if self._readiness is not None else None
 
     def _run(self, source: str) -> None:
+        """A tick: a full run, unless a triggered run is going (then one follows it)."""
+        if self._gate.enter(source, EVERYTHING):
+            self._drive(source, EVERYTHING)
+
+    def _drive(self, source: str, changes: ChangeSet) -> None:
+        """Run ``source``, then the follow-ups requested meanwhile, until none is left."""
+        following: ChangeSet | None = changes
+        while following is not None:
+            self._run_request(source, following)
+            following = self._gate.next(source, stopping=self.stop.is_set())
+
+    def _run_request(self, source: str, changes: ChangeSet) -> None:
         with self._changed:
             if self.stop.is_set():
                 return
@@ -305,7 +370,7 @@ class Daemon:
         try:
             if self._take_slot():
                 try:
-                    self._run_once(source)
+                    self._run_once(source, changes)
                 finally:
                     self._slots.release()
         finally:
@@ -322,11 +387,14 @@ class Daemon:
             return False
         return True
 
-    def _run_once(self, source: str) -> None:
+    def _run_once(self, source: str, changes: ChangeSet = EVERYTHING) -> None:
         started = time.monotonic()
-        log.info("daemon.run_started", source=source)
+        log.info("daemon.run_started", source=source, full=changes.everything)
         try:
-            self._job(source, self.stop)
+            if changes.everything:
+                self._job(source, self.stop)
+            else:
+                self._job(source, self.stop, changes)
         except (RunFailed, SyncdError) as exc:
             # Expected failures: their messages are written for users and hold no secrets.
             log.warning(
@@ -387,11 +455,13 @@ def run_daemon(
     jitter: float = DEFAULT_JITTER,
     serve: bool = True,
     parallel_sources: int = 1,
+    triggers: Sequence[Trigger] | None = None,
 ) -> int:
     """Run `syncd run` until SIGTERM/SIGINT (or ``stop``); the process exit code.
 
     ``job`` replaces the sync of a source through ``app`` (tests); ``serve=False`` skips the
-    HTTP endpoints. Signal handlers are installed only when called from the main thread.
+    HTTP endpoints; ``triggers`` replaces the change triggers of the sources with ``watch``.
+    Signal handlers are installed only when called from the main thread.
     """
     if job is None:
         # Without a token or a source's secret runs would fail; say so now (ConfigError,
@@ -408,5 +478,8 @@ def run_daemon(
         grace=grace,
         jitter=jitter,
         parallel_sources=parallel_sources,
+        triggers=build_triggers(app.config.sources, app.connector)
+        if triggers is None
+        else triggers,
     )
     return daemon.run()

@@ -7,6 +7,9 @@
     otherwise (state database unreachable, migrations behind, shutting down).
 ``GET /metrics``
     The default Prometheus registry in the text exposition format (see :mod:`syncd.metrics`).
+``POST /hooks/<source>``
+    Only when a hook handler is given (``server.hook_secret`` is set): asks for a run of the
+    source now (see :mod:`syncd.triggers.hooks`).
 
 A small Starlette application served by uvicorn in a background thread, so the scheduler's
 threads and the endpoints share one process and one metrics registry. The listening socket is
@@ -21,7 +24,7 @@ import socket
 import threading
 from collections.abc import Callable
 from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 import structlog
 import uvicorn
@@ -34,6 +37,9 @@ from starlette.routing import Route
 
 from syncd.errors import ConfigError
 
+if TYPE_CHECKING:
+    from syncd.triggers.hooks import HookEndpoint
+
 Readiness = Callable[[], str | None]
 """Returns ``None`` when ready, else a short reason that contains no secret."""
 
@@ -42,8 +48,8 @@ log = structlog.get_logger(__name__)
 _STARTUP_TIMEOUT = 10.0
 
 
-def create_asgi_app(readiness: Readiness) -> Starlette:
-    """The ASGI application serving ``/healthz``, ``/readyz`` and ``/metrics``."""
+def create_asgi_app(readiness: Readiness, hooks: HookEndpoint | None = None) -> Starlette:
+    """The ASGI application serving ``/healthz``, ``/readyz``, ``/metrics`` (and hooks)."""
 
     async def healthz(request: Request) -> Response:
         return PlainTextResponse("ok\n")
@@ -63,24 +69,32 @@ def create_asgi_app(readiness: Readiness) -> Starlette:
         body = await run_in_threadpool(generate_latest, REGISTRY)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
-    return Starlette(
-        routes=[
-            Route("/healthz", healthz, methods=["GET", "HEAD"]),
-            Route("/readyz", readyz, methods=["GET", "HEAD"]),
-            Route("/metrics", metrics, methods=["GET"]),
-        ]
-    )
+    routes = [
+        Route("/healthz", healthz, methods=["GET", "HEAD"]),
+        Route("/readyz", readyz, methods=["GET", "HEAD"]),
+        Route("/metrics", metrics, methods=["GET"]),
+    ]
+    if hooks is not None:
+        routes.append(Route("/hooks/{source}", hooks.handle, methods=["POST"]))
+    return Starlette(routes=routes)
 
 
 class HttpServer:
     """Serves :func:`create_asgi_app` on ``host``:``port`` from a daemon thread."""
 
-    def __init__(self, readiness: Readiness, *, host: str, port: int) -> None:
+    def __init__(
+        self,
+        readiness: Readiness,
+        *,
+        host: str,
+        port: int,
+        hooks: HookEndpoint | None = None,
+    ) -> None:
         self.host = host
         self.port = port
         self._server = uvicorn.Server(
             uvicorn.Config(
-                create_asgi_app(readiness),
+                create_asgi_app(readiness, hooks),
                 lifespan="off",
                 # Logging is configured by the CLI; uvicorn must not replace it.
                 log_config=None,

@@ -279,11 +279,16 @@ class Tracker:
                 )
             )
 
-    def start_run(self, *, full_resync: bool, holder: str | None) -> int:
+    def start_run(self, *, full_resync: bool, holder: str | None, incremental: bool = False) -> int:
         """Open a run row; returns its id."""
         self.flush()
         with self.sessions.begin() as session:
-            run = Run(source_id=self.source_pk, full_resync=full_resync, holder=holder)
+            run = Run(
+                source_id=self.source_pk,
+                full_resync=full_resync,
+                holder=holder,
+                incremental=incremental,
+            )
             session.add(run)
             session.flush()
             return run.id

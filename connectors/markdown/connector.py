@@ -49,7 +49,7 @@ import functools
 import operator
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +65,7 @@ from syncd.connectors.base import (
     SourceInfo,
     SourceUnavailable,
 )
+from syncd.connectors.markdown import lookup as markdown_lookup
 from syncd.connectors.markdown import render as markdown_render
 from syncd.connectors.markdown import source as markdown_source
 from syncd.connectors.markdown.urls import (
@@ -78,7 +79,7 @@ from syncd.connectors.markdown.urls import (
 )
 
 MAX_FILE_BYTES = 10 * 1024 * 1024  # far beyond any real page; guards against stray dumps
-_SKIPPED_FOLDERS = frozenset({"node_modules", "__pycache__"})
+_SKIPPED_FOLDERS = markdown_lookup.SKIPPED_FOLDERS
 _SLUG_KEYS = ("url", "permalink", "slug")  # the front matter keys that move a page
 # Link targets remembered per run: pages link to a few common targets (the home page, a
 # guide's index) again and again, while the tree can hold any number of pages.
@@ -142,8 +143,9 @@ class MarkdownConnector(Connector):
         self.root = Path(os.path.realpath(options.path))
         self._root = str(self.root)
         self._root_prefix = self._root.rstrip(os.sep) + os.sep
-        self._include = Globs(options.include)
-        self._exclude = Globs(options.exclude)
+        self._include = self.include = Globs(options.include)
+        self._exclude = self.exclude = Globs(options.exclude)
+        self.root_prefix = self._root_prefix
         self.urls = SiteUrls(options.base_url or source.url, options.url_template)
         self._folders_inside: dict[str, bool] = {}  # folder path -> its real path is ours
         self._page_of = functools.lru_cache(maxsize=_LINK_CACHE_SIZE)(self._find_page)
@@ -224,6 +226,18 @@ class MarkdownConnector(Connector):
         finally:
             os.close(fd)
 
+    def lookup(self, ids: Collection[str]) -> Sequence[DocumentRef]:
+        """The named pages that exist now, as :meth:`list` would give them, reading no other."""
+        return markdown_lookup.lookup(self, ids)
+
+    def watch_root(self) -> Path:
+        """The folder of the tree: its file events name pages (see :meth:`ref_id_of`)."""
+        return self.root
+
+    def ref_id_of(self, path: Path) -> str | None:
+        """The ref id of a page at ``path`` under the root, by name alone; None if none."""
+        return markdown_lookup.ref_id_of(self, path)
+
     def options_path(self) -> str:
         """The configured root, as the user wrote it, for messages."""
         assert isinstance(self.options, MarkdownOptions)
@@ -279,6 +293,7 @@ class MarkdownConnector(Connector):
             url=url,
             external_id=self._external_id(ref.id, front_matter),
             metadata=metadata,
+            changed_at=_mtime(ref.version),
         )
 
     def _read_bytes(self, ref_id: str) -> bytes:
@@ -389,3 +404,9 @@ class MarkdownConnector(Connector):
             folder, _ = split_name(ref_id)
             external_id = f"{folder}/{doc_id}" if folder else doc_id
         return external_id
+
+
+def _mtime(version: str) -> float | None:
+    """The modification time in a version ``<size>:<mtime_ns>``, in seconds."""
+    _, _, mtime_ns = version.partition(":")
+    return int(mtime_ns) / 1e9 if mtime_ns.isdigit() else None

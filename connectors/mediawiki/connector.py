@@ -23,6 +23,11 @@ document
     categories as ``metadata["labels"]`` and the page's URL. A page in one of
     ``exclude_categories`` (hidden categories included) is :class:`DocumentExcluded`.
 
+change feed
+    :meth:`MediaWikiConnector.poll_changes` asks the wiki's recent changes what changed since
+    a cursor, in one request; :meth:`MediaWikiConnector.lookup` gives the current refs of
+    named pages (see :mod:`syncd.connectors.mediawiki.changes`).
+
 Failures: a page that cannot be rendered raises :class:`DocumentError` naming its id and
 title. Transient failures (lag, overload, outages) are retried within the bounds of
 :class:`~syncd.connectors.mediawiki.api.RetryPolicy`; once a page has outlasted them, later pages
@@ -38,7 +43,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import Any, NamedTuple, Self
 from urllib.parse import quote, urlsplit
 
@@ -46,15 +51,18 @@ import httpx
 import pydantic
 
 from syncd.connectors.base import (
+    NOTHING,
     Connector,
     ConnectorOptions,
     Document,
     DocumentError,
     DocumentExcluded,
     DocumentRef,
+    Poll,
     SourceInfo,
     SourceUnavailable,
 )
+from syncd.connectors.mediawiki import changes
 from syncd.connectors.mediawiki.api import ActionApi, RetryPolicy, WikiError, WikiUnavailable
 from syncd.connectors.mediawiki.html import clean_page_html
 from syncd.connectors.sanitize import html_text
@@ -234,6 +242,31 @@ class MediaWikiConnector(Connector):
             ) from exc
         yield from refs
 
+    def lookup(self, ids: Collection[str]) -> Sequence[DocumentRef]:
+        """The named pages as :meth:`list` would give them now; SourceUnavailable on error."""
+        try:
+            self._site_info()
+            found = list(changes.lookup(self._api, ids, self.options.namespaces))
+        except WikiError as exc:
+            raise SourceUnavailable(
+                f"cannot look pages up on {self.options.api_url}: {exc}"
+            ) from exc
+        for ref, title in found:
+            self._titles[ref.id] = title
+        return [ref for ref, _ in found]
+
+    def poll_changes(self, cursor: str | None) -> Poll:
+        """The pages the wiki's recent changes name since ``cursor``, in one request."""
+        try:
+            self._site_info()
+            if cursor is None:
+                return Poll(NOTHING, changes.first_cursor(self._api))
+            return changes.poll(self._api, cursor, self.options.namespaces, self._batch_size)
+        except WikiError as exc:
+            raise SourceUnavailable(
+                f"cannot ask {self.options.api_url} for changes: {exc}"
+            ) from exc
+
     def _list_all(self) -> tuple[DocumentRef, ...]:
         # Collected in full before anything is yielded: a listing that fails halfway must
         # not look like a complete one with pages missing.
@@ -327,4 +360,5 @@ class MediaWikiConnector(Connector):
                 "title": title,
                 "revision": parsed.get("revid"),
             },
+            changed_at=changes.touched_at(ref.version),
         )

@@ -1,0 +1,101 @@
+"""``POST /hooks/<source>``: CI or a Git host's webhook asks for a run of a source now.
+
+Served by the daemon's HTTP server when ``server.hook_secret`` is set (without it the path
+does not exist). A call is accepted with any one of these proofs of the secret, each compared
+in constant time (:func:`hmac.compare_digest`):
+
+``X-Hub-Signature-256: sha256=<hex>``
+    The HMAC-SHA256 of the request body keyed with the secret, as GitHub signs a webhook
+    whose *Secret* is set.
+``X-Gitlab-Token: <secret>``
+    The webhook's *Secret token*, as GitLab sends it.
+``Authorization: Bearer <secret>``
+    For a CI job or ``curl``.
+
+Answers:
+
+* 202 ``run requested``: a full run of the source starts now, or, if it is running, right
+  after (requests during a run coalesce into one follow-up);
+* 200 ``pong`` for GitHub's ``ping`` event (sent when a webhook is created): no run;
+* 401 when no proof or a wrong one was given, logged as ``hooks.refused`` with the source,
+  the reason and the caller's address, never with what was sent;
+* 404 for a source that is not configured (only after authentication: strangers learn no
+  source names); 413 for a body over :data:`MAX_BODY` bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable
+
+import structlog
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+log = structlog.get_logger(__name__)
+
+MAX_BODY = 5 * 1024 * 1024  # GitHub caps webhook payloads at 25 MB; pushes are far smaller
+RequestRun = Callable[[str], bool]
+"""Asks for a full run of the named source; False when no such source is configured."""
+
+
+def authenticate(  # noqa: PLR0911 - one answer per header and outcome reads best
+    secret: bytes, headers: dict[str, str], body: bytes
+) -> str | None:
+    """None when a header proves the secret; otherwise why the call is refused (no secret)."""
+    signature = headers.get("x-hub-signature-256")
+    if signature is not None:
+        expected = "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+        if hmac.compare_digest(signature.strip().encode(), expected.encode()):
+            return None
+        return "bad X-Hub-Signature-256 signature"
+    token = headers.get("x-gitlab-token")
+    if token is not None:
+        return None if hmac.compare_digest(token.encode(), secret) else "wrong X-Gitlab-Token"
+    authorization = headers.get("authorization")
+    if authorization is not None:
+        scheme, _, credentials = authorization.partition(" ")
+        if scheme.lower() != "bearer":
+            return "Authorization is not a Bearer token"
+        if hmac.compare_digest(credentials.strip().encode(), secret):
+            return None
+        return "wrong Bearer token"
+    return "no X-Hub-Signature-256, X-Gitlab-Token or Authorization header"
+
+
+class HookEndpoint:
+    """Serves ``POST /hooks/{source}`` (:meth:`handle`)."""
+
+    def __init__(self, secret: str, request_run: RequestRun) -> None:
+        self._secret = secret.encode()
+        self._request_run = request_run
+
+    async def handle(self, request: Request) -> Response:
+        """Authenticate the call, then ask for a run of the source (see the module docstring)."""
+        source = str(request.path_params["source"])
+        shown = source[:64]  # what is logged of a name a stranger chose
+        caller = request.client.host if request.client else None
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY:
+                log.warning("hooks.refused", source=shown, reason="body too large", caller=caller)
+                return PlainTextResponse("payload too large\n", status_code=413)
+        headers = {key.lower(): value for key, value in request.headers.items()}
+        reason = authenticate(self._secret, headers, bytes(body))
+        if reason is not None:
+            log.warning("hooks.refused", source=shown, reason=reason, caller=caller)
+            return PlainTextResponse(
+                "unauthorized\n", status_code=401, headers={"WWW-Authenticate": "Bearer"}
+            )
+        if headers.get("x-github-event") == "ping":
+            return PlainTextResponse("pong\n")
+        if not self._request_run(source):
+            return PlainTextResponse(f"no source named {source!r}\n", status_code=404)
+        log.info("hooks.accepted", source=source, caller=caller, kind=_event(headers))
+        return PlainTextResponse("run requested\n", status_code=202)
+
+
+def _event(headers: dict[str, str]) -> str | None:
+    return headers.get("x-github-event") or headers.get("x-gitlab-event")
