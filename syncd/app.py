@@ -28,7 +28,7 @@ from syncd.errors import ExitCode, IntercomAuthError, LeaseBusy, SafetyStop, Sta
 from syncd.lease import SourceLease
 from syncd.plan import RunReport
 from syncd.progress import Progress
-from syncd.publisher import Publisher
+from syncd.publisher import Publisher, RequestInterrupted
 from syncd.tracker import Tracker
 
 log = structlog.get_logger(__name__)
@@ -107,8 +107,8 @@ class App:
         """None when the state database is reachable and at head, else the reason."""
         return database.readiness(self.engine)
 
-    def publisher(self) -> Publisher:
-        """A publisher for the configured Intercom workspace."""
+    def publisher(self, stop: threading.Event | None = None) -> Publisher:
+        """A publisher for the configured Intercom workspace; ``stop`` abandons its requests."""
         self.config.require("intercom")
         intercom = self.config.intercom
         return Publisher(
@@ -117,6 +117,7 @@ class App:
             api_version=intercom.api_version,
             max_concurrency=intercom.max_concurrency,
             timeout=intercom.timeout,
+            stop=stop,
         )
 
     def connector(self, source: SourceConfig) -> Connector:
@@ -153,7 +154,7 @@ class App:
         )
         stop = stop or threading.Event()
         own_publisher = publisher is None
-        active = publisher or self.publisher()
+        active = publisher or self.publisher(stop)
         reports: list[RunReport] = []
         try:
             for source in sources:
@@ -266,6 +267,9 @@ class App:
                 progress=progress,
             )
             report = sync.run()
+        except RequestInterrupted:
+            report = sync.report if sync else report
+            report.stopped = True
         except (SafetyStop, IntercomAuthError, SyncdError) as exc:
             report = sync.report if sync else report
             report.error, report.exit_code = str(exc), exc.exit_code

@@ -59,7 +59,7 @@ from syncd.errors import ExitCode, SyncdError
 from syncd.freshness import Freshness
 from syncd.plan import PlanItem, RunReport, text_diff
 from syncd.progress import NullProgress, Progress
-from syncd.publisher import PageRejected, Publisher
+from syncd.publisher import PageRejected, Publisher, RequestInterrupted
 from syncd.tracker import Known, Tracker
 
 log = structlog.get_logger(__name__)
@@ -451,6 +451,8 @@ class SourceSync:
         except PageRejected as exc:
             self._fail(write.ref.id, f"Intercom rejected the page: {exc}")
             return
+        except RequestInterrupted:
+            return  # the run is stopping; the next one sends it again
         except SyncdError as exc:
             # Auth refused or Intercom down: every other write would fail the same way.
             self._fatal = self._fatal or exc

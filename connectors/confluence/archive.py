@@ -102,8 +102,8 @@ def open_export(path: Path, *, limits: ZipLimits | None = None) -> Export:
     if path.is_file() and zipfile.is_zipfile(path):
         return ZipExport(path, limits=limits or ZipLimits())
     if path.exists():
-        raise SourceUnavailable(f"{path} is neither a folder nor a zip file")
-    raise SourceUnavailable(f"{path} does not exist")
+        raise SourceUnavailable(f"{path}: neither a folder nor a zip file")
+    raise SourceUnavailable(f"{path}: does not exist")
 
 
 def _dedupe(candidates: list[tuple[str, str, str]]) -> list[PageFile]:

@@ -155,7 +155,9 @@ class MarkdownConnector(Connector):
     def list(self) -> Iterator[DocumentRef]:
         """Every page of the tree, depth first in name order, with one stat per file."""
         if not self.root.is_dir():
-            raise SourceUnavailable(f"{self.options_path()}: not a readable folder")
+            # Worded as the Confluence connector words a missing export.
+            what = "not a folder" if self.root.exists() else "does not exist"
+            raise SourceUnavailable(f"{self.options_path()}: {what}")
         # A new listing starts a new look at the tree: forget what fetches learnt of it.
         self._folders_inside.clear()
         self._page_of.cache_clear()

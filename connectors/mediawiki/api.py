@@ -42,6 +42,8 @@ import httpx
 import stamina
 import structlog
 
+from syncd.deadline import DeadlineTransport
+
 log = structlog.get_logger(__name__)
 
 USER_AGENT = "syncd-mediawiki-connector/1 (https://www.mediawiki.org/wiki/API:Etiquette)"
@@ -87,6 +89,15 @@ class _Transient(Exception):
         self.retry_after = retry_after
 
 
+def _describe(exc: Exception) -> str:
+    """A failure in people's words: the system's error text and, for transport errors, the host."""
+    if not isinstance(exc, httpx.TransportError):
+        return str(exc) or type(exc).__name__
+    request = getattr(exc, "_request", None)  # httpx.RequestError.request raises when unset
+    host = f" (host {request.url.host})" if isinstance(request, httpx.Request) else ""
+    return f"{type(exc).__name__}: {exc or 'no details'}{host}"
+
+
 def _retry_after(response: httpx.Response) -> float | None:
     """Seconds from a ``Retry-After`` header (delta seconds or an HTTP date), if any."""
     value = response.headers.get("retry-after")
@@ -125,8 +136,12 @@ class ActionApi:
             headers["Authorization"] = f"Bearer {bearer_token}"
         self.api_url = api_url
         self.retry = retry or RetryPolicy()
+        # ``timeout`` bounds each request as a whole, however slowly the wiki answers.
         self._client = httpx.Client(
-            headers=headers, timeout=timeout, transport=transport, follow_redirects=True
+            headers=headers,
+            timeout=timeout,
+            transport=transport or DeadlineTransport(total=timeout),
+            follow_redirects=True,
         )
         self._credentials: tuple[str, str] | None = None
         self._assert_user = bearer_token is not None
@@ -189,8 +204,10 @@ class ActionApi:
     def _call_with_retries(self, method: str, params: Mapping[str, str | int]) -> dict[str, Any]:
         policy = self.retry
         started = time.monotonic()
+        last: list[Exception] = []
 
         def backoff(exc: Exception) -> bool | float:
+            last[:] = [exc]
             if isinstance(exc, httpx.TransportError):
                 return True
             if not isinstance(exc, _Transient):
@@ -216,11 +233,12 @@ class ActionApi:
                         api_url=self.api_url,
                         action=params.get("action"),
                         attempt=attempt.num,
+                        error=_describe(last[0]) if last else None,
                     )
                 with attempt:
                     return self._once(method, params)
         except (_Transient, httpx.TransportError) as exc:
-            what = str(exc) or type(exc).__name__
+            what = _describe(exc)
             raise WikiUnavailable(
                 "unavailable",
                 f"the wiki kept failing ({what}) after up to {policy.attempts} attempts",

@@ -15,6 +15,6 @@ The engine builds one :class:`Publisher` per run and calls it from many threads.
 """
 
 from syncd.publisher.client import Publisher
-from syncd.publisher.models import PageRejected, RemotePage, RequestRejected
+from syncd.publisher.models import PageRejected, RemotePage, RequestInterrupted, RequestRejected
 
-__all__ = ["PageRejected", "Publisher", "RemotePage", "RequestRejected"]
+__all__ = ["PageRejected", "Publisher", "RemotePage", "RequestInterrupted", "RequestRejected"]

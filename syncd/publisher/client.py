@@ -9,7 +9,12 @@ retries what is worth retrying (:mod:`syncd.publisher.retry`) and ends in one of
 * :class:`~syncd.publisher.models.RequestRejected`: a 4xx for anything else;
 * :class:`~syncd.errors.IntercomAuthError`: a 401 or 403, raised at once and, from then on, by
   every call of every thread without sending anything;
-* :class:`~syncd.errors.IntercomUnavailable`: still failing after every retry.
+* :class:`~syncd.errors.IntercomUnavailable`: still failing after every retry;
+* :class:`~syncd.publisher.models.RequestInterrupted`: the run is stopping and the request
+  was abandoned (see :mod:`syncd.deadline`), or not retried.
+
+``timeout`` bounds each request as a whole, from connecting to the last byte of the answer,
+however slowly a server trickles it (:class:`~syncd.deadline.DeadlineTransport`).
 """
 
 from __future__ import annotations
@@ -26,7 +31,13 @@ import structlog
 from syncd import __version__, metrics
 from syncd.content import Payload
 from syncd.errors import IntercomAuthError, IntercomUnavailable
-from syncd.publisher.models import PageRejected, RemotePage, RequestRejected, error_of
+from syncd.publisher.models import (
+    PageRejected,
+    RemotePage,
+    RequestInterrupted,
+    RequestRejected,
+    error_of,
+)
 from syncd.publisher.ratelimit import RateBudget
 
 if TYPE_CHECKING:
@@ -62,6 +73,7 @@ class Publisher:
         transport: httpx.BaseTransport | None = None,
         max_attempts: int = 8,
         retry_deadline: float = 300.0,
+        stop: threading.Event | None = None,
     ) -> None:
         # The client is built on first use too: its SSL context costs another ~40 ms.
         self._base_url = base_url.rstrip("/")
@@ -74,6 +86,7 @@ class Publisher:
         self._timeout = timeout
         self._max_concurrency = max_concurrency
         self._transport = transport
+        self._stop = stop
         self._client: httpx.Client | None = None
         self._closed = False
         self._client_lock = threading.Lock()
@@ -113,15 +126,21 @@ class Publisher:
         # isort: split
         import httpx
 
+        from syncd.deadline import DeadlineTransport
+
+        limits = httpx.Limits(
+            max_connections=self._max_concurrency,
+            max_keepalive_connections=self._max_concurrency,
+        )
+        transport = self._transport or DeadlineTransport(
+            total=self._timeout, stop=self._stop, limits=limits
+        )
         return httpx.Client(
             base_url=self._base_url,
             headers=self._headers,
             timeout=httpx.Timeout(self._timeout),
-            limits=httpx.Limits(
-                max_connections=self._max_concurrency,
-                max_keepalive_connections=self._max_concurrency,
-            ),
-            transport=self._transport,
+            limits=limits,
+            transport=transport,
         )
 
     def __enter__(self) -> Self:
@@ -297,11 +316,18 @@ class Publisher:
         # isort: split
         import httpx
 
+        from syncd.deadline import Interrupted
+
         self._check_auth()
-        number, last = 0, "none"
+        number, last, detail = 0, "none", ""
+
+        def worth_retrying(exc: Exception) -> bool:
+            # A stopping run does not wait out a back-off for a request it would abandon.
+            return isinstance(exc, retry.RETRYABLE) and not self._stopping()
+
         try:
             for trial in stamina.retry_context(
-                on=retry.RETRYABLE,
+                on=worth_retrying,
                 attempts=self._max_attempts,
                 timeout=self._retry_deadline,
                 wait_initial=retry.WAIT_INITIAL,
@@ -312,22 +338,32 @@ class Publisher:
                     number += 1
                     if number > 1:
                         metrics.RETRIES.labels(reason=last).inc()
-                        log.info("publish.retry", operation=operation, attempt=number, reason=last)
+                        retry.log_retry(log, operation, number, last, detail)
                     try:
                         return attempt(number)
                     except retry.RETRYABLE as exc:
-                        last = retry.reason(exc)
+                        last, detail = retry.reason(exc), retry.detail(exc)
                         raise
-        except retry.RetryableStatus as exc:
-            raise IntercomUnavailable(
-                f"{operation}: Intercom still answered HTTP {exc.status} after {number} attempts"
-            ) from None
-        except httpx.HTTPError as exc:
+        except Interrupted as exc:
+            raise RequestInterrupted(f"{operation}: {exc}") from None
+        except retry.RETRYABLE as exc:
+            if self._stopping():
+                raise RequestInterrupted(f"{operation}: not retried, the run is stopping") from exc
+            if isinstance(exc, retry.RetryableStatus):
+                raise IntercomUnavailable(
+                    f"{operation}: Intercom still answered HTTP {exc.status}"
+                    f" after {number} attempts"
+                ) from None
             raise IntercomUnavailable(
                 f"{operation}: no answer from Intercom after {number} attempts"
-                f" (last error: {type(exc).__name__}: {exc})"
+                f" (last error: {retry.detail(exc)})"
             ) from exc
+        except httpx.HTTPError as exc:  # not worth retrying (a decoding error, a bad URL)
+            raise IntercomUnavailable(f"{operation}: {retry.detail(exc)}") from exc
         raise AssertionError("the retry loop ended without a result")  # pragma: no cover
+
+    def _stopping(self) -> bool:
+        return self._stop is not None and self._stop.is_set()
 
     def _send(self, operation: str, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """One request through the shared budget; raises RetryableStatus or transport errors."""

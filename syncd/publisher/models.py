@@ -72,3 +72,11 @@ def error_of(response: httpx.Response) -> tuple[str, str]:
             field = first.get("field")
             return code, f"{message} (field {field})" if field else message
     return "unknown", response.reason_phrase or f"HTTP {response.status_code}"
+
+
+class RequestInterrupted(SyncdError):
+    """The run is stopping: a request was abandoned, or a failed one not tried again.
+
+    Not a failure of the page: a write interrupted this way is neither recorded nor counted,
+    and the next run sends it again (its external id was recorded before it left).
+    """

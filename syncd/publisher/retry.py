@@ -9,6 +9,8 @@ rate-limit window resets (see :mod:`syncd.publisher.ratelimit`).
 
 from __future__ import annotations
 
+from typing import Any
+
 from syncd.log import hidden_modules
 
 # The httpx package imports its command-line client, and with it rich and pygments: some 30 ms
@@ -52,3 +54,29 @@ def reason(exc: BaseException) -> str:
     if isinstance(exc, RetryableStatus):
         return str(exc.status)
     return "transport"
+
+
+def detail(exc: BaseException) -> str:
+    """What went wrong, for people: the host and the system's words for a transport error.
+
+    httpx words a failed connection as "[Errno -2] Name or service not known" or
+    "[Errno 111] Connection refused" without the host; the request it carries names it.
+    """
+    if isinstance(exc, RetryableStatus):
+        return str(exc)
+    text = str(exc) or "no details"
+    request = getattr(exc, "_request", None)  # httpx.RequestError.request raises when unset
+    host = request.url.host if isinstance(request, httpx.Request) else None
+    where = f" (host {host})" if host else ""
+    return f"{type(exc).__name__}: {text}{where}"
+
+
+def log_retry(log: Any, operation: str, attempt: int, reason_: str, detail_: str) -> None:
+    """Log one retry: a warning with the underlying error, as the connectors log theirs.
+
+    A 429 is the rate limit doing its job, not a fault: it stays at info level.
+    """
+    level = "info" if reason_ == "429" else "warning"
+    getattr(log, level)(
+        "publish.retry", operation=operation, attempt=attempt, reason=reason_, error=detail_
+    )

@@ -162,7 +162,7 @@ def test_symlinks_out_of_the_root_are_not_listed(tmp_path: Path) -> None:
 
 def test_a_missing_root_makes_the_source_unavailable(tmp_path: Path) -> None:
     """A root that is not a folder stops the listing, so nothing is deleted."""
-    with pytest.raises(SourceUnavailable, match="not a readable folder"):
+    with pytest.raises(SourceUnavailable, match="nowhere: does not exist"):
         list(connector(tmp_path / "nowhere").list())
 
 

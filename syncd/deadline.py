@@ -1,0 +1,199 @@
+"""HTTP requests bounded as a whole, and interruptible by a stop request.
+
+httpx's timeouts bound each socket operation: a server that trickles one byte every few
+seconds never trips a 30-second read timeout, and holds a request for as long as it likes.
+:class:`DeadlineTransport` adds two bounds on top of them:
+
+total deadline
+    Every request (connect, TLS, send, wait for the answer, read the whole body) ends within
+    ``total`` seconds or fails with :class:`httpx.ReadTimeout` (or the connect/write timeout
+    of the step it was in), which the callers already retry as a timeout.
+stop
+    Once the ``stop`` event is set, requests in flight get ``stop_grace`` seconds to finish
+    (a healthy request is done by then, and its result is recorded); then they fail with
+    :class:`Interrupted`, which callers do not retry.
+
+How: the transport's connection pool gets a network backend whose streams cap every socket
+operation at the time left, and wait for data in slices of :data:`SLICE` seconds so that the
+deadline and the stop are noticed while a server is silent. Reads are safe to slice (a read
+that times out consumed nothing); writes and connects are capped, not sliced.
+
+Shared by the publisher and by connectors that speak HTTP (MediaWiki).
+"""
+
+from __future__ import annotations
+
+import ssl
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import httpcore
+import httpx
+
+SLICE = 0.5  # longest wait on a silent socket before the deadline and the stop are checked
+DEFAULT_STOP_GRACE = 5.0
+
+_current = threading.local()  # .deadline: monotonic time the request in this thread ends
+
+
+class Interrupted(Exception):
+    """A request was abandoned because the run is stopping (see the module docstring)."""
+
+
+def _deadline() -> float | None:
+    return getattr(_current, "deadline", None)
+
+
+class DeadlineTransport(httpx.HTTPTransport):
+    """An :class:`httpx.HTTPTransport` with a total deadline per request and a stop event."""
+
+    def __init__(
+        self,
+        *,
+        total: float,
+        stop: threading.Event | None = None,
+        stop_grace: float = DEFAULT_STOP_GRACE,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.total = total
+        self._guard = _Guard(stop, stop_grace)
+        # httpx builds its httpcore pool without a way to pass a network backend; the pool
+        # keeps it in this attribute (httpcore 1.0, pinned in constraints.txt).
+        pool = self._pool
+        pool._network_backend = _Backend(pool._network_backend, self._guard)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self._guard.check()
+        deadline = time.monotonic() + self.total
+        _current.deadline = deadline
+        try:
+            response = super().handle_request(request)
+        finally:
+            _current.deadline = None
+        # The body is read after this returns (by the client, in this thread): keep its reads
+        # under the same deadline.
+        stream = response.stream
+        assert isinstance(stream, httpx.SyncByteStream)
+        response.stream = _BodyStream(stream, deadline)
+        return response
+
+
+class _Guard:
+    """When the stop began, as first seen by a request, and whether its grace is over."""
+
+    def __init__(self, stop: threading.Event | None, grace: float) -> None:
+        self.stop = stop
+        self.grace = grace
+        self._seen: float | None = None
+
+    def check(self) -> None:
+        if self.stop is None or not self.stop.is_set():
+            return
+        now = time.monotonic()
+        if self._seen is None:
+            self._seen = now
+        if now - self._seen >= self.grace:
+            raise Interrupted("the request was abandoned: the run is stopping")
+
+
+class _BodyStream(httpx.SyncByteStream):
+    def __init__(self, inner: httpx.SyncByteStream, deadline: float) -> None:
+        self._inner = inner
+        self._deadline = deadline
+
+    def __iter__(self) -> Iterator[bytes]:
+        _current.deadline = self._deadline
+        try:
+            yield from self._inner
+        finally:
+            _current.deadline = None
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def _left(timeout: float | None) -> float | None:
+    """``timeout`` capped at the time left before the deadline of this thread's request."""
+    deadline = _deadline()
+    if deadline is None:
+        return timeout
+    left = max(deadline - time.monotonic(), 0.001)
+    return left if timeout is None else min(timeout, left)
+
+
+class _Backend(httpcore.NetworkBackend):
+    def __init__(self, inner: httpcore.NetworkBackend, guard: _Guard) -> None:
+        self._inner = inner
+        self._guard = guard
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        stream = self._inner.connect_tcp(host, port, _left(timeout), local_address, socket_options)
+        return _Stream(stream, self._guard)
+
+    def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        stream = self._inner.connect_unix_socket(path, _left(timeout), socket_options)
+        return _Stream(stream, self._guard)
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+class _Stream(httpcore.NetworkStream):
+    def __init__(self, inner: httpcore.NetworkStream, guard: _Guard) -> None:
+        self._inner = inner
+        self._guard = guard
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        started = time.monotonic()
+        while True:
+            self._guard.check()
+            deadline = _deadline()
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                raise httpcore.ReadTimeout("the request took longer than its total deadline")
+            quiet_left = None if timeout is None else started + timeout - now
+            if quiet_left is not None and quiet_left <= 0:
+                raise httpcore.ReadTimeout("no data within the read timeout")
+            wait = min(
+                SLICE,
+                quiet_left if quiet_left is not None else SLICE,
+                deadline - now if deadline is not None else SLICE,
+            )
+            try:
+                return self._inner.read(max_bytes, wait)
+            except httpcore.ReadTimeout:
+                continue  # a slice ended: check the deadline, the stop and the read timeout
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._guard.check()
+        self._inner.write(buffer, _left(timeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        stream = self._inner.start_tls(ssl_context, server_hostname, _left(timeout))
+        return _Stream(stream, self._guard)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
