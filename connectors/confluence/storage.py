@@ -361,8 +361,8 @@ class StorageRenderer:
         """An ``ac:image``: an ``<img>`` of the attachment or URL, with its caption."""
         resource = self.resource(element)
         src, name = (None, "") if resource is None else self.resource_url(resource, None)
-        if resource is not None and resource.tag == ri("attachment"):
-            src = self.attachment_url(resource)
+        if resource is not None and resource.tag == ri("url"):
+            name = ""  # an address says nothing to a reader
         alt = element.get(ac("alt")) or element.get(ac("title")) or name
         caption = element.find(ac("caption"))
         caption_html = self.children(caption) if caption is not None else ""
