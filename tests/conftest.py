@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 import sqlalchemy as sa
@@ -14,11 +15,26 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED_FIXTURES = ROOT.parent / "shared" / "fixtures"
 
 
+def in_ci() -> bool:
+    """Whether CI=true (or 1, yes): a missing service or fixture is then a failure, not a skip."""
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+def missing(reason: str) -> NoReturn:
+    """Skip the test for ``reason``, or fail it in CI, where nothing may go untested."""
+    if in_ci():
+        pytest.fail(f"{reason} (CI=true: required)", pytrace=False)
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def shared_fixtures() -> Path:
     """The real exports and Markdown trees kept beside the project; skips when absent."""
     if not SHARED_FIXTURES.is_dir():
-        pytest.skip("shared fixtures folder not present beside the project")
+        missing(
+            f"shared fixtures not found: expected the folder ../shared/fixtures beside the"
+            f" project root ({SHARED_FIXTURES})"
+        )
     return SHARED_FIXTURES
 
 
@@ -37,9 +53,13 @@ def pg_url() -> Iterator[str]:
             connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
     except sa.exc.OperationalError as exc:
         admin.dispose()
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc.orig}")
+        shown = sa.make_url(PG_ADMIN_URL).render_as_string(hide_password=True)
+        missing(
+            f"PostgreSQL not reachable at {shown} ({str(exc.orig).strip().splitlines()[0]}):"
+            " start it (pg_ctlcluster <version> main start), install it (apt-get install"
+            " postgresql) with trust auth and a database 'test', or point SYNCD_TEST_POSTGRES"
+            " at another server"
+        )
     try:
         yield sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     finally:
