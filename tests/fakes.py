@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Sequence
 
 import httpx
 
@@ -30,6 +30,7 @@ class MemoryDoc:
     external_id: str | None = None
     broken: bool = False
     draft: bool = False
+    changed_at: float | None = None
 
 
 class MemoryConnector(Connector):
@@ -40,8 +41,16 @@ class MemoryConnector(Connector):
         self.docs: dict[str, MemoryDoc] = docs if docs is not None else {}
         self.fetched: list[str] = []
         self.listing_fails = False
+        self.listings = 0
+        self.can_look_up = True
+
+    def lookup(self, ids: Collection[str]) -> Sequence[DocumentRef] | None:
+        if not self.can_look_up:
+            return None
+        return [DocumentRef(i, str(self.docs[i].version)) for i in ids if i in self.docs]
 
     def list(self) -> Iterator[DocumentRef]:
+        self.listings += 1
         for count, (ref_id, doc) in enumerate(list(self.docs.items())):
             if self.listing_fails and count == len(self.docs) // 2:
                 raise SourceUnavailable("connection reset while listing")
@@ -62,6 +71,7 @@ class MemoryConnector(Connector):
             body_format="markdown",
             url=f"https://{self.source.name}.example.com/{ref.id}",
             external_id=doc.external_id,
+            changed_at=doc.changed_at,
         )
 
 

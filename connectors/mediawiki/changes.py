@@ -40,7 +40,7 @@ def poll(api: ActionApi, cursor: str, namespaces: Collection[int], limit: int | 
     params: dict[str, str | int] = {
         "action": "query",
         "list": "recentchanges",
-        "rcprop": "ids|timestamp|loginfo",
+        "rcprop": "ids|title|timestamp|loginfo",  # title brings the namespace (ns)
         "rctype": "edit|new|log",
         "rcdir": "newer",
         "rclimit": limit,
