@@ -36,6 +36,8 @@ ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
 }
 ALLOWED_SCHEMES = frozenset({"http", "https", "mailto", "tel"})
 _BLANK_RUNS = re.compile(r"\n{3,}")
+# Code keeps every blank line it has; blank runs are collapsed only between its blocks.
+_PRE_BLOCKS = re.compile(r"(<pre\b.*?</pre>)", re.DOTALL)
 
 AttributeFilter = Callable[[str, str, str], str | None]
 
@@ -83,7 +85,12 @@ def clean_html(html: str, *, attribute_filter: AttributeFilter | None = None) ->
             cleaned = _FILTERED.clean(html)
         finally:
             _filters.current = outer
-    return _BLANK_RUNS.sub("\n\n", cleaned).strip()
+    if "\n\n\n" in cleaned:
+        parts = _PRE_BLOCKS.split(cleaned)
+        # split() puts the <pre> blocks it keeps at the odd positions.
+        parts[::2] = [_BLANK_RUNS.sub("\n\n", part) for part in parts[::2]]
+        cleaned = "".join(parts)
+    return cleaned.strip()
 
 
 def html_text(html: str) -> str:

@@ -229,27 +229,39 @@ def _unknown_link(text: str, start: int) -> str:
 
 
 def _admonitions(text: str) -> str:
-    """Admonitions to blockquotes, heading ``{#id}`` suffixes removed, alerts labelled."""
+    """Admonitions to blockquotes, heading ``{#id}`` suffixes removed, alerts labelled.
+
+    Code is left as it is: a ``> [!NOTE]`` or ``:::`` line in a code block is an example.
+    """
     if ":::" in text or ("{" in text and ("{#" in text or "{." in text)):
         text = _block_lines(text)
     if "!" in text and "[!" in text:
-        text = _GITHUB_ALERT.sub(lambda m: f"{m[1]}**{m[2].capitalize()}:**", text)
+        code = _code_lines(text)
+        lines = text.split("\n")
+        for number, line in enumerate(lines, 1):
+            if "[!" in line and number not in code:
+                lines[number - 1] = _GITHUB_ALERT.sub(
+                    lambda m: f"{m[1]}**{m[2].capitalize()}:**", line
+                )
+        text = "\n".join(lines)
     return text
+
+
+def _code_lines(text: str) -> set[int]:
+    """The numbers (1-based) of the lines of ``text`` in code blocks, as cmark reads them."""
+    return {
+        number for first, last in cmark.code_block_lines(text) for number in range(first, last + 1)
+    }
 
 
 def _block_lines(text: str) -> str:
     out: list[str] = []
     depth: list[int] = []  # colon counts of the open admonitions
-    fence: str | None = None
-    for line in text.split("\n"):
+    code = _code_lines(text)
+    for number, line in enumerate(text.split("\n"), 1):
         prefix = "> " * len(depth)
-        start = line.lstrip()[:1]
-        if fence is not None:
-            if start == fence[0] and _closes(line, fence):
-                fence = None
-        elif start in ("`", "~") and (fence_match := _FENCE.match(line)) is not None:
-            fence = fence_match[1]
-        elif start == ":":
+        start = "" if number in code else line.lstrip()[:1]  # code holds only examples
+        if start == ":":
             close = _ADMONITION_CLOSE.match(line)
             if close is not None and depth and len(close[1]) >= depth[-1]:
                 depth.pop()

@@ -203,3 +203,15 @@ def test_a_code_tab_holding_one_fenced_block_is_that_block(tmp_path: Path) -> No
     assert body == (
         '<p><strong>Linux</strong></p>\n<pre><code class="language-sh">apt install x\n</code></pre>'
     )
+
+
+def test_alerts_and_admonitions_shown_in_code_stay_as_written(tmp_path: Path) -> None:
+    """A ``> [!IMPORTANT]`` or ``:::note`` line inside a code block is an example, kept verbatim."""
+    body = render_one(
+        tmp_path,
+        "1. Write:\n\n   ```markdown\n   > [!IMPORTANT]\n   > Check first.\n   ```\n\n"
+        "2. Or:\n\n       :::note Title\n       Text.\n       :::\n\n> [!TIP]\n> Real.\n",
+    ).body
+    assert "&gt; [!IMPORTANT]\n&gt; Check first." in body
+    assert ":::note Title\nText.\n:::" in body
+    assert "<strong>Tip:</strong>" in body

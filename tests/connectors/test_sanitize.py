@@ -61,3 +61,11 @@ def test_html_text_is_what_a_reader_sees() -> None:
         "A & B x<y> z"
     )
     assert html_text("") == ""
+
+
+def test_blank_lines_in_code_are_kept_while_runs_between_blocks_collapse() -> None:
+    """Three blank lines inside ``<pre>`` stay as written; outside, runs shrink to one."""
+    html = "<p>a</p>\n\n\n\n<pre><code>x = 1\n\n\n\ny = 2\n</code></pre>\n\n\n<p>b</p>"
+    assert clean_html(html) == (
+        "<p>a</p>\n\n<pre><code>x = 1\n\n\n\ny = 2\n</code></pre>\n\n<p>b</p>"
+    )
