@@ -41,12 +41,15 @@ RUN apt-get update \
 
 COPY --from=builder /opt/syncd /opt/syncd
 
+# The configuration is mounted read-only; SYNCD_STATE_DIR puts a relative SQLite state.url
+# (the default sqlite:///syncd.db included) in the writable volume instead of beside it.
 ENV PATH=/opt/syncd/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    SYNCD_CONFIG=/etc/syncd/syncd.yaml
+    SYNCD_CONFIG=/etc/syncd/syncd.yaml \
+    SYNCD_STATE_DIR=/var/lib/syncd
 
-# SQLite state lives here (state.url: sqlite:////var/lib/syncd/syncd.db); mount a volume.
+# SQLite state lives here (/var/lib/syncd/syncd.db by default); mount a volume.
 WORKDIR /var/lib/syncd
 VOLUME ["/var/lib/syncd"]
 
@@ -55,10 +58,11 @@ USER 10001:10001
 
 EXPOSE 9100
 
-# No curl in the slim image: Python asks /healthz (port from SYNCD_SERVER__PORT, if set).
-# A container running `syncd sync` instead of `run` serves nothing; disable this check there.
-HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('SYNCD_SERVER__PORT', '9100') + '/healthz', timeout=4)"]
+# No curl in the slim image: syncd asks /healthz on server.port as `syncd run` reads it (the
+# configuration file, ${VAR}, SYNCD_SERVER__PORT). A container running `syncd sync` instead
+# of `run` serves nothing; disable this check there (--no-healthcheck).
+HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
+    CMD ["python", "-m", "syncd.healthcheck"]
 
 # tini as PID 1 forwards SIGTERM to syncd and reaps zombies.
 ENTRYPOINT ["tini", "--", "syncd"]

@@ -361,6 +361,7 @@ def upgrade(state: _State) -> None:
     from syncd import database
 
     config = _load(state)
+    config.require("state")
     engine, _ = database.open_database(config.state.sqlalchemy_url)
     try:
         revision = database.current_revision(engine)

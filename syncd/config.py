@@ -6,7 +6,8 @@ interpolation), then environment variables named ``SYNCD_<SECTION>__<KEY>`` (for
 variable is set (it costs some 20 ms to import). The token may also come from
 ``intercom.token_file``, a file such as a mounted Kubernetes Secret. Relative paths
 (``state.url`` for SQLite, ``token_file``, connector paths) resolve against the folder of the
-configuration file, not the working directory.
+configuration file, not the working directory; a relative SQLite ``state.url`` resolves
+against ``$SYNCD_STATE_DIR`` instead when it is set (the container image sets its volume).
 
 Every failure raises :class:`~syncd.errors.ConfigError` naming the file and the key.
 """
@@ -301,6 +302,9 @@ class Config(pydantic.BaseModel):
 
 
 ENV_PREFIX = "SYNCD_"
+# Where a relative SQLite state.url (the default one included) goes, when set; the container
+# image sets its writable volume. Not an override: no key of the file is called state_dir.
+STATE_DIR_VARIABLE = "SYNCD_STATE_DIR"
 ENV_NESTED_DELIMITER = "__"
 
 
@@ -365,7 +369,10 @@ def _resolve_paths(raw: dict[str, Any], base_dir: Path) -> None:
             and database != ":memory:"
             and not Path(database).is_absolute()
         ):
-            state["url"] = url.set(database=str(base_dir / database)).render_as_string(
+            # A container mounts its configuration read-only and its state as a volume.
+            state_dir = os.environ.get(STATE_DIR_VARIABLE)
+            folder = Path(state_dir).resolve() if state_dir else base_dir
+            state["url"] = url.set(database=str(folder / database)).render_as_string(
                 hide_password=False
             )
     intercom = raw.get("intercom")
