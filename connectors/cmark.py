@@ -29,17 +29,17 @@ _ffi: Any = _cmark.ffi
 
 
 _CMARK_OPT_SOURCEPOS = 1 << 1
-_EVENT_DONE, _EVENT_ENTER = 1, 2
-_NODE_CODE_BLOCK = 0x8000 | 0x0005  # CMARK_NODE_TYPE_BLOCK | 5, as cmark.h numbers it
+# Node types as cmark.h numbers them (CMARK_NODE_TYPE_BLOCK | n).
+_NODE_CODE_BLOCK = 0x8005
+# Blocks that hold blocks: document, block quote, list, item, custom block, footnote.
+_CONTAINERS = frozenset({0x8001, 0x8002, 0x8003, 0x8004, 0x8007, 0x800B})
 
 # What cmarkgfm's bindings do not declare; the same shared object exports all of it.
 _DECLARATIONS = """
 void cmark_node_free(void *node);
 void free(void *ptr);
-void *cmark_iter_new(void *root);
-void cmark_iter_free(void *iter);
-int cmark_iter_next(void *iter);
-void *cmark_iter_get_node(void *iter);
+void *cmark_node_first_child(void *node);
+void *cmark_node_next(void *node);
 int cmark_node_get_type(void *node);
 int cmark_node_get_start_line(void *node);
 int cmark_node_get_end_line(void *node);
@@ -111,17 +111,22 @@ def code_block_lines(text: str) -> list[tuple[int, int]]:
         _lib.cmark_parser_feed(parser, encoded, len(encoded))
         root = _address(extra_ffi, _lib.cmark_parser_finish(parser))
         try:
-            walk = extra.cmark_iter_new(root)
-            try:
-                while (event := extra.cmark_iter_next(walk)) != _EVENT_DONE:
-                    node = extra.cmark_iter_get_node(walk)
-                    if event == _EVENT_ENTER and extra.cmark_node_get_type(node) == (
-                        _NODE_CODE_BLOCK
-                    ):
+            # Only blocks that hold blocks are entered: each call crosses into C, and a
+            # paragraph's inline nodes (most of a page) can hold no code block.
+            pending = [extra.cmark_node_first_child(root)]
+            null = extra_ffi.NULL
+            while pending:
+                node = pending.pop()
+                while node != null:
+                    kind = extra.cmark_node_get_type(node)
+                    if kind == _NODE_CODE_BLOCK:
                         first = extra.cmark_node_get_start_line(node)
                         found.append((first, max(first, extra.cmark_node_get_end_line(node))))
-            finally:
-                extra.cmark_iter_free(walk)
+                    elif kind in _CONTAINERS:
+                        pending.append(extra.cmark_node_next(node))
+                        node = extra.cmark_node_first_child(node)
+                        continue
+                    node = extra.cmark_node_next(node)
         finally:
             extra.cmark_node_free(root)
     finally:
