@@ -204,7 +204,9 @@ def _replace_tag(match: re.Match[str], text: str) -> str:
         alt = _argument(arguments, "alt") or caption.replace("`", "")
         return f"![{alt}](<{source}>)" + (f"\n\n{caption}" if caption else "")
     if label := _argument(arguments, "title") or _argument(arguments, "header"):
-        return f"**{label}**"
+        # The site shows the title on a line of its own: the text after it is another word.
+        following = text[match.end() : match.end() + 1]
+        return f"**{label}**" + ("\n" if following and not following.isspace() else "")
     return _unknown_link(text, match.start())
 
 

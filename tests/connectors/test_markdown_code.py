@@ -215,3 +215,11 @@ def test_alerts_and_admonitions_shown_in_code_stay_as_written(tmp_path: Path) ->
     assert "&gt; [!IMPORTANT]\n&gt; Check first." in body
     assert ":::note Title\nText.\n:::" in body
     assert "<strong>Tip:</strong>" in body
+
+
+def test_a_shortcode_title_does_not_run_into_the_text_after_it(tmp_path: Path) -> None:
+    """``{{< alert title="Careful" >}}Back up.`` keeps the title and the text apart."""
+    body = render_one(
+        tmp_path, '- {{< alert title="Careful" >}}Back up.{{< /alert >}}\n- Next.\n'
+    ).body
+    assert body == "<ul>\n<li><strong>Careful</strong>\nBack up.</li>\n<li>Next.</li>\n</ul>"
