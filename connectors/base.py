@@ -15,6 +15,12 @@ version
     changes without the content changing costs one fetch and a hash, nothing more; a content
     change that keeps the version is missed until ``--full-resync``, so err towards changing.
 
+listing fingerprint
+    A token for a whole listing, for sources that can tell cheaply that nothing at all
+    changed (the tree id of a git commit). The engine stores it after a run that handled
+    every document; a later run whose fingerprint equals the stored one ends there, without
+    listing. Connectors that cannot tell return None and are always listed.
+
 external id
     The ``external_id`` the page carries in Intercom. It defaults to the ref id; a connector may
     set another one at fetch time (a Markdown file's front-matter ``id``, which survives a
@@ -165,6 +171,10 @@ class SourceInfo:
 
     name: str
     url: str
+    # A folder this source alone may keep files in between runs (a git repository), under
+    # the state location; None when the caller has none to offer (a connector needing one
+    # must then say so).
+    cache_dir: Path | None = None
 
 
 class ConnectorError(Exception):
@@ -200,10 +210,22 @@ class ConnectorOptions(pydantic.BaseModel):
             return self
         for name in type(self).model_fields:
             value = getattr(self, name)
-            if isinstance(value, Path) and not value.is_absolute():
+            if (
+                isinstance(value, Path)
+                and not value.is_absolute()
+                and self._relative_to_config(name)
+            ):
                 # The model is frozen; resolution happens once, during validation.
                 object.__setattr__(self, name, Path(base_dir) / value)
         return self
+
+    def _relative_to_config(self, name: str) -> bool:
+        """Whether the relative path in field ``name`` names a file beside the configuration.
+
+        True for every path field unless a subclass says otherwise (a folder inside a
+        repository is relative to that repository, not to the configuration file).
+        """
+        return True
 
 
 class Connector(abc.ABC):
@@ -226,6 +248,13 @@ class Connector(abc.ABC):
         """Validate ``raw`` options (pydantic errors propagate) and build the connector."""
         options = cls.Options.model_validate(dict(raw), context={"base_dir": base_dir})
         return cls(options, source=source)
+
+    def fingerprint(self) -> str | None:
+        """The listing fingerprint (see the module docstring), or None to always list.
+
+        Called once per run, before :meth:`list`; it may raise SourceUnavailable.
+        """
+        return None
 
     @abc.abstractmethod
     def list(self) -> Iterator[DocumentRef]:

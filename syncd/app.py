@@ -124,7 +124,12 @@ class App:
         """A fresh connector for ``source``."""
         self.config.require(source)
         cls = registry.load(source.connector)
-        return cls(source.connector_options, source=SourceInfo(name=source.name, url=source.url))
+        info = SourceInfo(
+            name=source.name,
+            url=source.url,
+            cache_dir=self.config.state.cache_root() / source.name,
+        )
+        return cls(source.connector_options, source=info)
 
     def sync(
         self,

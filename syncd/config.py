@@ -5,9 +5,10 @@ interpolation), then environment variables named ``SYNCD_<SECTION>__<KEY>`` (for
 ``SYNCD_INTERCOM__TOKEN``), read by pydantic-settings, which is imported only when such a
 variable is set (it costs some 20 ms to import). The token may also come from
 ``intercom.token_file``, a file such as a mounted Kubernetes Secret. Relative paths
-(``state.url`` for SQLite, ``token_file``, connector paths) resolve against the folder of the
-configuration file, not the working directory; a relative SQLite ``state.url`` resolves
-against ``$SYNCD_STATE_DIR`` instead when it is set (the container image sets its volume).
+(``state.url`` for SQLite, ``state.cache_dir``, ``token_file``, connector paths) resolve
+against the folder of the configuration file, not the working directory; a relative SQLite
+``state.url`` or ``state.cache_dir`` resolves against ``$SYNCD_STATE_DIR`` instead when it is
+set (the container image sets its volume).
 
 Every failure raises :class:`~syncd.errors.ConfigError` naming the file and the key.
 """
@@ -164,6 +165,7 @@ class StateConfig(_Model):
     """Where syncd remembers what it published."""
 
     url: str = "sqlite:///syncd.db"
+    cache_dir: Path | None = None  # see cache_root
     lease_ttl: dt.timedelta = dt.timedelta(minutes=2)
     lease_wait: dt.timedelta = dt.timedelta(seconds=30)
 
@@ -191,6 +193,21 @@ class StateConfig(_Model):
     def sqlalchemy_url(self) -> URL:
         """The parsed URL."""
         return make_url(self.url)
+
+    def cache_root(self) -> Path:
+        """Where connectors keep per-source copies (git repositories) between runs.
+
+        ``cache_dir`` when set; else ``syncd-cache`` beside the SQLite database, or with
+        PostgreSQL in ``$SYNCD_STATE_DIR`` (``/var/lib/syncd`` in the container image), else in
+        the working directory.
+        """
+        if self.cache_dir is not None:
+            return self.cache_dir
+        url = self.sqlalchemy_url
+        if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+            return Path(url.database).absolute().parent / "syncd-cache"
+        state_dir = os.environ.get(STATE_DIR_VARIABLE)
+        return (Path(state_dir) if state_dir else Path.cwd()) / "syncd-cache"
 
 
 class ServerConfig(_Model):
@@ -375,6 +392,12 @@ def _resolve_paths(raw: dict[str, Any], base_dir: Path) -> None:
             state["url"] = url.set(database=str(folder / database)).render_as_string(
                 hide_password=False
             )
+    if isinstance(state, dict) and isinstance(state.get("cache_dir"), str):
+        cache_dir = Path(state["cache_dir"])
+        if not cache_dir.is_absolute():
+            state_dir = os.environ.get(STATE_DIR_VARIABLE)
+            folder = Path(state_dir).resolve() if state_dir else base_dir
+            state["cache_dir"] = str(folder / cache_dir)
     intercom = raw.get("intercom")
     if isinstance(intercom, dict) and isinstance(intercom.get("token_file"), str):
         token_file = Path(intercom["token_file"])

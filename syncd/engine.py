@@ -7,6 +7,8 @@ The flow, per source::
 
 Rules it keeps:
 
+* A connector's listing fingerprint equal to the one stored by the last complete run ends the
+  run before listing: nothing changed (see :mod:`syncd.connectors.base`).
 * Only a complete listing can delete. A listing that fails deletes nothing; a source that held
   pages and lists none, or a run that would delete more than ``max_delete_fraction`` of the
   pages held, deletes nothing and raises :class:`~syncd.errors.SafetyStop` (unless
@@ -155,7 +157,11 @@ class SourceSync:
     def run(self) -> RunReport:
         """List, diff, write and delete; the report holds the outcome."""
         started = time.monotonic()
+        fingerprint: str | None = None
         try:
+            fingerprint = self.connector.fingerprint()
+            if fingerprint is not None and self._listing_unchanged(fingerprint):
+                return self.report
             listed = self._list()
             self.report.listed = len(listed)
             fetching, known, gone, held = self._diff(listed)
@@ -196,12 +202,37 @@ class SourceSync:
         self.report.stopped = self.stop.is_set()
         if self.report.failed:
             self.report.exit_code = ExitCode.PARTIAL
+        elif (
+            fingerprint is not None
+            and not self.report.stopped
+            and not self.options.dry_run
+            and not self.incremental
+        ):
+            # Every document of this listing was handled: an equal listing is a no-op.
+            self.tracker.set_fingerprint(fingerprint)
         return self.report
 
     @property
     def incremental(self) -> bool:
         """Whether this run syncs only the documents a change set named."""
         return self._deleted is not None
+
+    def _listing_unchanged(self, fingerprint: str) -> bool:
+        """Whether the source is as the last complete run left it; forget it when it is not."""
+        if (
+            fingerprint == self.tracker.fingerprint
+            and not self.options.full_resync
+            and self.tracker.url == self.source.url
+            and self.tracker.status == self.source.status
+        ):
+            self.report.listed = self.report.unchanged = self.tracker.documents_held()
+            self.log.info("sync.listing_unchanged", fingerprint=fingerprint)
+            return True
+        if self.tracker.fingerprint is not None and not self.options.dry_run:
+            # Forgotten before anything changes: a run cut short must not be taken for a
+            # complete one if the source goes back to the stored listing (a force-push back).
+            self.tracker.set_fingerprint(None)
+        return False
 
     def _list(self) -> Listing:
         """The complete listing (see :data:`Listing`), or the named documents' refs."""

@@ -2,7 +2,9 @@
 
 source
     A configured source by name, with the id of the Content Import Source that syncd created
-    (or adopted) for it in Intercom, and the URL and status last applied there.
+    (or adopted) for it in Intercom, the URL and status last applied there, and the listing
+    fingerprint of its last run that handled every document (see
+    :mod:`syncd.connectors.base`), if its connector gives one.
 
 document
     One document syncd has seen at a source, keyed by its ref id. It carries the external id
@@ -100,6 +102,7 @@ class Source(Base):
     intercom_source_id: Mapped[int | None] = mapped_column(BigInteger)
     url: Mapped[str | None] = mapped_column(String(2048))
     status: Mapped[str | None] = mapped_column(String(16))
+    listing_fingerprint: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -70,13 +70,19 @@ class Tracker:
         # than the statements it ran.
         self._engine: sa.Engine = bind
         self.source_name = source_name
-        self.source_pk, self.intercom_source_id, self.url, self.status = self._load_source()
+        (
+            self.source_pk,
+            self.intercom_source_id,
+            self.url,
+            self.status,
+            self.fingerprint,
+        ) = self._load_source()
         self._statements: dict[str, sa.Executable] = {}
         self._written: list[dict[str, Any]] = []  # buffered records of written pages
         self._replaced: list[dict[str, Any]] = []  # renamed-away rows those writes replace
         self._written_since = 0.0
 
-    def _load_source(self) -> tuple[int, int | None, str | None, str | None]:
+    def _load_source(self) -> tuple[int, int | None, str | None, str | None, str | None]:
         query = sa.select(Source).where(Source.name == self.source_name)
         with self.sessions.begin() as session:
             row = session.scalar(query)
@@ -90,7 +96,7 @@ class Tracker:
                     .on_conflict_do_nothing(index_elements=["name"])
                 )
                 row = session.scalars(query).one()
-            return row.id, row.intercom_source_id, row.url, row.status
+            return row.id, row.intercom_source_id, row.url, row.status, row.listing_fingerprint
 
     def _known_query(self) -> sa.Select[Any]:
         c = _DOCUMENTS.c
@@ -310,6 +316,28 @@ class Tracker:
                     **dataclasses.asdict(counts),
                 )
             )
+
+    def set_fingerprint(self, fingerprint: str | None) -> None:
+        """Remember the listing fingerprint of a run that handled every document (or forget)."""
+        self.flush()
+        with self.sessions.begin() as session:
+            session.execute(
+                sa.update(Source)
+                .where(Source.id == self.source_pk)
+                .values(listing_fingerprint=fingerprint)
+            )
+        self.fingerprint = fingerprint
+
+    def documents_held(self) -> int:
+        """How many documents of this source are tracked (published, excluded or failed)."""
+        self.flush()
+        with self.sessions() as session:
+            count = session.scalar(
+                sa.select(sa.func.count())
+                .select_from(DocumentState)
+                .where(DocumentState.source_id == self.source_pk)
+            )
+            return int(count or 0)
 
     def pages_held(self) -> int:
         """How many pages syncd holds in Intercom for this source."""

@@ -36,11 +36,16 @@ def test_example_config_loads(monkeypatch: pytest.MonkeyPatch) -> None:
     """config.example.yaml is valid and documents every connector built in."""
     monkeypatch.setenv("INTERCOM_ACCESS_TOKEN", "tok")
     monkeypatch.setenv("WIKI_BOT_PASSWORD", "pw")
+    monkeypatch.setenv("GIT_TOKEN", "git-tok")
+    monkeypatch.setenv("GITHUB_TOKEN", "gh-tok")
     config = load_config(ROOT / "config.example.yaml")
     assert {s.connector for s in config.sources} == {"markdown", "confluence_export", "mediawiki"}
     assert config.intercom.access_token() == "tok"
     handbook = config.source("handbook")
     assert Path(handbook.connector_options.path) == ROOT / "examples" / "handbook"  # type: ignore[attr-defined]
+    # With git, path is a folder inside the repository, not beside the configuration.
+    docs = config.source("product-docs")
+    assert docs.connector_options.folder() == "content/docs"  # type: ignore[attr-defined]
 
 
 def test_interpolation_and_relative_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

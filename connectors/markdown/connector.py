@@ -40,12 +40,20 @@ leaf bundle
 Title: front matter ``title``, else the first level-1 heading, else the file name (the folder
 name for index pages). Body: see :mod:`syncd.connectors.markdown.render`; URLs and links: see
 :mod:`syncd.connectors.markdown.urls`. Metadata: ``path``, ``description`` and ``tags``.
+
+With ``git``, syncd fetches the repository itself and ``path`` is a folder inside it: see
+:mod:`syncd.connectors.markdown.gitsource` (versions are blob ids, renames keep their page).
+With ``wiki``, the tree is a GitHub, GitLab, Gitea or Azure DevOps wiki: that host decides
+which files are pages, their titles and URLs, and resolves ``[[links]]`` (see
+:mod:`syncd.connectors.markdown.wiki`).
 """
 
 from __future__ import annotations
 
 import errno
 import functools
+import hashlib
+import json
 import operator
 import os
 import stat
@@ -56,18 +64,22 @@ from typing import Any
 import pydantic
 
 from syncd.connectors.base import (
+    EVERYTHING,
+    ChangeSet,
     Connector,
     ConnectorOptions,
     Document,
     DocumentError,
     DocumentExcluded,
     DocumentRef,
+    Poll,
     SourceInfo,
     SourceUnavailable,
 )
 from syncd.connectors.markdown import lookup as markdown_lookup
 from syncd.connectors.markdown import render as markdown_render
 from syncd.connectors.markdown import source as markdown_source
+from syncd.connectors.markdown.gitsource import GitOptions, GitTree, valid_folder
 from syncd.connectors.markdown.urls import (
     INDEX_STEMS,
     MARKDOWN_SUFFIXES,
@@ -77,6 +89,7 @@ from syncd.connectors.markdown.urls import (
     is_markdown,
     split_name,
 )
+from syncd.connectors.markdown.wiki import Kind, Wiki
 
 MAX_FILE_BYTES = 10 * 1024 * 1024  # far beyond any real page; guards against stray dumps
 _SKIPPED_FOLDERS = markdown_lookup.SKIPPED_FOLDERS
@@ -107,7 +120,9 @@ class MarkdownOptions(ConnectorOptions):
     ``"{base_url}/{slug}.html"``.
     """
 
-    path: Path
+    path: Path | None = None  # the root folder; with git, a folder inside the repository
+    git: GitOptions | None = None
+    wiki: Kind | None = None
     base_url: str | None = None  # the docs site's public URL; default: the source's url
     include: list[str] = pydantic.Field(default_factory=lambda: ["**/*.md", "**/*.markdown"])
     exclude: list[str] = pydantic.Field(default_factory=list)
@@ -119,6 +134,29 @@ class MarkdownOptions(ConnectorOptions):
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("base_url must be an absolute http(s) URL")
         return value
+
+    @pydantic.model_validator(mode="after")
+    def _where(self, info: pydantic.ValidationInfo) -> MarkdownOptions:
+        if self.git is None:
+            if self.path is None:
+                raise ValueError("path: give the root folder (or git: a repository to fetch)")
+            return self
+        if self.path is not None:
+            valid_folder(str(self.path))
+        base_dir = (info.context or {}).get("base_dir")
+        for name in ("ssh_key_file", "known_hosts_file"):
+            value = getattr(self.git, name)
+            if base_dir is not None and value is not None and not value.is_absolute():
+                # Both models are frozen; resolution happens once, during validation.
+                object.__setattr__(self.git, name, Path(base_dir) / value)
+        return self
+
+    def _relative_to_config(self, name: str) -> bool:
+        return name != "path" or self.git is None
+
+    def folder(self) -> str:
+        """With git: the folder inside the repository, "" for its root."""
+        return valid_folder(str(self.path)) if self.path is not None else ""
 
     @pydantic.field_validator("url_template")
     @classmethod
@@ -140,7 +178,16 @@ class MarkdownConnector(Connector):
     def __init__(self, options: ConnectorOptions, *, source: SourceInfo) -> None:
         super().__init__(options, source=source)
         assert isinstance(options, MarkdownOptions)
-        self.root = Path(os.path.realpath(options.path))
+        self.git: GitTree | None = None
+        if options.git is not None:
+            if source.cache_dir is None:
+                raise SourceUnavailable("a git source needs a cache folder; none was given")
+            self.git = GitTree(
+                options.git, options.folder(), source.cache_dir, _options_digest(options, source)
+            )
+        self.wiki = Wiki(options.wiki, options.base_url or source.url) if options.wiki else None
+        # Without git this is the tree's folder; with git it only names the source.
+        self.root = Path(os.path.realpath(options.path or "."))
         self._root = str(self.root)
         self._root_prefix = self._root.rstrip(os.sep) + os.sep
         self._include = self.include = Globs(options.include)
@@ -152,8 +199,46 @@ class MarkdownConnector(Connector):
 
     # -- listing ---------------------------------------------------------------------------
 
+    def fingerprint(self) -> str | None:
+        """With git, the fetched tree (fetching it, once per run); None for a folder."""
+        return self.git.fingerprint() if self.git is not None else None
+
     def list(self) -> Iterator[DocumentRef]:
-        """Every page of the tree, depth first in name order, with one stat per file."""
+        """Every page of the tree in name order: from git's tree, or one stat per file."""
+        self._page_of.cache_clear()
+        refs = self._list_git() if self.git is not None else self._list_folder()
+        if self.wiki is None:
+            yield from refs
+            return
+        pages: list[str] = []
+        for ref in refs:
+            pages.append(ref.id)
+            yield ref
+        self.wiki.set_pages(pages)
+
+    def _list_git(self) -> Iterator[DocumentRef]:
+        """The pages of the fetched tree, from one ``git ls-tree``: no file is read."""
+        assert self.git is not None
+        entries = self.git.entries()
+        include = self._include if self.wiki is None or self._include_given() else None
+        for path in sorted(entries):
+            parts = path.split("/")
+            if any(part[0] == "." or part in _SKIPPED_FOLDERS for part in parts[:-1]):
+                continue
+            name = parts[-1]
+            if name[0] == "." or (self.wiki is not None and not self.wiki.is_page(path)):
+                continue
+            if (include is not None and not include.match(path, name)) or self._exclude.match(
+                path, name
+            ):
+                continue
+            yield DocumentRef(id=path, version=self.git.version(entries[path]))
+
+    def _include_given(self) -> bool:
+        return "include" in self.options.model_fields_set
+
+    def _list_folder(self) -> Iterator[DocumentRef]:
+        """Every page of the folder, depth first in name order, with one stat per file."""
         if not self.root.is_dir():
             # Worded as the Confluence connector words a missing export.
             what = "not a folder" if self.root.exists() else "does not exist"
@@ -228,13 +313,33 @@ class MarkdownConnector(Connector):
         finally:
             os.close(fd)
 
-    def lookup(self, ids: Collection[str]) -> Sequence[DocumentRef]:
-        """The named pages that exist now, as :meth:`list` would give them, reading no other."""
+    def lookup(self, ids: Collection[str]) -> Sequence[DocumentRef] | None:
+        """The named pages that exist now, as :meth:`list` would give them, reading no other.
+
+        None with git: a run reads one fetched commit, whose unchanged tree is a no-op anyway.
+        """
+        if self.git is not None:
+            return None
         return markdown_lookup.lookup(self, ids)
 
-    def watch_root(self) -> Path:
-        """The folder of the tree: its file events name pages (see :meth:`ref_id_of`)."""
-        return self.root
+    def watch_root(self) -> Path | None:
+        """The folder of the tree: its file events name pages (see :meth:`ref_id_of`).
+
+        None with git: the remote is polled instead (see :meth:`poll_changes`).
+        """
+        return None if self.git is not None else self.root
+
+    def poll_changes(self, cursor: str | None) -> Poll:
+        """With git: whether the remote's ref moved, by one ``git ls-remote`` (no fetch).
+
+        The cursor is the remote commit; a new one asks for a run of the whole source, which
+        its fetched tree then makes exact. A folder has no feed (it is watched instead).
+        """
+        if self.git is None:
+            raise NotImplementedError("a folder is watched, not polled")
+        commit = self.git.remote_commit()
+        changed = cursor is not None and commit != cursor
+        return Poll(changes=EVERYTHING if changed else ChangeSet(), cursor=commit)
 
     def ref_id_of(self, path: Path) -> str | None:
         """The ref id of a page at ``path`` under the root, by name alone; None if none."""
@@ -270,13 +375,17 @@ class MarkdownConnector(Connector):
         reason = markdown_source.exclusion_reason(front_matter)
         if reason is not None:
             raise DocumentExcluded(f"{ref.id}: {reason}")
-        url = self.urls.page_url(ref.id, front_matter)
+        wiki = self.wiki
+        url = wiki.page_url(ref.id) if wiki else self.urls.page_url(ref.id, front_matter)
         prepared = markdown_render.prepare(body)
+        if wiki is not None:
+            prepared = wiki.rewrite_links(prepared, ref.id)
         description = markdown_source.text_value(front_matter, "description")
         html = markdown_render.render(
             prepared,
-            lambda value: self.urls.resolve(
-                value, from_path=ref.id, page_url=url, page_of=self._page_of
+            lambda value: (
+                (wiki.link_url(value, ref.id) if wiki else None)
+                or self.urls.resolve(value, from_path=ref.id, page_url=url, page_of=self._page_of)
             ),
         )
         if not html and description:
@@ -300,6 +409,8 @@ class MarkdownConnector(Connector):
 
     def _read_bytes(self, ref_id: str) -> bytes:
         """The content of the file behind a ref id; DocumentError if it cannot be read."""
+        if self.git is not None:
+            return self.git.read(ref_id, MAX_FILE_BYTES)
         try:
             fd = self._open(ref_id)
         except FileNotFoundError:
@@ -368,11 +479,16 @@ class MarkdownConnector(Connector):
         """The page URL of the Markdown file or page folder ``target``, for links."""
         if is_markdown(target):
             return self._linked_page_url(target)
-        folder = self.root.joinpath(*target.split("/")) if target else self.root
-        try:
-            names = sorted(child.name for child in folder.iterdir())
-        except OSError:
-            return None  # not a folder (or not ours to read): a plain file link
+        if self.git is not None:
+            names = self.git.children(target)
+            if not names:
+                return None  # not a folder of the tree: a plain file link
+        else:
+            folder = self.root.joinpath(*target.split("/")) if target else self.root
+            try:
+                names = sorted(child.name for child in folder.iterdir())
+            except OSError:
+                return None  # not a folder (or not ours to read): a plain file link
         for name in names:
             stem = split_name(name)[1].lower()
             if stem in INDEX_STEMS and name.lower().endswith(MARKDOWN_SUFFIXES):
@@ -390,6 +506,8 @@ class MarkdownConnector(Connector):
         return self.urls.page_url(path, front_matter)
 
     def _title(self, ref_id: str, front_matter: dict[str, Any], body: str) -> str:
+        if self.wiki is not None:
+            return self.wiki.title(ref_id, front_matter)
         title = markdown_source.text_value(front_matter, "title") or markdown_render.first_heading(
             body
         )
@@ -405,10 +523,25 @@ class MarkdownConnector(Connector):
         if external_id is None and (doc_id := markdown_source.text_value(front_matter, "id")):
             folder, _ = split_name(ref_id)
             external_id = f"{folder}/{doc_id}" if folder else doc_id
+        if external_id is None and self.git is not None:
+            external_id = self.git.identity(ref_id)  # a renamed file keeps its page
         return external_id
+
+    def close(self) -> None:
+        """Stop the git blob reader, if any."""
+        if self.git is not None:
+            self.git.close()
 
 
 def _mtime(version: str) -> float | None:
     """The modification time in a version ``<size>:<mtime_ns>``, in seconds."""
     _, _, mtime_ns = version.partition(":")
     return int(mtime_ns) / 1e9 if mtime_ns.isdigit() else None
+
+
+def _options_digest(options: MarkdownOptions, source: SourceInfo) -> str:
+    """A short digest of what shapes a page besides its bytes (not the git login)."""
+    shaping = options.model_dump(mode="json", exclude={"git"})
+    shaping["source_url"] = source.url
+    text = json.dumps(shaping, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]

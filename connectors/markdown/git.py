@@ -1,0 +1,455 @@
+"""Git repositories fetched by syncd itself: a bounded ``git`` runner and one cache per source.
+
+remote
+    Where the repository lives (an ``https://``, ``ssh://``, ``git@host:`` or ``file://`` URL)
+    and how to log in: a token, given to git only through its environment, or an SSH key file.
+
+cache
+    A bare repository in the source's cache folder (under the state location). Nothing is
+    ever checked out: pages are read from git's objects at the fetched commit, so a run sees
+    one consistent snapshot and the URL is the only thing git keeps about the remote (it is
+    passed on each fetch, never stored in the cache's config).
+
+refs
+    ``refs/syncd/head`` is the commit the last fetch brought (``+``: force-pushes are taken
+    as they are); ``refs/syncd/last`` pins the commit whose tree the last listing read, so
+    its objects stay for the next run's rename detection (see
+    :mod:`syncd.connectors.markdown.gitsource`).
+
+Every git command runs in its own process group with a wall-clock limit; on timeout the
+whole group is killed (git's HTTP and SSH helpers included), and :class:`GitError` says so.
+Messages never hold the token: git does not print it, and anything that looks like
+credentials in a URL is masked before a message leaves this module.
+
+The real ``git`` command is used, not a library: partial and shallow fetches, credential
+helpers and low-speed aborts come with it, and it holds nothing in our process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import re
+import selectors
+import shlex
+import signal
+import subprocess
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+HEAD_REF = "refs/syncd/head"
+LAST_REF = "refs/syncd/last"
+# What git gets from our environment: the search path, locale-free messages, proxies and
+# CA settings an installation may need. Nothing else leaks in (no GIT_* of the host, none of
+# syncd's own secrets).
+_PASSED_ON = (
+    "PATH",
+    "HOME",
+    "TMPDIR",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "all_proxy",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "ALL_PROXY",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "GIT_SSL_CAINFO",
+    "GIT_SSL_CAPATH",
+)
+# Asked by git for a password, it answers from the environment: the token is never in an
+# argument, a URL or a file. Only "get" is answered, so git cannot store the token anywhere.
+_CREDENTIAL_HELPER = (
+    '!f() { test "$1" = get && printf "username=%s\\npassword=%s\\n"'
+    ' "$SYNCD_GIT_USERNAME" "$SYNCD_GIT_TOKEN"; }; f'
+)
+_URL_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
+_STDERR_LIMIT = 64 * 1024
+
+
+class GitError(Exception):
+    """A git command failed; the message says why, without credentials."""
+
+    def __init__(self, message: str, returncode: int | None = None) -> None:
+        super().__init__(message)
+        self.returncode = returncode
+
+
+class GitTimeout(GitError):
+    """A git command outlived its time limit and was killed with its process group."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Remote:
+    """A repository to fetch, and how to log in to it."""
+
+    url: str
+    token: str | None = None
+    username: str = "x-access-token"
+    ssh_key_file: Path | None = None
+    known_hosts_file: Path | None = None
+    timeout: float = 120.0
+
+    def __repr__(self) -> str:  # the token stays out of reprs and tracebacks
+        return f"Remote(url={mask(self.url)!r})"
+
+    def environment(self) -> dict[str, str]:
+        """The environment every git command of this remote runs with."""
+        env = {name: value for name in _PASSED_ON if (value := os.environ.get(name)) is not None}
+        config = [
+            ("credential.helper", ""),  # forget the host's helpers: none may see the token
+            ("gc.autoDetach", "false"),  # no background gc outliving the run
+            ("http.lowSpeedLimit", "1000"),  # a stalled server fails well before our limit
+            ("http.lowSpeedTime", str(max(5, min(60, int(self.timeout / 2))))),
+            ("core.hooksPath", os.devnull),
+        ]
+        if self.token is not None:
+            config.append(("credential.helper", _CREDENTIAL_HELPER))
+            env["SYNCD_GIT_TOKEN"] = self.token
+            env["SYNCD_GIT_USERNAME"] = self.username
+        env.update(
+            LC_ALL="C",
+            GIT_TERMINAL_PROMPT="0",
+            GIT_CONFIG_NOSYSTEM="1",
+            GIT_CONFIG_COUNT=str(len(config)),
+        )
+        for index, (key, value) in enumerate(config):
+            env[f"GIT_CONFIG_KEY_{index}"] = key
+            env[f"GIT_CONFIG_VALUE_{index}"] = value
+        if self.ssh_key_file is not None:
+            env["GIT_SSH_COMMAND"] = ssh_command(self.ssh_key_file, self.known_hosts_file)
+        return env
+
+
+def ssh_command(key_file: Path, known_hosts_file: Path | None) -> str:
+    """The ssh command line for a deploy key: that key only, no prompts, host keys checked."""
+    parts = [
+        "ssh",
+        "-i",
+        str(key_file),
+        "-o",
+        "IdentitiesOnly=yes",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "ConnectTimeout=15",
+        "-o",
+        "StrictHostKeyChecking=yes",
+    ]
+    if known_hosts_file is not None:
+        parts += ["-o", f"UserKnownHostsFile={known_hosts_file}"]
+    # git hands GIT_SSH_COMMAND to a shell: quote every part.
+    return " ".join(shlex.quote(part) for part in parts)
+
+
+def mask(text: str) -> str:
+    """``text`` with the user and password of any URL in it replaced by ``***``."""
+    return _URL_CREDENTIALS.sub("***@", text)
+
+
+def run(
+    args: Sequence[str],
+    *,
+    env: dict[str, str],
+    timeout: float,
+    git_dir: Path | None = None,
+    secret: str | None = None,
+) -> bytes:
+    """Run ``git args`` and return its output; GitError (or GitTimeout) when it fails.
+
+    git starts in a new session, so that on timeout ``killpg`` reaches the helpers it
+    started (``git-remote-https``, ``ssh``); ``subprocess.run(timeout=)`` would kill git
+    alone and leave them running.
+    """
+    command = ["git", *(["--git-dir", str(git_dir)] if git_dir is not None else []), *args]
+    # git from PATH, as an administrator installed it; arguments never hold a secret.
+    process = subprocess.Popen(  # noqa: S603
+        command,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(process)
+        raise GitTimeout(f"git {args[0]} took longer than {timeout:g} s and was stopped") from None
+    except BaseException:
+        _kill_group(process)
+        raise
+    if process.returncode != 0:
+        reason = _reason(err, secret) or f"git {args[0]} failed ({process.returncode})"
+        raise GitError(reason, process.returncode)
+    return out
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    with contextlib.suppress(Exception):
+        process.communicate(timeout=5)
+
+
+def _reason(stderr: bytes, secret: str | None) -> str:
+    """git's own explanation: its ``fatal:``/``error:`` lines, else its last line."""
+    text = stderr[:_STDERR_LIMIT].decode("utf-8", "replace")
+    if secret:
+        text = text.replace(secret, "***")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    wanted = [line for line in lines if line.startswith(("fatal:", "error:"))] or lines[-1:]
+    return mask("; ".join(wanted))
+
+
+class Blobs:
+    """Reads blobs from one repository through one ``git cat-file --batch`` process.
+
+    Each read has its own time limit; a read that outlives it kills the process (the next
+    read starts another) and raises GitTimeout.
+    """
+
+    def __init__(self, git_dir: Path, *, env: dict[str, str], timeout: float) -> None:
+        self.git_dir = git_dir
+        self.env = env
+        self.timeout = timeout
+        self._process: subprocess.Popen[bytes] | None = None
+        self._selector: selectors.BaseSelector | None = None
+        self._buffer = bytearray()
+
+    def read(self, sha: str, *, limit: int) -> bytes | None:
+        """The content of blob ``sha``; None when it is larger than ``limit`` bytes."""
+        process = self._start()
+        assert process.stdin is not None
+        deadline = time.monotonic() + self.timeout
+        try:
+            process.stdin.write(sha.encode("ascii") + b"\n")
+            process.stdin.flush()
+            header = self._read_line(deadline)
+            parts = header.split()
+            if len(parts) != 3 or parts[1] != b"blob":
+                raise GitError(f"object {sha} is not a blob in the fetched commit")
+            size = int(parts[2])
+            data = self._read_exactly(size + 1, deadline)  # the content and a newline
+        except GitTimeout:
+            self.close()
+            raise
+        except (OSError, ValueError) as exc:
+            self.close()
+            raise GitError(f"cannot read object {sha}: {exc}") from None
+        return None if size > limit else data[:-1]
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        if self._process is None:
+            self._process = subprocess.Popen(  # noqa: S603 - fixed program and arguments
+                ["git", "--git-dir", str(self.git_dir), "cat-file", "--batch"],  # noqa: S607
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=self.env,
+                start_new_session=True,
+            )
+            assert self._process.stdout is not None
+            os.set_blocking(self._process.stdout.fileno(), False)
+            self._selector = selectors.DefaultSelector()
+            self._selector.register(self._process.stdout, selectors.EVENT_READ)
+            self._buffer.clear()
+        return self._process
+
+    def _fill(self, deadline: float) -> None:
+        assert self._process is not None
+        assert self._process.stdout is not None
+        assert self._selector is not None
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not self._selector.select(remaining):
+            raise GitTimeout(f"reading from git took longer than {self.timeout:g} s")
+        chunk = os.read(self._process.stdout.fileno(), 1 << 20)
+        if not chunk:
+            raise GitError("git cat-file ended unexpectedly")
+        self._buffer += chunk
+
+    def _read_line(self, deadline: float) -> bytes:
+        while (end := self._buffer.find(b"\n")) < 0:
+            self._fill(deadline)
+        line = bytes(self._buffer[:end])
+        del self._buffer[: end + 1]
+        return line
+
+    def _read_exactly(self, size: int, deadline: float) -> bytes:
+        while len(self._buffer) < size:
+            self._fill(deadline)
+        data = bytes(self._buffer[:size])
+        del self._buffer[:size]
+        return data
+
+    def close(self) -> None:
+        """End the reader process (a later read starts a new one)."""
+        process, self._process = self._process, None
+        if self._selector is not None:
+            self._selector.close()
+            self._selector = None
+        if process is None:
+            return
+        with contextlib.suppress(OSError):
+            assert process.stdin is not None
+            process.stdin.close()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            _kill_group(process)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Entry:
+    """One file of a tree listing: its path below the listed tree, mode and blob id."""
+
+    path: str
+    mode: str
+    sha: str
+
+
+class Repository:
+    """The bare cache repository of one source, and the git commands run on it."""
+
+    def __init__(self, path: Path, remote: Remote) -> None:
+        self.path = path
+        self.remote = remote
+        self.env = remote.environment()
+
+    def git(self, *args: str, timeout: float | None = None) -> bytes:
+        """Run a git command on the cache repository, within the remote's time limit."""
+        return run(
+            args,
+            env=self.env,
+            timeout=timeout or self.remote.timeout,
+            git_dir=self.path,
+            secret=self.remote.token,
+        )
+
+    def ensure(self) -> None:
+        """Create the bare repository unless it exists."""
+        if not (self.path / "HEAD").is_file():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            run(["init", "--quiet", "--bare", str(self.path)], env=self.env, timeout=30)
+
+    def default_branch(self) -> str:
+        """The full ref name the remote's HEAD points to (``refs/heads/main``)."""
+        return self.default_head()[0]
+
+    def default_head(self) -> tuple[str, str | None]:
+        """The remote's default branch (full ref name) and the commit it names, in one call."""
+        out = run(
+            ["ls-remote", "--symref", self.remote.url, "HEAD"],
+            env=self.env,
+            timeout=self.remote.timeout,
+            secret=self.remote.token,
+        )
+        branch: str | None = None
+        commit: str | None = None
+        for line in out.decode("utf-8", "replace").splitlines():
+            target, _, name = line.partition("\t")
+            if name == "HEAD" and target.startswith("ref: "):
+                branch = target.removeprefix("ref: ").strip()
+            elif name == "HEAD":
+                commit = target.strip()
+        if branch is None:
+            raise GitError("the remote names no default branch; set git.ref")
+        return branch, commit
+
+    def remote_commit(self, ref: str) -> str | None:
+        """The commit ``ref`` names at the remote now (one ``ls-remote``), None if absent."""
+        try:
+            out = run(
+                ["ls-remote", "--exit-code", self.remote.url, ref],
+                env=self.env,
+                timeout=self.remote.timeout,
+                secret=self.remote.token,
+            )
+        except GitError as exc:
+            if exc.returncode == 2:  # --exit-code: no such ref
+                return None
+            raise
+        for line in out.decode("ascii", "replace").splitlines():
+            sha, _, name = line.partition("\t")
+            if name == ref:
+                return sha
+        return None
+
+    def fetch(self, ref: str) -> str:
+        """Fetch ``ref`` (shallow, that ref alone) into :data:`HEAD_REF`; its commit id."""
+        self.ensure()
+        self.git(
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            "--no-write-fetch-head",
+            "--no-recurse-submodules",
+            "--depth=1",
+            self.remote.url,
+            f"+{ref}:{HEAD_REF}",
+        )
+        return self.git("rev-parse", "--verify", f"{HEAD_REF}^{{commit}}").decode().strip()
+
+    def tree(self, commit: str, folder: str) -> str | None:
+        """The id of the tree at ``folder`` ("" for the root) of ``commit``, None if absent."""
+        if not folder:
+            return self.git("rev-parse", "--verify", f"{commit}^{{tree}}").decode().strip()
+        # "commit:folder^{tree}" would read "^{tree}" as part of the path: ask ls-tree.
+        for record in self.git("ls-tree", "-z", commit, "--", folder).split(b"\0"):
+            meta, _, path = record.partition(b"\t")
+            if meta and os.fsdecode(path) == folder and meta.split(b" ")[1] == b"tree":
+                return meta.split(b" ")[2].decode()
+        return None
+
+    def files(self, tree: str) -> Iterator[Entry]:
+        """Every file below ``tree``, recursively: regular files, executables and symlinks."""
+        out = self.git("ls-tree", "-r", "-z", tree)
+        for record in out.split(b"\0"):
+            if record:
+                meta, _, path = record.partition(b"\t")
+                mode, kind, sha = meta.split(b" ")
+                if kind == b"blob":
+                    yield Entry(os.fsdecode(path), mode.decode(), sha.decode())
+
+    def renames(self, old_tree: str, new_tree: str) -> list[tuple[str, str, str]]:
+        """What changed between two trees: ``(status, old path, new path)``, renames found.
+
+        Status is git's letter (``A``, ``D``, ``M``, ``R``, ``T``); a path that did not
+        change side is repeated.
+        """
+        out = self.git("diff-tree", "-r", "-z", "--name-status", "-M", old_tree, new_tree)
+        fields = out.split(b"\0")
+        changes: list[tuple[str, str, str]] = []
+        i = 0
+        while i < len(fields) and fields[i]:
+            status = fields[i].decode()[:1]
+            if status in ("R", "C"):
+                old, new = os.fsdecode(fields[i + 1]), os.fsdecode(fields[i + 2])
+                i += 3
+            else:
+                old = new = os.fsdecode(fields[i + 1])
+                i += 2
+            changes.append((status, old, new))
+        return changes
+
+    def set_ref(self, name: str, commit: str) -> None:
+        """Point ``name`` at ``commit``."""
+        self.git("update-ref", name, commit)
+
+    def has_object(self, sha: str) -> bool:
+        """Whether the cache holds object ``sha``."""
+        try:
+            self.git("cat-file", "-e", sha)
+        except GitError:
+            return False
+        return True
+
+    def blobs(self) -> Blobs:
+        """A reader of this repository's blobs (close it when done)."""
+        return Blobs(self.path, env=self.env, timeout=self.remote.timeout)
