@@ -80,6 +80,9 @@ class App:
         self.config = config
         self.engine = engine
         self.sessions = sessions
+        # Set when the caller prints each run's summary where people read the log (`syncd
+        # sync` on a terminal): sync.started/sync.finished then go to DEBUG, not repeat it.
+        self.summaries_shown = False
 
     @classmethod
     def open(cls, config: Config) -> App:
@@ -243,7 +246,7 @@ class App:
     ) -> RunReport:
         bound = log.bind(source=source.name)
         run_id = None
-        bound.info(
+        getattr(bound, "debug" if self.summaries_shown else "info")(
             "sync.started",
             full_resync=options.full_resync,
             dry_run=options.dry_run,
@@ -302,7 +305,7 @@ class App:
     ) -> None:
         status = _status(report)
         level = "info" if report.exit_code == ExitCode.OK else "warning"
-        getattr(log, level)(
+        getattr(log, "debug" if self.summaries_shown else level)(
             "sync.finished",
             source=source.name,
             status=status,

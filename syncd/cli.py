@@ -231,6 +231,8 @@ def sync(
 
     metrics.discard()  # no /metrics endpoint to read them from
     app = _open_app(state)
+    # Each run's summary is printed below; on a terminal the log need not say it again.
+    app.summaries_shown = logsetup.is_console()
     stop = threading.Event()
     progress = make_progress(sys.stderr)
     signals = _stop_on_signals(stop)

@@ -55,10 +55,19 @@ _NOISY = {
 }
 
 
+_chosen: list[LogFormat] = []  # the format of the last configure(), for is_console()
+
+
+def is_console() -> bool:
+    """Whether log lines are readable text for people (a terminal), not JSON for machines."""
+    return bool(_chosen) and _chosen[-1] == "console"
+
+
 def configure(level: str = "info", fmt: LogFormat | None = None) -> None:
     """Route structlog and stdlib logging to stderr in one format."""
     if fmt is None:
         fmt = "console" if sys.stderr.isatty() else "json"
+    _chosen[:] = [fmt]
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,

@@ -68,6 +68,7 @@ class RunReport(Counts):
         """The report as JSON-ready data."""
         data = dataclasses.asdict(self)
         data["exit_code"] = int(self.exit_code)
+        data["duration"] = round(self.duration, 3)  # seconds; ms is all a run's length needs
         data["failures"] = [{"ref_id": ref, "error": err} for ref, err in self.failures]
         return data
 
@@ -121,7 +122,9 @@ def render_plan(report: RunReport) -> str:
     out = [report.summary()]
     for item in report.plan:
         label = item.title or item.external_id or item.ref_id
-        out.append(f"  {item.action:<6} {label} [{item.ref_id}]: {item.reason}")
+        # A page without a title (a delete) is named by its path alone, not twice.
+        where = f" [{item.ref_id}]" if label != item.ref_id else ""
+        out.append(f"  {item.action:<6} {label}{where}: {item.reason}")
         if item.diff:
             out.extend(f"      {line}" for line in item.diff.splitlines())
     for ref_id, error in report.failures:

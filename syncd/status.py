@@ -86,7 +86,7 @@ def _one(session: Session, row: Source) -> SourceStatus:
         last_run = {
             "started_at": last.started_at,
             "finished_at": last.finished_at,
-            "duration": last.duration,
+            "duration": None if last.duration is None else round(last.duration, 3),
             "status": last.status,
             "full_resync": last.full_resync,
             "listed": last.listed,
