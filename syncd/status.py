@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
+from syncd import freshness
 from syncd.config import Config
 from syncd.models import DocumentState, Run, Source
 
@@ -26,6 +27,11 @@ class SourceStatus:
     last_success: dt.datetime | None
     failing: list[dict[str, Any]]
     failing_total: int
+    # Seconds from a change at the source to its write in Intercom: the last measure, the
+    # p95 of those kept, and how many are kept (see syncd.freshness).
+    freshness: dict[str, float | int | None] = dataclasses.field(
+        default_factory=lambda: {"last": None, "p95": None, "samples": 0}
+    )
 
     def as_json(self) -> dict[str, Any]:
         """JSON-ready data, timestamps as ISO 8601."""
@@ -89,6 +95,7 @@ def _one(session: Session, row: Source) -> SourceStatus:
             "duration": None if last.duration is None else round(last.duration, 3),
             "status": last.status,
             "full_resync": last.full_resync,
+            "incremental": last.incremental,
             "listed": last.listed,
             "created": last.created,
             "updated": last.updated,
@@ -118,6 +125,7 @@ def _one(session: Session, row: Source) -> SourceStatus:
         last_success,
         failing,
         int(failing_total or 0),
+        freshness.summary(session, row.id),
     )
 
 
@@ -132,8 +140,9 @@ def render(statuses: list[SourceStatus]) -> str:
         else:
             when = f"{run['started_at']:%Y-%m-%d %H:%M:%S} UTC"
             took = f", {run['duration']:.2f}s" if run["duration"] is not None else ""
+            kind = " (incremental)" if run["incremental"] else ""
             lines.append(
-                f"  last run {when}: {run['status']}{took}; {run['created']} created, "
+                f"  last run{kind} {when}: {run['status']}{took}; {run['created']} created, "
                 f"{run['updated']} updated, {run['deleted']} deleted, {run['unchanged']} "
                 f"unchanged, {run['failed']} failed"
             )
@@ -141,6 +150,12 @@ def render(statuses: list[SourceStatus]) -> str:
                 lines.append(f"  error: {run['error']}")
         if status.last_success is not None:
             lines.append(f"  last success {status.last_success:%Y-%m-%d %H:%M:%S} UTC")
+        fresh = status.freshness
+        if fresh["last"] is not None and fresh["p95"] is not None:
+            lines.append(
+                f"  freshness (change to Intercom): last {fresh['last']:.1f}s, "
+                f"p95 {fresh['p95']:.1f}s over the last {fresh['samples']} writes"
+            )
         if status.failing_total:
             lines.append(f"  {status.failing_total} failing documents:")
             for doc in status.failing:

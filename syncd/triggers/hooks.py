@@ -33,8 +33,11 @@ import structlog
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from syncd.errors import ConfigError
+
 log = structlog.get_logger(__name__)
 
+MIN_SECRET = 16  # characters; a short secret can be guessed over the network
 MAX_BODY = 5 * 1024 * 1024  # GitHub caps webhook payloads at 25 MB; pushes are far smaller
 RequestRun = Callable[[str], bool]
 """Asks for a full run of the named source; False when no such source is configured."""
@@ -68,6 +71,11 @@ class HookEndpoint:
     """Serves ``POST /hooks/{source}`` (:meth:`handle`)."""
 
     def __init__(self, secret: str, request_run: RequestRun) -> None:
+        """ConfigError (``server.hook_secret``) when the secret is shorter than MIN_SECRET."""
+        if len(secret) < MIN_SECRET:
+            raise ConfigError(
+                f"use a hook secret of at least {MIN_SECRET} characters", key="server.hook_secret"
+            )
         self._secret = secret.encode()
         self._request_run = request_run
 

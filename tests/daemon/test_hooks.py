@@ -13,6 +13,7 @@ from structlog.testing import capture_logs
 
 from syncd.config import ServerConfig
 from syncd.connectors.base import ChangeSet
+from syncd.errors import ConfigError
 from syncd.scheduler import Daemon
 from syncd.triggers.gate import RunGate
 from tests.daemon.conftest import RecordingJob, make_source, wait_until
@@ -192,3 +193,10 @@ def test_a_triggered_run_gets_the_change_set(daemons: list[Daemon]) -> None:
     daemon.request("handbook", named, "test")
     wait_until(lambda: len(seen) == 2)
     assert seen == [None, named]
+
+
+def test_a_short_hook_secret_is_refused_at_start() -> None:
+    """A hook secret under 16 characters stops `syncd run` with a ConfigError naming the key."""
+    server = ServerConfig(host="127.0.0.1", port=0, hook_secret="short")
+    with pytest.raises(ConfigError, match=r"server\.hook_secret"):
+        Daemon([make_source("handbook")], RecordingJob(), server=server)
