@@ -26,14 +26,14 @@ RUN pip wheel --no-deps --wheel-dir /dist . \
     && python -m venv /opt/syncd \
     && /opt/syncd/bin/pip install --constraint constraints.txt /dist/*.whl
 
-# --- runtime: the virtualenv, tini and an unprivileged user; no compiler, no pip cache ------
+# --- runtime: the virtualenv, tini, git (for git sources) and an unprivileged user ---------
 FROM ${PYTHON_IMAGE} AS runtime
 
 # Debian stable ships only security fixes; pinning the exact revision would break the build
 # each time one lands, for no gain in reproducibility that matters for a tiny init process.
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install --yes --no-install-recommends tini \
+    && apt-get install --yes --no-install-recommends tini git openssh-client \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 syncd \
     && useradd --system --uid 10001 --gid syncd --home-dir /var/lib/syncd --create-home \

@@ -69,6 +69,12 @@ class GitOptions(pydantic.BaseModel):
             raise ValueError("the URL holds credentials; give the token as git.token instead")
         return value
 
+    @pydantic.field_validator("token")
+    @classmethod
+    def _empty_token_is_none(cls, value: pydantic.SecretStr | None) -> pydantic.SecretStr | None:
+        # ${GIT_TOKEN:-} with the variable unset: a public repository, no login.
+        return value if value is not None and value.get_secret_value() else None
+
     @pydantic.field_validator("ref")
     @classmethod
     def _ref(cls, value: str | None) -> str | None:

@@ -257,3 +257,17 @@ def test_the_default_branch_is_followed_when_no_ref_is_set(
     git("branch", "-m", "main", "trunk", cwd=upstream.bare)
     with connector(tmp_path, upstream.url) as source:
         assert "index.md" in listing(source)
+
+
+def test_polling_asks_the_remote_head_without_fetching(tmp_path: Path, upstream: Upstream) -> None:
+    """poll_changes compares the remote's head commit: the whole source changed once it moves."""
+    with connector(tmp_path, upstream.url, git={"ref": "main"}) as source:
+        assert source.watch_root() is None and source.lookup(["index.md"]) is None
+        first = source.poll_changes(None)
+        assert first.cursor == upstream.run("rev-parse", "HEAD").strip()
+        assert not source.poll_changes(first.cursor).changes
+        upstream.write({"index.md": "# Home\n\nMoved on.\n"})
+        upstream.push()
+        moved = source.poll_changes(first.cursor)
+    assert moved.changes.everything
+    assert not (tmp_path / "cache" / "repo.git").exists()  # polling fetched nothing
