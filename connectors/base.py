@@ -66,8 +66,11 @@ A minimal third-party connector, registered under the ``syncd.connectors`` entry
 in its package's ``pyproject.toml`` (``[project.entry-points."syncd.connectors"]``,
 ``notes = "acme_syncd:NotesConnector"``)::
 
+    import hashlib
     from collections.abc import Iterator
-    from syncd.connectors.base import Connector, ConnectorOptions, Document, DocumentRef
+    from syncd.connectors.base import (
+        Connector, ConnectorOptions, Document, DocumentRef, SourceInfo,
+    )
 
     class NotesOptions(ConnectorOptions):
         notes: dict[str, str]
@@ -81,7 +84,7 @@ in its package's ``pyproject.toml`` (``[project.entry-points."syncd.connectors"]
 
         def list(self) -> Iterator[DocumentRef]:
             for key, text in self.notes.items():
-                yield DocumentRef(id=key, version=str(hash(text)))
+                yield DocumentRef(id=key, version=hashlib.sha1(text.encode()).hexdigest())
 
         def fetch(self, ref: DocumentRef) -> Document:
             return Document(title=ref.id, body=self.notes[ref.id], body_format="markdown")
