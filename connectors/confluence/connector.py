@@ -110,6 +110,9 @@ class ConfluenceExportOptions(ConnectorOptions):
     missing_spaces: Literal["keep", "delete"] = "keep"
     """Folder of exports: keep reading a space the newest exports lack from an older one
     (``keep``), or let its pages be deleted (``delete``)."""
+    restricted_pages: Literal["skip", "publish"] = "skip"
+    """XML exports: leave out pages with a view restriction and their descendants (``skip``),
+    or publish them like any page (``publish``)."""
 
     @pydantic.field_validator("base_url")
     @classmethod
@@ -192,6 +195,7 @@ class ConfluenceExportConnector(Connector):
             page_url=self.page_url,
             spaces=self.options.spaces,
             include_attachments_list=self.options.include_attachments_list,
+            skip_restricted=self.options.restricted_pages == "skip",
         )
         self._xml = site
         path = self.options.path

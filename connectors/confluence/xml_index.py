@@ -31,7 +31,7 @@ from syncd.connectors.confluence.xml_entities import EntitiesSource, XmlObject, 
 PAGE_CLASSES = frozenset({"Page", "BlogPost"})
 _PASS1 = PAGE_CLASSES | {
     "Space", "BodyContent", "Attachment", "ConfluenceUserImpl", "InternalUser",
-    "DefaultHibernateUser",
+    "DefaultHibernateUser", "ContentPermissionSet", "ContentPermission",
 }  # fmt: skip
 STORAGE = "2"  # bodyType of the XHTML-based storage format (Confluence 4.0 and later)
 WIKI = "0"  # bodyType of the wiki markup of Confluence 3 (a missing bodyType means the same)
@@ -140,6 +140,12 @@ class _Pass1:
     user_names: dict[str, str] = dataclasses.field(default_factory=dict)  # key -> username
     display: dict[str, str] = dataclasses.field(default_factory=dict)  # username -> full name
     attachments: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    view_sets: dict[str, str] = dataclasses.field(default_factory=dict)  # set id -> content id
+    used_sets: set[str] = dataclasses.field(default_factory=set)  # sets holding a permission
+
+    def restricted(self) -> set[str]:
+        """Content ids with a view restriction: a View permission set that names someone."""
+        return {owner for set_id, owner in self.view_sets.items() if set_id in self.used_sets}
 
     def add(self, obj: XmlObject) -> None:
         """Take what pass 1 keeps of one object."""
@@ -153,6 +159,13 @@ class _Pass1:
             space = _space(obj)
             if space is not None:
                 self.spaces[obj.id] = space
+        elif cls == "ContentPermissionSet":
+            owner = obj.text("owningContent")
+            if owner and (obj.text("type") or "").lower() == "view":
+                self.view_sets[obj.id] = owner
+        elif cls == "ContentPermission":
+            if obj.text("owningSet"):
+                self.used_sets.add(obj.text("owningSet") or "")
         elif cls == "Attachment":
             container = obj.text("containerContent") or obj.text("content")
             name = obj.text("title") or obj.text("fileName")
@@ -195,11 +208,13 @@ def build_index(
     *,
     spaces: Collection[str] | None = None,
     skip_spaces: Collection[str] = (),
+    skip_restricted: bool = True,
 ) -> SiteIndex:
     """Pass 1: the index of the export's published pages in the chosen spaces.
 
     ``spaces`` (space keys, case-blind) chooses spaces; None chooses all but personal ones.
-    ``skip_spaces`` leaves out spaces another export provides.
+    ``skip_spaces`` leaves out spaces another export provides. ``skip_restricted`` leaves out
+    pages with a view restriction and, as Confluence inherits it, their descendants.
     """
     found = _Pass1()
     for obj in iter_objects(source, _PASS1, skip=("body",)):
@@ -219,8 +234,9 @@ def build_index(
             continue  # personal spaces are published only when named in `spaces`
         if chosen is None or key in chosen:
             index.spaces[space.id] = space
+    hidden = _restricted_trees(found) if skip_restricted else set()
     for page in found.pages.values():
-        if page.space_id not in index.spaces:
+        if page.space_id not in index.spaces or page.id in hidden:
             continue
         index.pages[page.id] = page
         body_id = found.owner_body.get(page.id) or next(
@@ -237,6 +253,27 @@ def build_index(
     for name, full in found.display.items():
         index.users.setdefault(name, full)
     return index
+
+
+def _restricted_trees(found: _Pass1) -> set[str]:
+    """Published pages under a view restriction: restricted themselves or below one."""
+    restricted = found.restricted()
+    if not restricted:
+        return set()
+    hidden: set[str] = set()
+    for page in found.pages.values():
+        chain: list[PageInfo] = []
+        seen: set[str] = set()
+        current: PageInfo | None = page
+        while current is not None and current.id not in seen:
+            if current.id in restricted or current.id in hidden:
+                hidden.update(p.id for p in chain)
+                hidden.add(current.id)
+                break
+            seen.add(current.id)
+            chain.append(current)
+            current = found.pages.get(current.parent_id or "")
+    return hidden
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

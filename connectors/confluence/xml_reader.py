@@ -85,35 +85,37 @@ class XmlSite:
         page_url: Callable[[str], str],
         spaces: Collection[str] | None,
         include_attachments_list: bool = False,
+        skip_restricted: bool = True,
     ) -> None:
         self.base_url = base_url
         self.page_url = page_url
         self.spaces = spaces
+        self.skip_restricted = skip_restricted
         self.include_attachments_list = include_attachments_list
         self.parts: list[_Part] = []
         self._owner: dict[str, _Part] = {}
 
     def read_one(self, source: EntitiesSource) -> None:
         """Index one export (pass 1)."""
-        self._add(source, build_index(source, spaces=self.spaces))
+        self._add(source, self._index(source))
 
     def read_selection(self, selection: Selection) -> None:
         """Index the current exports of a folder, each space from its current export."""
         newer = set(selection.spaces)
         held: set[str] = set(newer)
         if selection.site is not None:
-            index = build_index(selection.site.source, spaces=self.spaces, skip_spaces=newer)
+            index = self._index(selection.site.source, skip_spaces=newer)
             self._add(selection.site.source, index)
             held |= {key.lower() for key in index.all_space_keys}
         for candidate in selection.spaces.values():
-            self._add(candidate.source, build_index(candidate.source, spaces=self.spaces))
+            self._add(candidate.source, self._index(candidate.source))
         for key, candidate in selection.stale.items():
             if key not in held:  # the newest backup lacks this space: keep its own export
-                self._add(candidate.source, build_index(candidate.source, spaces=self.spaces))
+                self._add(candidate.source, self._index(candidate.source))
                 held.add(key)
         if selection.fallback_site is not None:
             source = selection.fallback_site.source
-            index = build_index(source, spaces=self.spaces, skip_spaces=held)
+            index = self._index(source, skip_spaces=held)
             if index.pages:
                 log.warning(
                     "confluence.spaces_missing_from_newest_backup",
@@ -121,6 +123,14 @@ class XmlSite:
                     read_from=source.describe(),
                 )
                 self._add(source, index)
+
+    def _index(self, source: EntitiesSource, *, skip_spaces: Collection[str] = ()) -> SiteIndex:
+        return build_index(
+            source,
+            spaces=self.spaces,
+            skip_spaces=skip_spaces,
+            skip_restricted=self.skip_restricted,
+        )
 
     def _add(self, source: EntitiesSource, index: SiteIndex) -> None:
         part = _Part(source, index)

@@ -96,6 +96,22 @@ class XmlExportBuilder:
             f"{ref('containerContent', 'Page', container)}{prop('contentStatus', status)}</object>"
         )
 
+    def restrict(
+        self, set_id: str, page_id: str, kind: str = "View", *, empty: bool = False
+    ) -> None:
+        """Add a page restriction (a permission set naming one user, unless ``empty``)."""
+        self.extra.append(
+            f'<object class="ContentPermissionSet" package="com.atlassian.confluence.security">'
+            f'<id name="id">{set_id}</id><property name="type">{kind}</property>'
+            f"{ref('owningContent', 'Page', page_id)}</object>"
+        )
+        if not empty:
+            self.extra.append(
+                f'<object class="ContentPermission" package="com.atlassian.confluence.security">'
+                f'<id name="id">{set_id}1</id><property name="type">{kind}</property>'
+                f"{ref('owningSet', 'ContentPermissionSet', set_id)}</object>"
+            )
+
     def entities(self) -> str:
         """The whole ``entities.xml``."""
         objects: list[str] = []

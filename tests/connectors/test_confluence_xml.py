@@ -289,3 +289,22 @@ def test_attachments_list_option_links_current_attachments(tmp_path: Path) -> No
         body = fetch_all(c)["100"].body
     assert f'<a href="{SITE}/download/attachments/100/plan%20v2.pdf">plan v2.pdf</a>' in body
     assert "old.pdf" not in body
+
+
+def test_view_restricted_pages_and_their_descendants_are_left_out(tmp_path: Path) -> None:
+    """A view restriction hides the page and its subtree unless restricted_pages: publish."""
+    export = site()
+    export.page("210", "Salaries", "<p>Secret.</p>", parent="200")
+    export.page("220", "Salary bands", "<p>Secret too.</p>", parent="210")
+    export.page("230", "Edit-restricted", "<p>Readable.</p>", parent="200")
+    export.page("240", "Emptied restriction", "<p>Readable.</p>", parent="200")
+    export.restrict("71", "210")
+    export.restrict("72", "230", kind="Edit")
+    export.restrict("73", "240", empty=True)
+    path = export.write_zip(tmp_path / "b.zip")
+    with make_connector(path) as connector:
+        documents = fetch_all(connector)
+    assert sorted(documents) == ["100", "200", "230", "240", "300", "400"]
+    assert all("Secret" not in doc.body for doc in documents.values())
+    with make_connector(path, restricted_pages="publish") as connector:
+        assert {"210", "220"} <= {ref.id for ref in connector.list()}

@@ -21,6 +21,7 @@ import yaml
 from bs4 import BeautifulSoup
 
 from syncd.sandbox import SandboxServer, SandboxSettings
+from tests.connectors.test_confluence import make_connector
 
 pytestmark = pytest.mark.slow
 
@@ -63,7 +64,12 @@ def synced(shared_fixtures: Path, tmp_path_factory: pytest.TempPathFactory) -> I
                 "name": f"xml{number}",
                 "connector": "confluence_export",
                 "url": f"{SITE}/{number}",
-                "options": {"path": str(shared_fixtures / FOLDER / name), "base_url": SITE},
+                # Every current page, view-restricted ones too (98371 in 8.5.6).
+                "options": {
+                    "path": str(shared_fixtures / FOLDER / name),
+                    "base_url": SITE,
+                    "restricted_pages": "publish",
+                },
             }
             for number, name in enumerate(EXPECTED)
         ]
@@ -141,3 +147,10 @@ def test_wiki_markup_export_reads_as_html(synced: Any) -> None:
     body = _pages(synced, "3.4.7.zip")["131078"]["html"]
     assert "<h4>Project: Test demo</h4>" in body
     assert '<a href="http://www.aspose.com">TICKET-1</a>' in body
+
+
+def test_view_restricted_page_is_left_out_by_default(shared_fixtures: Path) -> None:
+    """8.5.6's meeting notes carry a View restriction: by default they are not published."""
+    with make_connector(shared_fixtures / FOLDER / "confluence8.5.6") as connector:
+        ids = sorted(ref.id for ref in connector.list())
+    assert ids == ["1048577", "98361"]
