@@ -31,13 +31,8 @@ import structlog
 from syncd import __version__, metrics
 from syncd.content import Payload
 from syncd.errors import IntercomAuthError, IntercomUnavailable
-from syncd.publisher.models import (
-    PageRejected,
-    RemotePage,
-    RequestInterrupted,
-    RequestRejected,
-    error_of,
-)
+from syncd.publisher import answers
+from syncd.publisher.models import RemotePage, RequestInterrupted, error_of
 from syncd.publisher.ratelimit import RateBudget
 
 if TYPE_CHECKING:
@@ -182,7 +177,8 @@ class Publisher:
                 if response.status_code == 404:
                     log.info("publish.source_vanished", source_id=stored_id, url=url)
                 else:
-                    source = self._json(response, operation)
+                    source = answers.body_of(response, operation)
+                    answers.integer_id(source, response, operation)
                     if source.get("sync_behavior") == "api":
                         return self._align_source(source, url, status)
             found = self._find_source(url)
@@ -197,11 +193,13 @@ class Publisher:
         return None
 
     def _align_source(self, source: dict[str, Any], url: str, status: str) -> int:
-        source_id = int(source["id"])
+        source_id = int(source["id"])  # checked when the answer was read
         if source.get("url") != url or source.get("status") != status:
             operation = f"update content import source {source_id}"
             body = {"sync_behavior": "api", "url": url, "status": status}
-            self._json(self._call(operation, "PUT", f"{SOURCES}/{source_id}", json=body), operation)
+            answers.body_of(
+                self._call(operation, "PUT", f"{SOURCES}/{source_id}", json=body), operation
+            )
             log.info("publish.source_updated", source_id=source_id, url=url, status=status)
         return source_id
 
@@ -214,7 +212,10 @@ class Publisher:
             if number > 1 and (found := self._find_source(url)) is not None:
                 return self._align_source(found, url, status)
             response = self._send(operation, "POST", SOURCES, json=body)
-            source_id = int(self._json(response, operation)["id"])
+            # Not retried when malformed: the source may exist now, and the next run finds it.
+            source_id = answers.integer_id(
+                answers.body_of(response, operation), response, operation
+            )
             log.info("publish.source_created", source_id=source_id, url=url)
             return source_id
 
@@ -238,14 +239,15 @@ class Publisher:
             body["url"] = payload.url
         operation = f"upsert page {payload.external_id!r}"
         response = self._call(operation, "POST", PAGES, json=body)
-        return str(self._json(response, operation, page=payload.external_id)["id"])
+        written = answers.body_of(response, operation, page=payload.external_id)
+        return answers.object_id(written, response, operation)
 
     def delete_page(self, page_id: str) -> None:
         """Delete one page by Intercom id; a page already gone is not an error."""
         operation = f"delete page {page_id}"
         response = self._call(operation, "DELETE", f"{PAGES}/{quote(page_id, safe='')}")
         if response.status_code != 404:
-            self._json(response, operation, page=page_id)
+            answers.body_of(response, operation, page=page_id)
 
     def get_page_html(self, page_id: str) -> str | None:
         """The HTML Intercom holds for a page (for dry-run diffs); None when it is gone."""
@@ -253,7 +255,7 @@ class Publisher:
         response = self._call(operation, "GET", f"{PAGES}/{quote(page_id, safe='')}")
         if response.status_code == 404:
             return None
-        html = self._json(response, operation, page=page_id).get("html")
+        html = answers.body_of(response, operation, page=page_id).get("html")
         return html if isinstance(html, str) else None
 
     def list_pages(self, source_id: int | None = None) -> Iterator[RemotePage]:
@@ -261,44 +263,27 @@ class Publisher:
         for item in self._paginate("list external pages", PAGES):
             if "id" not in item or "source_id" not in item:
                 continue
-            page = RemotePage.from_json(item)
+            try:
+                page = RemotePage.from_json(item)
+            except (TypeError, ValueError):
+                raise answers.UnexpectedAnswer(
+                    f"list external pages: GET {PAGES} listed a page with an id or source_id"
+                    f" that is not a number or a string: {str(item)[:200]}"
+                ) from None
             if source_id is None or page.source_id == source_id:
                 yield page
 
     # HTTP -----------------------------------------------------------------------------------
 
     def _paginate(self, operation: str, path: str) -> Iterator[dict[str, Any]]:
-        """Items of a list endpoint: follow ``pages.next``, else count up to ``total_pages``.
-
-        Stops at the first page that brings no new item, which also ends the walk over a
-        server that ignores the page parameter and serves the first page again and again.
-        """
-        url: str = path
-        params: dict[str, int] | None = {"page": 1, "per_page": PER_PAGE}
-        seen: set[str] = set()
-        number = 1
-        while True:
-            response = self._call(operation, "GET", url, params=params)
-            body = self._json(response, operation)
-            items = [item for item in body.get("data") or [] if isinstance(item, dict)]
-            fresh = [item for item in items if str(item.get("id")) not in seen]
-            if not fresh:
-                return
-            for item in fresh:
-                seen.add(str(item.get("id")))
-                yield item
-            pages = body.get("pages") or {}
-            next_url = pages.get("next")
-            if isinstance(next_url, str) and self._is_ours(next_url):
-                # httpx would replace the link's query with any params given, even empty ones.
-                url, params, number = next_url, None, number + 1
-                continue
-            page, total = pages.get("page"), pages.get("total_pages")
-            current = page if isinstance(page, int) else number
-            if not isinstance(total, int) or current >= total:
-                return
-            number = current + 1
-            url, params = path, {"page": number, "per_page": PER_PAGE}
+        """Items of a list endpoint, every page of it (see :func:`answers.paginate`)."""
+        return answers.paginate(
+            lambda url, params: self._call(operation, "GET", url, params=params),
+            self._is_ours,
+            operation,
+            path,
+            per_page=PER_PAGE,
+        )
 
     def _is_ours(self, url: str) -> bool:
         """Whether a link points at our API host (the token must not go anywhere else)."""
@@ -394,25 +379,6 @@ class Publisher:
                 log.info("publish.rate_limited", operation=operation)
             raise retry.RetryableStatus(status)
         return response
-
-    def _json(
-        self, response: httpx.Response, operation: str, *, page: str | None = None
-    ) -> dict[str, Any]:
-        """The JSON object of a 2xx answer; a 4xx raises PageRejected or RequestRejected."""
-        if not response.is_success:
-            code, message = error_of(response)
-            if page is not None:
-                raise PageRejected(operation, response.status_code, code, message, page=page)
-            raise RequestRejected(operation, response.status_code, code, message)
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            raise IntercomUnavailable(
-                f"{operation}: Intercom answered with a body that is not JSON"
-            )
-        return body
 
     # Authentication -------------------------------------------------------------------------
 
