@@ -53,7 +53,6 @@ _CMARK_EXTENSIONS = ["table", "strikethrough", "autolink", "tasklist"]
 
 _URL_ATTRIBUTES = {("a", "href"), ("img", "src")}
 
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _HUGO_COMMENT = re.compile(
     r"\{\{[<%]\s*comment\s*[>%]\}\}.*?\{\{[<%]\s*/comment\s*[>%]\}\}", re.DOTALL
 )
@@ -90,16 +89,6 @@ _SETEXT_UNDERLINE = re.compile(r"^ {0,3}=+ *$")
 _INLINE_MARKUP = re.compile(r"!?\[([^\]]*)\]\([^)]*\)|[*_`~]+|<[^>]+>")
 _RAW_MARK = "\x00raw{}\x00"
 _RAW_BACK = re.compile(r"\x00raw(\d+)\x00")
-
-
-def _closes(line: str, fence: str) -> bool:
-    """Whether ``line`` closes a code block opened by the ``fence`` run of backticks or tildes."""
-    stripped = line.strip()
-    return (
-        len(line) - len(line.lstrip(" ")) <= 3
-        and len(stripped) >= len(fence)
-        and stripped == fence[0] * len(stripped)
-    )
 
 
 def prepare(body: str) -> str:
@@ -285,26 +274,23 @@ def _block_lines(text: str) -> str:
 
 def first_heading(markdown: str) -> str | None:
     """The text of the first level-1 heading outside code, without inline markup."""
-    fence: str | None = None
+    code: set[int] | None = None  # parsed only once a line looks like a heading
     previous = ""
-    for line in markdown.split("\n"):
-        fence_match = _FENCE.match(line)
-        if fence is not None:
-            if _closes(line, fence):
-                fence = None
-            continue
-        if fence_match is not None:
-            fence = fence_match[1]
-            continue
+    for number, line in enumerate(markdown.split("\n"), 1):
         heading = _ATX_HEADING.match(line)
         candidate = heading[1] if heading else None
         if candidate is None and previous.strip() and _SETEXT_UNDERLINE.match(line):
             candidate = previous
-        if candidate is not None:
-            text = " ".join(_INLINE_MARKUP.sub(lambda m: m[1] or "", candidate).split())
-            if text:
-                return text
         previous = line
+        if candidate is None:
+            continue
+        if code is None:
+            code = _code_lines(markdown)
+        if number in code or (heading is None and number - 1 in code):
+            continue  # a comment in a shell or YAML block, not a heading
+        text = " ".join(_INLINE_MARKUP.sub(lambda m: m[1] or "", candidate).split())
+        if text:
+            return text
     return None
 
 

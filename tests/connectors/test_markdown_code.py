@@ -223,3 +223,9 @@ def test_a_shortcode_title_does_not_run_into_the_text_after_it(tmp_path: Path) -
         tmp_path, '- {{< alert title="Careful" >}}Back up.{{< /alert >}}\n- Next.\n'
     ).body
     assert body == "<ul>\n<li><strong>Careful</strong>\nBack up.</li>\n<li>Next.</li>\n</ul>"
+
+
+def test_a_comment_in_a_list_items_code_is_not_the_title(tmp_path: Path) -> None:
+    """Without a front-matter title, ``# install`` in a fence inside a list item is no heading."""
+    document = render_one(tmp_path, "1. Run:\n\n   ```sh\n   # install\n   ```\n\n# Setup\n")
+    assert document.title == "Setup"
