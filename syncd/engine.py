@@ -9,6 +9,9 @@ Rules it keeps:
 
 * A connector's listing fingerprint equal to the one stored by the last complete run ends the
   run before listing: nothing changed (see :mod:`syncd.connectors.base`).
+* A new :data:`~syncd.content.CONVERTER_VERSION` (rendering changed) fetches and renders every
+  document again, whatever its version says, until a complete run records it; only pages
+  whose payload hash changed are sent, and the version is part of that hash.
 * Only a complete listing can delete. A listing that fails deletes nothing; a source that held
   pages and lists none, or a run that would delete more than ``max_delete_fraction`` of the
   pages held, deletes nothing and raises :class:`~syncd.errors.SafetyStop` (unless
@@ -141,6 +144,8 @@ class SourceSync:
         self._fatal: BaseException | None = None
         # The ref ids an incremental run may delete: named deleted, and not found by lookup.
         self._deleted: frozenset[str] | None = None
+        # Pages published by another renderer are rendered again, whatever their versions.
+        self._rerender = tracker.converter_version != content.CONVERTER_VERSION
         self.freshness = Freshness(source.name, tracker, recording=not options.dry_run)
         self.deletes = Deletions(
             source=source,
@@ -210,6 +215,10 @@ class SourceSync:
         ):
             # Every document of this listing was handled: an equal listing is a no-op.
             self.tracker.set_fingerprint(fingerprint)
+        if self._rerender and not (self.report.stopped or self.options.dry_run or self.incremental):
+            # Every listed document was rendered by this converter (failed ones are fetched
+            # again next run anyway).
+            self.tracker.set_converter_version(content.CONVERTER_VERSION)
         return self.report
 
     @property
@@ -222,6 +231,7 @@ class SourceSync:
         if (
             fingerprint == self.tracker.fingerprint
             and not self.options.full_resync
+            and not self._rerender
             and self.tracker.url == self.source.url
             and self.tracker.status == self.source.status
         ):
@@ -280,7 +290,7 @@ class SourceSync:
         return fetching, known, gone, held
 
     def _needs_fetch(self, version: str, known: Known) -> bool:
-        if self.options.full_resync or known.failed or known.version != version:
+        if self.options.full_resync or self._rerender or known.failed or known.version != version:
             return True
         return known.page_id is None and not known.excluded
 
@@ -571,6 +581,8 @@ class SourceSync:
             reason = "previous attempt failed"
         elif known.version != ref.version:
             reason = f"content changed (version {known.version} -> {ref.version})"
+        elif self._rerender:
+            reason = f"rendering changed (converter version {content.CONVERTER_VERSION})"
         else:
             reason = "not published yet"
         diff = None

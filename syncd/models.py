@@ -103,6 +103,8 @@ class Source(Base):
     url: Mapped[str | None] = mapped_column(String(2048))
     status: Mapped[str | None] = mapped_column(String(16))
     listing_fingerprint: Mapped[str | None] = mapped_column(String(255))
+    # The content.CONVERTER_VERSION of the last run that rendered every document again.
+    converter_version: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -76,13 +76,16 @@ class Tracker:
             self.url,
             self.status,
             self.fingerprint,
+            self.converter_version,
         ) = self._load_source()
         self._statements: dict[str, sa.Executable] = {}
         self._written: list[dict[str, Any]] = []  # buffered records of written pages
         self._replaced: list[dict[str, Any]] = []  # renamed-away rows those writes replace
         self._written_since = 0.0
 
-    def _load_source(self) -> tuple[int, int | None, str | None, str | None, str | None]:
+    def _load_source(
+        self,
+    ) -> tuple[int, int | None, str | None, str | None, str | None, str | None]:
         query = sa.select(Source).where(Source.name == self.source_name)
         with self.sessions.begin() as session:
             row = session.scalar(query)
@@ -96,7 +99,14 @@ class Tracker:
                     .on_conflict_do_nothing(index_elements=["name"])
                 )
                 row = session.scalars(query).one()
-            return row.id, row.intercom_source_id, row.url, row.status, row.listing_fingerprint
+            return (
+                row.id,
+                row.intercom_source_id,
+                row.url,
+                row.status,
+                row.listing_fingerprint,
+                row.converter_version,
+            )
 
     def _known_query(self) -> sa.Select[Any]:
         c = _DOCUMENTS.c
@@ -327,6 +337,17 @@ class Tracker:
                 .values(listing_fingerprint=fingerprint)
             )
         self.fingerprint = fingerprint
+
+    def set_converter_version(self, version: str) -> None:
+        """Remember that every document was rendered again by this converter version."""
+        self.flush()
+        with self.sessions.begin() as session:
+            session.execute(
+                sa.update(Source)
+                .where(Source.id == self.source_pk)
+                .values(converter_version=version)
+            )
+        self.converter_version = version
 
     def documents_held(self) -> int:
         """How many documents of this source are tracked (published, excluded or failed)."""
