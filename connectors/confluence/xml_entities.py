@@ -119,6 +119,15 @@ class EntitiesSource:
         """How messages name the export."""
         return self.path.name
 
+    def stamp(self) -> tuple[int, int] | None:
+        """The entities file's (size, mtime in ns), or the zip's; None if it cannot be read."""
+        target = self.path if self.member is not None else self.path / ENTITIES_NAME
+        try:
+            info = target.stat()
+        except OSError:
+            return None
+        return info.st_size, info.st_mtime_ns
+
     def _open_raw(self, name: str) -> IO[bytes]:
         if self.member is None:
             return (self.path / name).open("rb")

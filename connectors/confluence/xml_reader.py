@@ -64,15 +64,30 @@ class _Part:
 
     source: EntitiesSource
     index: SiteIndex
+    stamp: tuple[int, int] | None  # the export's (size, mtime) when pass 1 read it
     store: BodyStore | None = None
 
     def body(self, page_id: str) -> Body | None:
+        """The page's body (None when it has none); DocumentError if the export moved on."""
         body_id = self.index.bodies.get(page_id)
         if body_id is None:
             return None
         if self.store is None:
+            # Pass 2 must read the file pass 1 indexed: a backup rewritten under the same
+            # name in between has other bodies, and pages must not come out empty.
+            if self.source.stamp() != self.stamp:
+                raise DocumentError(
+                    f"{self.source.describe()} changed after it was listed; the next run reads"
+                    " the new export"
+                )
             self.store = BodyStore(self.source, self.index.bodies.values())
-        return self.store.get(body_id)
+        body = self.store.get(body_id)
+        if body is None:
+            raise DocumentError(
+                f"page {page_id}: its body {body_id} was listed but is not in"
+                f" {self.source.describe()} any more"
+            )
+        return body
 
 
 class XmlSite:
@@ -97,45 +112,46 @@ class XmlSite:
 
     def read_one(self, source: EntitiesSource) -> None:
         """Index one export (pass 1)."""
-        self._add(source, self._index(source))
+        self._add(self._read(source))
 
     def read_selection(self, selection: Selection) -> None:
         """Index the current exports of a folder, each space from its current export."""
         newer = set(selection.spaces)
         held: set[str] = set(newer)
         if selection.site is not None:
-            index = self._index(selection.site.source, skip_spaces=newer)
-            self._add(selection.site.source, index)
-            held |= {key.lower() for key in index.all_space_keys}
+            site = self._read(selection.site.source, skip_spaces=newer)
+            self._add(site)
+            held |= {key.lower() for key in site.index.all_space_keys}
         for candidate in selection.spaces.values():
-            self._add(candidate.source, self._index(candidate.source))
+            self._add(self._read(candidate.source))
         for key, candidate in selection.stale.items():
             if key not in held:  # the newest backup lacks this space: keep its own export
-                self._add(candidate.source, self._index(candidate.source))
+                self._add(self._read(candidate.source))
                 held.add(key)
         if selection.fallback_site is not None:
-            source = selection.fallback_site.source
-            index = self._index(source, skip_spaces=held)
-            if index.pages:
+            previous = self._read(selection.fallback_site.source, skip_spaces=held)
+            if previous.index.pages:
                 log.warning(
                     "confluence.spaces_missing_from_newest_backup",
-                    spaces=sorted({s.key for s in index.spaces.values()}),
-                    read_from=source.describe(),
+                    spaces=sorted({s.key for s in previous.index.spaces.values()}),
+                    read_from=previous.source.describe(),
                 )
-                self._add(source, index)
+                self._add(previous)
 
-    def _index(self, source: EntitiesSource, *, skip_spaces: Collection[str] = ()) -> SiteIndex:
-        return build_index(
+    def _read(self, source: EntitiesSource, *, skip_spaces: Collection[str] = ()) -> _Part:
+        """Pass 1 over one export, with the stamp pass 2 will check."""
+        stamp = source.stamp()
+        index = build_index(
             source,
             spaces=self.spaces,
             skip_spaces=skip_spaces,
             skip_restricted=self.skip_restricted,
         )
+        return _Part(source, index, stamp)
 
-    def _add(self, source: EntitiesSource, index: SiteIndex) -> None:
-        part = _Part(source, index)
+    def _add(self, part: _Part) -> None:
         self.parts.append(part)
-        for page_id in index.pages:
+        for page_id in part.index.pages:
             self._owner.setdefault(page_id, part)
 
     def refs(self) -> Iterator[DocumentRef]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -308,3 +309,16 @@ def test_view_restricted_pages_and_their_descendants_are_left_out(tmp_path: Path
     assert all("Secret" not in doc.body for doc in documents.values())
     with make_connector(path, restricted_pages="publish") as connector:
         assert {"210", "220"} <= {ref.id for ref in connector.list()}
+
+
+def test_export_rewritten_between_listing_and_fetching_fails_the_fetch(tmp_path: Path) -> None:
+    """A backup replaced under its name after the listing fails fetches; no page comes out empty."""
+    export = site()
+    path = export.write_zip(tmp_path / "backup.zip")
+    with make_connector(path) as connector:
+        refs = {ref.id: ref for ref in connector.list()}
+        export.pages[0].body = "<p>Rewritten.</p>"
+        export.write_zip(path)
+        os.utime(path, ns=(0, path.stat().st_mtime_ns + 10**9))
+        with pytest.raises(DocumentError, match=r"backup\.zip changed after it was listed"):
+            connector.fetch(refs["100"])
