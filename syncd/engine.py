@@ -235,7 +235,9 @@ class SourceSync:
             and self.tracker.url == self.source.url
             and self.tracker.status == self.source.status
         ):
-            self.report.listed = self.report.unchanged = self.tracker.documents_held()
+            # As a listing would count them; like any listed document that did not change,
+            # none is counted as handled.
+            self.report.listed = self.tracker.documents_held()
             self.log.info("sync.listing_unchanged", fingerprint=fingerprint)
             return True
         if self.tracker.fingerprint is not None and not self.options.dry_run:

@@ -122,7 +122,7 @@ def test_first_sync_edit_rename_force_push_and_no_op(site: Site, upstream: Upstr
     connections, requests = site.git_connections(), len(site.sandbox.store.request_log)
     code, report, _ = site.sync()
     assert code == 0
-    assert (report["listed"], report["unchanged"], report["created"]) == (6, 6, 0)
+    assert (report["listed"], report["created"], report["updated"]) == (6, 0, 0)
     assert site.git_connections() - connections == 1
     assert len(site.sandbox.store.request_log) == requests
 
