@@ -262,6 +262,7 @@ class App:
                     full_resync=options.full_resync,
                     holder=lease.holder if lease else None,
                     incremental=options.only is not None,
+                    keep=self.config.state.run_history,
                 )
             connector = self.connector(source)
             sync = SourceSync(

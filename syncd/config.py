@@ -168,6 +168,7 @@ class StateConfig(_Model):
     cache_dir: Path | None = None  # see cache_root
     lease_ttl: dt.timedelta = dt.timedelta(minutes=2)
     lease_wait: dt.timedelta = dt.timedelta(seconds=30)
+    run_history: int = pydantic.Field(default=200, ge=1)  # runs kept per source
 
     @pydantic.field_validator("lease_ttl", "lease_wait", mode="before")
     @classmethod

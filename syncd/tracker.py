@@ -295,8 +295,19 @@ class Tracker:
                 )
             )
 
-    def start_run(self, *, full_resync: bool, holder: str | None, incremental: bool = False) -> int:
-        """Open a run row; returns its id."""
+    def start_run(
+        self,
+        *,
+        full_resync: bool,
+        holder: str | None,
+        incremental: bool = False,
+        keep: int | None = None,
+    ) -> int:
+        """Open a run row; returns its id. ``keep``: runs of the source kept, this one included.
+
+        Older runs are deleted in the same transaction, so the history stays bounded whether
+        runs finish or crash (a crash loop records a run per attempt too).
+        """
         self.flush()
         with self.sessions.begin() as session:
             run = Run(
@@ -307,6 +318,18 @@ class Tracker:
             )
             session.add(run)
             session.flush()
+            if keep is not None:
+                oldest_kept = (
+                    sa.select(Run.id)
+                    .where(Run.source_id == self.source_pk)
+                    .order_by(Run.id.desc())
+                    .offset(keep - 1)
+                    .limit(1)
+                    .scalar_subquery()
+                )
+                session.execute(
+                    sa.delete(Run).where(Run.source_id == self.source_pk, Run.id < oldest_kept)
+                )
             return run.id
 
     def finish_run(
