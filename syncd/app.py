@@ -150,7 +150,7 @@ class App:
 
         ``changes`` other than EVERYTHING makes each run incremental: just those documents.
         """
-        sources = [self.config.source(n) for n in names] if names else list(self.config.sources)
+        sources = self.config.sources_named(names) if names else list(self.config.sources)
         if publisher is None:
             # Every variable this call needs, in one error, before any source starts.
             self.config.require("intercom", *sources)

@@ -19,17 +19,16 @@ import datetime as dt
 import functools
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal, Self
 
 import pydantic
-import yaml
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from syncd.connectors.base import ConnectorOptions
 from syncd.errors import ConfigError
-from syncd.interpolation import Unset, interpolate
 from syncd.problems import (
     check_connector,
     source_names,
@@ -37,6 +36,7 @@ from syncd.problems import (
     unset_problems,
     validation_problems,
 )
+from syncd.raw_config import Unset, interpolate, overrides_present, read_yaml, resolve_paths
 
 DEFAULT_PATH = "syncd.yaml"
 REGION_BASE_URLS = {
@@ -300,6 +300,18 @@ class Config(pydantic.BaseModel):
             key="sources",
         )
 
+    def sources_named(self, names: Iterable[str]) -> list[SourceConfig]:
+        """The sources called ``names``, in that order; one ConfigError for every unknown one."""
+        found, problems = [], []
+        for name in names:
+            try:
+                found.append(self.source(name))
+            except ConfigError as exc:
+                problems.append(exc)
+        if problems:
+            raise ConfigError.combine(problems)
+        return found
+
     def require(self, *parts: str | SourceConfig) -> None:
         """Raise one ConfigError listing every unset ``${VAR}`` that ``parts`` use.
 
@@ -322,23 +334,6 @@ ENV_PREFIX = "SYNCD_"
 # image sets its writable volume. Not an override: no key of the file is called state_dir.
 STATE_DIR_VARIABLE = "SYNCD_STATE_DIR"
 ENV_NESTED_DELIMITER = "__"
-
-
-def _overridden_by_environment() -> bool:
-    """Whether a variable names a field of :class:`Config`, as pydantic-settings matches them.
-
-    ``SYNCD_<FIELD>`` or ``SYNCD_<FIELD>__<KEY>...``, in any case; other ``SYNCD_*`` variables
-    (``SYNCD_CONFIG``, or ``SYNCD_STATE_URL`` interpolated into a file) are not overrides.
-    """
-    prefix = ENV_PREFIX.lower()
-    fields = tuple(Config.model_fields)
-    for name in os.environ:
-        key = name.lower()
-        if key.startswith(prefix):
-            key = key.removeprefix(prefix)
-            if any(key == f or key.startswith(f + ENV_NESTED_DELIMITER) for f in fields):
-                return True
-    return False
 
 
 @functools.cache
@@ -369,41 +364,6 @@ def _with_environment() -> type[Config]:
     return EnvironmentConfig
 
 
-def _resolve_paths(raw: dict[str, Any], base_dir: Path) -> None:
-    state = raw.setdefault("state", {})
-    if isinstance(state, dict):
-        state.setdefault("url", StateConfig.model_fields["url"].default)
-    if isinstance(state, dict) and isinstance(state.get("url"), str):
-        try:
-            url = make_url(state["url"])
-        except ArgumentError:
-            return  # the validator reports it with the key
-        database = url.database
-        if (
-            url.get_backend_name() == "sqlite"
-            and database
-            and database != ":memory:"
-            and not Path(database).is_absolute()
-        ):
-            # A container mounts its configuration read-only and its state as a volume.
-            state_dir = os.environ.get(STATE_DIR_VARIABLE)
-            folder = Path(state_dir).resolve() if state_dir else base_dir
-            state["url"] = url.set(database=str(folder / database)).render_as_string(
-                hide_password=False
-            )
-    if isinstance(state, dict) and isinstance(state.get("cache_dir"), str):
-        cache_dir = Path(state["cache_dir"])
-        if not cache_dir.is_absolute():
-            state_dir = os.environ.get(STATE_DIR_VARIABLE)
-            folder = Path(state_dir).resolve() if state_dir else base_dir
-            state["cache_dir"] = str(folder / cache_dir)
-    intercom = raw.get("intercom")
-    if isinstance(intercom, dict) and isinstance(intercom.get("token_file"), str):
-        token_file = Path(intercom["token_file"])
-        if not token_file.is_absolute():
-            intercom["token_file"] = str(base_dir / token_file)
-
-
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     """Read, interpolate, override from the environment and validate the configuration.
 
@@ -412,17 +372,26 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     """
     chosen = Path(path or os.environ.get("SYNCD_CONFIG") or DEFAULT_PATH)
     shown = str(chosen)
-    raw = _read(chosen, shown)
+    raw = read_yaml(chosen, shown)
     unset = Unset()
     raw = interpolate(raw, unset)
     unset.drop_overridden(ENV_PREFIX)
     base_dir = chosen.resolve().parent
-    _resolve_paths(raw, base_dir)
+    resolve_paths(
+        raw,
+        base_dir,
+        state_dir=os.environ.get(STATE_DIR_VARIABLE),
+        default_state_url=StateConfig().url,
+    )
     names = source_names(raw)
     problems: list[ConfigError] = []
     config = None
     try:
-        config_class = _with_environment() if _overridden_by_environment() else Config
+        config_class = (
+            _with_environment()
+            if overrides_present(ENV_PREFIX, ENV_NESTED_DELIMITER, tuple(Config.model_fields))
+            else Config
+        )
         config = config_class(**raw, path=chosen.resolve())
     except pydantic.ValidationError as exc:
         problems += validation_problems(exc, model=Config, path=shown, names=names, unset=unset)
@@ -441,26 +410,3 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     config._unset = unset
     config._shown_path = shown
     return config
-
-
-def _read(chosen: Path, shown: str) -> dict[str, Any]:
-    try:
-        text = chosen.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ConfigError(
-            "configuration file not found (pass --config or set SYNCD_CONFIG)", path=shown
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read the configuration file: {exc}", path=shown) from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise ConfigError(f"invalid YAML{where}: {problem}", path=shown) from None
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        raise ConfigError("the file must hold a mapping of sections", path=shown)
-    return raw

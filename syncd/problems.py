@@ -21,7 +21,7 @@ import pydantic
 
 from syncd.connectors.base import Connector, ConnectorOptions
 from syncd.errors import ConfigError
-from syncd.interpolation import Unset, join, referenced
+from syncd.raw_config import Unset, join, referenced
 
 _NAME = re.compile(r"^[a-z0-9_-]+$")
 _SOURCE = re.compile(r"^sources\[(\d+)\]")

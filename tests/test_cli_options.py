@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -156,3 +157,29 @@ def test_debug_shows_each_documents_decision(
     quiet = run(tmp_path, *args, TOKEN_FOR_TEST=TOKEN)
     assert quiet.returncode == 0, quiet.stderr
     assert decisions(quiet.stderr) == set()
+
+
+def test_a_taken_server_port_names_the_configuration_file(tmp_path: Path) -> None:
+    """`syncd run` on a taken port says which file and key to change, in one line, exit 2."""
+    write(tmp_path)
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        text = (tmp_path / "syncd.yaml").read_text(encoding="utf-8")
+        text = text.replace("state:", f"server: {{host: 127.0.0.1, port: {port}}}\nstate:")
+        (tmp_path / "syncd.yaml").write_text(text, encoding="utf-8")
+        result = run(
+            tmp_path,
+            "run",
+            "--config",
+            "syncd.yaml",
+            TOKEN_FOR_TEST=TOKEN,
+            WIKI_PASSWORD_FOR_TEST="pw",
+        )
+    assert result.returncode == 2, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("syncd: error:")]
+    assert errors == [
+        f"syncd: error: syncd.yaml: server.port: cannot listen on 127.0.0.1:{port}:"
+        " Address already in use"
+    ], result.stderr

@@ -340,3 +340,17 @@ def test_unknown_source_suggests_the_closest(
     assert str(info.value) == (
         f"{path}: sources: no source named 'doc' (did you mean 'docs'? configured: docs)"
     )
+
+
+def test_every_unknown_source_is_named_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--source doc --source wikki` names both mistakes in one error."""
+    monkeypatch.setenv("TOKEN_FOR_TEST", "abc")
+    config = load_config(write(tmp_path, MINIMAL))
+    assert [s.name for s in config.sources_named(["docs"])] == ["docs"]
+    with pytest.raises(ConfigError) as info:
+        config.sources_named(["doc", "docs", "wikki"])
+    assert len(info.value.problems) == 2
+    assert "'doc' (did you mean 'docs'?" in str(info.value)
+    assert "no source named 'wikki' (configured: docs)" in str(info.value)

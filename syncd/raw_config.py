@@ -1,6 +1,7 @@
-"""``${VAR}`` interpolation, with unset variables remembered where they are, not refused.
+"""The configuration before validation: the YAML file read, ``${VAR}`` interpolated, relative
+paths made absolute.
 
-Vocabulary:
+Unset variables are remembered where they are, not refused. Vocabulary:
 
 * A **location** is where a value sits in the raw file, written as the file nests it:
   ``intercom.token``, ``sources[2].options.password``.
@@ -18,7 +19,14 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
+
+import yaml
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from syncd.errors import ConfigError
 
 _VARIABLE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _PART = re.compile(r"[^.\[\]]+")
@@ -96,6 +104,24 @@ def interpolate(node: Any, unset: Unset, location: str = "") -> Any:
     return node
 
 
+def overrides_present(prefix: str, delimiter: str, fields: Iterable[str]) -> bool:
+    """Whether a variable names one of ``fields``, as pydantic-settings matches them.
+
+    ``<prefix><FIELD>`` or ``<prefix><FIELD><delimiter><KEY>...``, in any case; other
+    variables of the prefix (``SYNCD_CONFIG``, or ``SYNCD_STATE_URL`` interpolated into a
+    file) are not overrides.
+    """
+    lowered = prefix.lower()
+    names = tuple(f.lower() for f in fields)
+    for name in os.environ:
+        key = name.lower()
+        if key.startswith(lowered):
+            key = key.removeprefix(lowered)
+            if any(key == f or key.startswith(f + delimiter) for f in names):
+                return True
+    return False
+
+
 def _override_paths(prefix: str, environ: Mapping[str, str]) -> Iterable[list[str]]:
     """The key path each ``<prefix>A__B`` variable replaces, lower-cased: ``["a", "b"]``."""
     for name in environ:
@@ -109,3 +135,66 @@ def _override_paths(prefix: str, environ: Mapping[str, str]) -> Iterable[list[st
 def referenced(locations: Iterable[tuple[str, str]]) -> str:
     """``A`` or ``A, B``: the variable names of ``locations``, each once."""
     return ", ".join(dict.fromkeys(name for _, name in locations))
+
+
+def read_yaml(chosen: Path, shown: str) -> dict[str, Any]:
+    """The mapping the YAML file ``chosen`` holds; a ConfigError naming it as ``shown``."""
+    try:
+        text = chosen.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError(
+            "configuration file not found (pass --config or set SYNCD_CONFIG)", path=shown
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the configuration file: {exc}", path=shown) from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError(f"invalid YAML{where}: {problem}", path=shown) from None
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError("the file must hold a mapping of sections", path=shown)
+    return raw
+
+
+def resolve_paths(
+    raw: dict[str, Any], base_dir: Path, *, state_dir: str | None, default_state_url: str
+) -> None:
+    """Make the relative paths of ``raw`` absolute, in place.
+
+    Against ``base_dir`` (the configuration file's folder), except a relative SQLite
+    ``state.url`` (the default included) and ``state.cache_dir``, which go to ``state_dir``
+    when given: a container mounts its configuration read-only and its state as a volume.
+    """
+    folder = Path(state_dir).resolve() if state_dir else base_dir
+    state = raw.setdefault("state", {})
+    if isinstance(state, dict):
+        state.setdefault("url", default_state_url)
+    if isinstance(state, dict) and isinstance(state.get("url"), str):
+        try:
+            url = make_url(state["url"])
+        except ArgumentError:
+            return  # the validator reports it with the key
+        database = url.database
+        if (
+            url.get_backend_name() == "sqlite"
+            and database
+            and database != ":memory:"
+            and not Path(database).is_absolute()
+        ):
+            state["url"] = url.set(database=str(folder / database)).render_as_string(
+                hide_password=False
+            )
+    if isinstance(state, dict) and isinstance(state.get("cache_dir"), str):
+        cache_dir = Path(state["cache_dir"])
+        if not cache_dir.is_absolute():
+            state["cache_dir"] = str(folder / cache_dir)
+    intercom = raw.get("intercom")
+    if isinstance(intercom, dict) and isinstance(intercom.get("token_file"), str):
+        token_file = Path(intercom["token_file"])
+        if not token_file.is_absolute():
+            intercom["token_file"] = str(base_dir / token_file)
