@@ -376,6 +376,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     unset = Unset()
     raw = interpolate(raw, unset)
     unset.drop_overridden(ENV_PREFIX)
+    unset.drop_unused_token(raw)
     base_dir = chosen.resolve().parent
     resolve_paths(
         raw,

@@ -71,6 +71,21 @@ class Unset:
                 del self.by_location[location]
 
 
+    def drop_unused_token(self, raw: dict[str, Any]) -> None:
+        """With ``intercom.token_file`` set, an unset ``token: ${VAR}`` means no token.
+
+        The example configuration reads the token from ``${INTERCOM_ACCESS_TOKEN}``; an
+        installation that mounts a token file instead need not set that variable too.
+        """
+        intercom = raw.get("intercom")
+        if not isinstance(intercom, dict) or not intercom.get("token_file"):
+            return
+        names = self.by_location.get("intercom.token", [])
+        if names and intercom.get("token") == "".join(f"${{{name}}}" for name in names):
+            intercom["token"] = None
+            del self.by_location["intercom.token"]
+
+
 def contains(scope: str, location: str) -> bool:
     """Whether ``location`` is ``scope`` itself or nested inside it (an empty scope: all)."""
     return not scope or location == scope or location.startswith((scope + ".", scope + "["))

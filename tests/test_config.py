@@ -354,3 +354,17 @@ def test_every_unknown_source_is_named_at_once(
     assert len(info.value.problems) == 2
     assert "'doc' (did you mean 'docs'?" in str(info.value)
     assert "no source named 'wikki' (configured: docs)" in str(info.value)
+
+
+def test_a_token_file_needs_no_token_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`token: ${VAR}` left unset beside a token_file: the file's token is used, nothing asked."""
+    monkeypatch.delenv("TOKEN_FOR_TEST", raising=False)
+    (tmp_path / "token").write_text("file-token\n")
+    text = MINIMAL.replace(
+        "token: ${TOKEN_FOR_TEST}", "token: ${TOKEN_FOR_TEST}\n  token_file: token"
+    )
+    config = load_config(write(tmp_path, text))
+    config.require("intercom")
+    assert config.intercom.access_token() == "file-token"
