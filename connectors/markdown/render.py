@@ -4,8 +4,9 @@ template tag
     Hugo shortcodes (``{{< name >}}``, ``{{% name %}}``, also escaped as ``{{</* */>}}``) and
     Liquid tags (``{% name %}``) and actions (``{{ value }}``) of Jekyll. A site generator
     expands them; we cannot, so each tag is dropped and what it wraps stays: the text of a
-    ``{{< note >}}...{{< /note >}}`` pair remains, a ``title=``/``header=`` argument becomes a
-    bold line, ``{% include x.html %}`` and ``{{% param x %}}`` vanish. Exceptions: Hugo's
+    ``{{< note >}}...{{< /note >}}`` pair remains, ``header=`` and ``title=`` arguments
+    become bold lines and ``subtitle=`` and ``footer=`` (Docsy's cards) plain ones,
+    ``{% include x.html %}`` and ``{{% param x %}}`` vanish. Exceptions: Hugo's
     ``comment`` and Liquid's ``comment`` pairs drop what they wrap, Liquid's ``raw`` keeps
     what it wraps verbatim, ``ref``/``relref``/``link`` become the path they name, so the
     link resolves like any other, and ``figure`` becomes an image with its caption. In code
@@ -192,10 +193,12 @@ def _replace_tag(match: re.Match[str], text: str) -> str:
         caption = _argument(arguments, "caption") or ""
         alt = _argument(arguments, "alt") or caption.replace("`", "")
         return f"![{alt}](<{source}>)" + (f"\n\n{caption}" if caption else "")
-    if label := _argument(arguments, "title") or _argument(arguments, "header"):
-        # The site shows the title on a line of its own: the text after it is another word.
+    lines = [f"**{label}**" for key in ("header", "title") if (label := _argument(arguments, key))]
+    lines += [value for key in ("subtitle", "footer") if (value := _argument(arguments, key))]
+    if lines:
+        # The site shows each on a line of its own: the text after them is another word.
         following = text[match.end() : match.end() + 1]
-        return f"**{label}**" + ("\n" if following and not following.isspace() else "")
+        return "  \n".join(lines) + ("\n" if following and not following.isspace() else "")
     return _unknown_link(text, match.start())
 
 

@@ -188,12 +188,16 @@ def _in_prose(text: str) -> str:
     return "".join(out)
 
 
-_FOOTNOTE_DEFINITION = re.compile(r"^\[\^([^\]\s]+)\]:[ \t]?", re.M)
+_FOOTNOTE_DEFINITION = re.compile(r"^[ \t]*\[\^([^\]\s]+)\]:[ \t]?", re.M)
 _FOOTNOTE_REFERENCE = re.compile(r"\[\^([^\]\s]+)\](?!:)")
 
 
 def _footnotes(text: str) -> str:
-    """GFM footnotes as a reader sees them: references numbered in order, definitions' text."""
+    """GFM footnotes as a reader sees them: references numbered in order, definitions' text.
+
+    A definition's label goes, and its lines indented four more than the label come back to
+    the label's indentation, as the footnote's paragraphs.
+    """
     defined = set(_FOOTNOTE_DEFINITION.findall(text))
     numbers: dict[str, int] = {}
 
@@ -202,7 +206,19 @@ def _footnotes(text: str) -> str:
             return match[0]
         return str(numbers.setdefault(match[1], len(numbers) + 1))
 
-    return _FOOTNOTE_REFERENCE.sub(number, _FOOTNOTE_DEFINITION.sub("", text))
+    lines: list[str] = []
+    inside: int | None = None  # the indentation of the definition being read
+    for line in text.split("\n"):
+        indent = len(line) - len(line.lstrip(" "))
+        if _FOOTNOTE_DEFINITION.match(line):
+            inside = indent
+            lines.append(_FOOTNOTE_DEFINITION.sub(" " * indent, line))
+        elif inside is not None and line.strip() and indent >= inside + 4:
+            lines.append(line[4:])
+        else:
+            inside = inside if not line.strip() else None
+            lines.append(line)
+    return _FOOTNOTE_REFERENCE.sub(number, "\n".join(lines))
 
 
 def _flag(args: str, key: str) -> bool:

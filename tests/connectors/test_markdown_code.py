@@ -229,3 +229,16 @@ def test_a_comment_in_a_list_items_code_is_not_the_title(tmp_path: Path) -> None
     """Without a front-matter title, ``# install`` in a fence inside a list item is no heading."""
     document = render_one(tmp_path, "1. Run:\n\n   ```sh\n   # install\n   ```\n\n# Setup\n")
     assert document.title == "Setup"
+
+
+def test_a_cards_header_title_subtitle_and_footer_are_all_shown(tmp_path: Path) -> None:
+    """Docsy shows every one of a card's four labels; each is published on its own line."""
+    body = render_one(
+        tmp_path,
+        '{{< card header="John Adams" title="Second" subtitle="President: 1797-1801" '
+        'footer="Massachusetts" >}}\nBorn 1735.\n{{< /card >}}\n',
+    ).body
+    assert body == (
+        "<p><strong>John Adams</strong><br>\n<strong>Second</strong><br>\n"
+        "President: 1797-1801<br>\nMassachusetts\nBorn 1735.</p>"
+    )
