@@ -212,8 +212,9 @@ class MarkdownConnector(Connector):
             return
         pages: list[str] = []
         for ref in refs:
-            pages.append(ref.id)
-            yield ref
+            if self.wiki.is_page(ref.id):
+                pages.append(ref.id)
+                yield ref
         self.wiki.set_pages(pages)
 
     def _list_git(self) -> Iterator[DocumentRef]:

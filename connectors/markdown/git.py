@@ -234,6 +234,9 @@ class Blobs:
             if len(parts) != 3 or parts[1] != b"blob":
                 raise GitError(f"object {sha} is not a blob in the fetched commit")
             size = int(parts[2])
+            if size > limit:
+                self._skip(size + 1, deadline)  # never held in memory
+                return None
             data = self._read_exactly(size + 1, deadline)  # the content and a newline
         except GitTimeout:
             self.close()
@@ -241,7 +244,7 @@ class Blobs:
         except (OSError, ValueError) as exc:
             self.close()
             raise GitError(f"cannot read object {sha}: {exc}") from None
-        return None if size > limit else data[:-1]
+        return data[:-1]
 
     def _start(self) -> subprocess.Popen[bytes]:
         if self._process is None:
@@ -285,6 +288,13 @@ class Blobs:
         data = bytes(self._buffer[:size])
         del self._buffer[:size]
         return data
+
+    def _skip(self, size: int, deadline: float) -> None:
+        while size > len(self._buffer):
+            size -= len(self._buffer)
+            self._buffer.clear()
+            self._fill(deadline)
+        del self._buffer[:size]
 
     def close(self) -> None:
         """End the reader process (a later read starts a new one)."""

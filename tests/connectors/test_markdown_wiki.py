@@ -149,3 +149,22 @@ def test_a_link_to_a_page_created_later_stays_text_until_then(tmp_path: Path, ki
     pages = wiki(tmp_path, {"Home.md": "[[Later|Later Page]]\n"}, kind, "https://w.example/wiki")
     assert "<a" not in pages["Home.md"].body
     assert "Later" in pages["Home.md"].body
+
+
+def test_a_wiki_checked_out_as_a_folder_follows_the_same_conventions(tmp_path: Path) -> None:
+    """Without git, a wiki folder skips the same files and resolves [[links]] the same way."""
+    folder = tmp_path / "wiki"
+    folder.mkdir()
+    (folder / "Home.md").write_text("[[Getting Started]]\n", encoding="utf-8")
+    (folder / "Getting-Started.md").write_text("Go.\n", encoding="utf-8")
+    (folder / "_Sidebar.md").write_text("[[Home]]\n", encoding="utf-8")
+    source = MarkdownConnector.from_config(
+        {"path": str(folder), "wiki": "github"},
+        source=SourceInfo("wiki", "https://github.com/acme/eng/wiki"),
+        base_dir=tmp_path,
+    )
+    with source:
+        refs = {ref.id: ref for ref in source.list()}
+        home = source.fetch(refs["Home.md"])
+    assert set(refs) == {"Home.md", "Getting-Started.md"}
+    assert 'href="https://github.com/acme/eng/wiki/Getting-Started"' in home.body
