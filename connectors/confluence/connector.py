@@ -75,7 +75,7 @@ from syncd.connectors.base import (
     SourceUnavailable,
 )
 from syncd.connectors.confluence.archive import INDEX_NAME, Export, PageFile, open_export
-from syncd.connectors.confluence.exports import current_exports, examine_folder
+from syncd.connectors.confluence.exports import current_exports, examine_folder, fingerprint
 from syncd.connectors.confluence.html import (
     PageParts,
     SpaceIndex,
@@ -87,7 +87,7 @@ from syncd.connectors.confluence.html import (
 from syncd.connectors.confluence.links import LinkContext, attachment_links, rewrite_links
 from syncd.connectors.confluence.macros import convert_macros
 from syncd.connectors.confluence.xml_entities import find_entities
-from syncd.connectors.confluence.xml_reader import XmlSite
+from syncd.connectors.confluence.xml_reader import LISTINGS, XmlSite
 
 log = structlog.get_logger(__name__)
 DEFAULT_PAGE_URL_TEMPLATE = "{base_url}/pages/viewpage.action?pageId={id}"
@@ -151,6 +151,7 @@ class ConfluenceExportConnector(Connector):
         self._pages: dict[str, PageFile] | None = None
         self._space: SpaceIndex | None = None
         self._xml: XmlSite | None = None
+        self._xml_error: str | None = None
 
     def page_url(self, page_id: str) -> str:
         """The site URL of a page."""
@@ -217,12 +218,25 @@ class ConfluenceExportConnector(Connector):
 
     def list(self) -> Iterator[DocumentRef]:
         if self.format() != "html":
-            yield from self._read_xml().refs()
+            yield from self._list_xml()
             return
         pages = self._scan()
         self._check_html_space()
         for page in pages.values():
             yield DocumentRef(id=page.id, version=page.version)
+
+    def _list_xml(self) -> Sequence[DocumentRef]:
+        """The XML listing, from memory when the same export was listed the same way before."""
+        stamp = fingerprint(self.options.path, missing_spaces=self.options.missing_spaces)
+        key = (self.options.model_dump_json(), stamp) if stamp else None
+        cached = LISTINGS.get(key) if key else None
+        if cached is not None:
+            log.debug("confluence.listing_unchanged", fingerprint=stamp)
+            return cached
+        refs = [*self._read_xml().refs()]
+        if key:
+            LISTINGS.put(key, refs)
+        return refs
 
     def _check_html_space(self) -> None:
         """An HTML export holds one space; refuse it when ``spaces`` leaves that space out."""
@@ -237,10 +251,19 @@ class ConfluenceExportConnector(Connector):
             )
 
     def fetch(self, ref: DocumentRef) -> Document:
+        if self._xml is None and self._pages is None and self.format() != "html":
+            # Listed from memory (see _list_xml): the index is built on the first fetch. An
+            # export that cannot be read now fails each document, and is read only once.
+            if self._xml_error is None:
+                try:
+                    self._read_xml()
+                except SourceUnavailable as exc:
+                    self._xml = None
+                    self._xml_error = str(exc)
+            if self._xml_error is not None:
+                raise DocumentError(f"page {ref.id}: {self._xml_error}")
         if self._xml is not None:
             return self._xml.fetch(ref)
-        if self._pages is None and self.format() != "html":
-            return self._read_xml().fetch(ref)
         pages = self._pages if self._pages is not None else self._scan()
         page = pages.get(ref.id)
         if page is None:

@@ -24,15 +24,17 @@ document
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import hashlib
 import html
+import threading
 from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import Any
 
 import structlog
 
-from syncd.connectors.base import Document, DocumentError, DocumentRef
+from syncd.connectors.base import Document, DocumentError, DocumentRef, SourceUnavailable
 from syncd.connectors.confluence.exports import Selection
 from syncd.connectors.confluence.html import parse_html, tidy_body
 from syncd.connectors.confluence.links import LinkContext, rewrite_links
@@ -66,6 +68,7 @@ class _Part:
     index: SiteIndex
     stamp: tuple[int, int] | None  # the export's (size, mtime) when pass 1 read it
     store: BodyStore | None = None
+    failed: str | None = None  # why pass 2 could not read the bodies, once it has failed
 
     def body(self, page_id: str) -> Body | None:
         """The page's body (None when it has none); DocumentError if the export moved on."""
@@ -73,14 +76,7 @@ class _Part:
         if body_id is None:
             return None
         if self.store is None:
-            # Pass 2 must read the file pass 1 indexed: a backup rewritten under the same
-            # name in between has other bodies, and pages must not come out empty.
-            if self.source.stamp() != self.stamp:
-                raise DocumentError(
-                    f"{self.source.describe()} changed after it was listed; the next run reads"
-                    " the new export"
-                )
-            self.store = BodyStore(self.source, self.index.bodies.values())
+            self.store = self._pass2()
         body = self.store.get(body_id)
         if body is None:
             raise DocumentError(
@@ -88,6 +84,23 @@ class _Part:
                 f" {self.source.describe()} any more"
             )
         return body
+
+    def _pass2(self) -> BodyStore:
+        """Read the bodies once; a failure fails every later fetch without reading again."""
+        if self.failed is None:
+            # Pass 2 must read the file pass 1 indexed: a backup rewritten under the same
+            # name in between has other bodies, and pages must not come out empty.
+            if self.source.stamp() != self.stamp:
+                self.failed = (
+                    f"{self.source.describe()} changed after it was listed; the next run reads"
+                    " the new export"
+                )
+            else:
+                try:
+                    return BodyStore(self.source, self.index.bodies.values())
+                except SourceUnavailable as exc:
+                    self.failed = str(exc)
+        raise DocumentError(self.failed)
 
 
 class XmlSite:
@@ -303,3 +316,40 @@ def space_keys(values: Sequence[str] | None) -> list[str] | None:
     if values is None:
         return None
     return [value.strip() for value in values if value.strip()]
+
+
+class Listings:
+    """Listings of XML exports kept in memory, by options and export fingerprint.
+
+    A daemon lists a source on every scheduled run; re-reading an export that did not change
+    costs a full pass over ``entities.xml`` (about a minute per GB) to learn nothing. The
+    fingerprint (:func:`syncd.connectors.confluence.exports.fingerprint`) changes whenever a
+    different export, or a rewritten one, would be read, so an entry is never stale. Only the
+    refs are kept (ids and versions): a run that then fetches builds its own index.
+    """
+
+    def __init__(self, size: int = 8) -> None:
+        self._size = size
+        self._entries: collections.OrderedDict[tuple[str, str], list[DocumentRef]] = (
+            collections.OrderedDict()
+        )
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str]) -> list[DocumentRef] | None:
+        """The refs listed under ``key``, if still held."""
+        with self._lock:
+            refs = self._entries.get(key)
+            if refs is not None:
+                self._entries.move_to_end(key)
+            return refs
+
+    def put(self, key: tuple[str, str], refs: list[DocumentRef]) -> None:
+        """Keep a complete listing; the least recently used entry goes first."""
+        with self._lock:
+            self._entries[key] = refs
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+
+LISTINGS = Listings()
