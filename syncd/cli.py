@@ -172,8 +172,8 @@ def cli(
 
 
 @cli.command()
-@global_options
 @click.pass_obj
+@global_options
 def run(state: _State) -> None:
     """Run as a daemon: sync each source on its schedule and serve /healthz, /readyz, /metrics.
 
@@ -190,7 +190,6 @@ def run(state: _State) -> None:
 
 
 @cli.command()
-@global_options
 @click.option(
     "--source",
     "sources",
@@ -216,6 +215,7 @@ def run(state: _State) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the reports as JSON.")
 @click.pass_obj
+@global_options
 def sync(
     state: _State,
     sources: tuple[str, ...],
@@ -272,9 +272,9 @@ def sync(
 
 
 @cli.command()
-@global_options
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 @click.pass_obj
+@global_options
 def status(state: _State, as_json: bool) -> None:
     """Show, per source: the last run, its counts and duration, pages held, failing documents."""
     from syncd import status as status_mod
@@ -291,7 +291,6 @@ def status(state: _State, as_json: bool) -> None:
 
 
 @cli.command()
-@global_options
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8765, show_default=True, type=int, help="Port to listen on.")
 @click.option("--token", default="sandbox", show_default=True, help="The bearer token accepted.")
@@ -307,6 +306,7 @@ def status(state: _State, as_json: bool) -> None:
 @click.option("--drop-rate", default=0.0, type=float, help="Share of connections dropped.")
 @click.option("--latency-ms", default=0.0, type=float, help="Latency added to every request.")
 @click.option("--seed", type=int, help="Seed for the fault injection, for repeatable runs.")
+@global_options
 def sandbox(
     host: str,
     port: int,
@@ -356,8 +356,8 @@ def db() -> None:
 
 
 @db.command()
-@global_options
 @click.pass_obj
+@global_options
 def upgrade(state: _State) -> None:
     """Apply pending migrations (every command also does this when it starts)."""
     from syncd import database
