@@ -70,7 +70,6 @@ class Unset:
             if any(parts[: len(path)] == path for path in overrides):
                 del self.by_location[location]
 
-
     def drop_unused_token(self, raw: dict[str, Any]) -> None:
         """With ``intercom.token_file`` set, an unset ``token: ${VAR}`` means no token.
 
