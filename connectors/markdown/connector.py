@@ -29,13 +29,14 @@ unlisted, headless or ``sync: false`` raise DocumentExcluded (see
 body nor description.
 
 leaf bundle
-    In a Hugo tree (one whose root, or a folder above the one listed, holds ``_index.md`` or
-    a ``hugo.toml``/``hugo.yaml``/``hugo.json``), a folder with an ``index.md`` and no
+    In a Hugo tree (from the first folder down from the root holding ``_index.md`` or a
+    ``hugo.toml``/``hugo.yaml``/``hugo.json``), a folder with an ``index.md`` and no
     ``_index.md`` is a page bundle: ``index.md`` is the page and everything else inside it,
     Markdown included (``shortcodes/includes/installation.md``), is a resource of that page,
-    not a page, so it is not listed. Docusaurus has no ``_index.md`` (it ignores files named
-    ``_*``) and publishes the siblings of a category's ``index.md`` as pages, so a tree
-    without these marks lists every Markdown file.
+    not a page, so it is not listed, from a folder or from git. Docusaurus has no
+    ``_index.md`` (it ignores files named ``_*``) and publishes the siblings of a category's
+    ``index.md`` as pages, so a tree without these marks lists every Markdown file (see
+    :func:`syncd.connectors.markdown.urls.bundle_resource`).
 
 Title: front matter ``title``, else the first level-1 heading, else the file name (the folder
 name for index pages). Body: see :mod:`syncd.connectors.markdown.render`; URLs and links: see
@@ -82,10 +83,13 @@ from syncd.connectors.markdown import source as markdown_source
 from syncd.connectors.markdown.gitsource import GitOptions, GitTree, valid_folder
 from syncd.connectors.markdown.urls import (
     INDEX_STEMS,
+    LEAF_INDEXES,
     MARKDOWN_SUFFIXES,
     TEMPLATE_FIELDS,
     Globs,
     SiteUrls,
+    bundle_resources,
+    bundle_state,
     is_markdown,
     split_name,
 )
@@ -107,9 +111,6 @@ _FOLDER_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_DIREC
 _by_name = operator.attrgetter("name")
 # (folder path with a trailing "/", its absolute path, whether the tree is Hugo's from there)
 _Folders = list[tuple[str, str, bool]]
-_BRANCH_INDEXES = frozenset({"_index.md", "_index.markdown"})
-_LEAF_INDEXES = frozenset({"index.md", "index.markdown"})
-_HUGO_MARKS = _BRANCH_INDEXES | {"hugo.toml", "hugo.yaml", "hugo.json"}
 
 
 class MarkdownOptions(ConnectorOptions):
@@ -222,12 +223,17 @@ class MarkdownConnector(Connector):
         assert self.git is not None
         entries = self.git.entries()
         include = self._include if self.wiki is None or self._include_given() else None
+        resources = bundle_resources(entries)
         for path in sorted(entries):
             parts = path.split("/")
             if any(part[0] == "." or part in _SKIPPED_FOLDERS for part in parts[:-1]):
                 continue
             name = parts[-1]
-            if name[0] == "." or (self.wiki is not None and not self.wiki.is_page(path)):
+            if (
+                name[0] == "."
+                or (self.wiki is not None and not self.wiki.is_page(path))
+                or path in resources
+            ):
                 continue
             if (include is not None and not include.match(path, name)) or self._exclude.match(
                 path, name
@@ -279,16 +285,14 @@ class MarkdownConnector(Connector):
             ) from None
         suffixes, regex = self._include.suffixes, self._include.regex
         exclude = self._exclude if self._exclude else None
-        names = {entry.name.lower() for entry in entries}
-        hugo = hugo or not names.isdisjoint(_HUGO_MARKS)
-        bundle = hugo and not names.isdisjoint(_LEAF_INDEXES) and names.isdisjoint(_BRANCH_INDEXES)
+        hugo, bundle = bundle_state({entry.name.lower() for entry in entries}, hugo)
         try:
             for entry in entries:
                 name = entry.name
                 if (
                     name[0] == "."
                     or name in _SKIPPED_FOLDERS
-                    or (bundle and name.lower() not in _LEAF_INDEXES)  # a bundle's resource
+                    or (bundle and name.lower() not in LEAF_INDEXES)  # a bundle's resource
                 ):
                     continue
                 if entry.is_file(follow_symlinks=False):

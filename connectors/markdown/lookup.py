@@ -2,13 +2,15 @@
 
 A path is a *candidate* when :meth:`MarkdownConnector.list` would consider it by name alone:
 no hidden or skipped folder on its way, matching ``include`` and not ``exclude``, no folder
-on its way excluded. :func:`lookup` then asks the file system about each named candidate as
+on its way excluded. A candidate inside a Hugo leaf bundle (other than its ``index.md``) is
+no page, as in the listing. :func:`lookup` then asks the file system about each named candidate as
 the listing would (a regular file, or a symlinked file pointing inside the root; folders on
 its way not symlinks), so an incremental run sees a page exactly when a full listing would.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import stat
 from collections.abc import Collection
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from syncd.connectors.base import DocumentRef, SourceUnavailable
+from syncd.connectors.markdown.urls import bundle_resource
 
 if TYPE_CHECKING:
     from syncd.connectors.markdown.connector import MarkdownConnector
@@ -53,8 +56,17 @@ def lookup(connector: MarkdownConnector, ids: Collection[str]) -> list[DocumentR
     if not connector.root.is_dir():
         raise SourceUnavailable(f"{connector.options_path()}: not a readable folder")
     refs = []
+
+    @functools.cache
+    def names_of(folder: str) -> frozenset[str]:
+        try:
+            found = Path(connector.root_prefix + folder).iterdir()
+            return frozenset(entry.name.lower() for entry in found)
+        except OSError:
+            return frozenset()
+
     for rel in ids:
-        if not candidate(connector, rel):
+        if not candidate(connector, rel) or bundle_resource(rel, names_of):
             continue
         folder, _, _ = rel.rpartition("/")
         path = connector.root_prefix + rel

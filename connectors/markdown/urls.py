@@ -21,6 +21,13 @@ page URL
     ``{base_url}/`` for the root page. A ``url_template`` replaces this rule; its
     placeholders are listed in :data:`TEMPLATE_FIELDS`.
 
+leaf bundle
+    In a Hugo tree, a folder with an ``index.md`` and no ``_index.md``: ``index.md`` is its
+    page, every other file inside it, at any depth, a resource of that page (see
+    :func:`bundle_resource`). A tree is Hugo's from the first folder, on the way down from
+    the root, that holds ``_index.md`` or a ``hugo.toml``/``hugo.yaml``/``hugo.json``;
+    Docusaurus, which has neither, publishes the siblings of a category's ``index.md``.
+
 A link resolves relative to the folder of the file that holds it, the way GitHub and
 Docusaurus resolve them: to a Markdown file -> that page's URL (keeping ``#anchor``); to a
 folder with an index page -> that page's URL; to any other file -> the file under the base URL.
@@ -33,7 +40,7 @@ a Markdown file (``/guide/setup.md``) is taken from the tree root instead.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
@@ -46,6 +53,9 @@ TEMPLATE_FIELDS = {
     "dir": "the folder of the file, empty at the root",
     "name": "the file name without its extension",
 }
+BRANCH_INDEXES = frozenset({"_index.md", "_index.markdown"})
+LEAF_INDEXES = frozenset({"index.md", "index.markdown"})
+HUGO_MARKS = BRANCH_INDEXES | {"hugo.toml", "hugo.yaml", "hugo.json"}
 _URL_SAFE = "-._~!$&'()*+,;=:@"
 _EXTRA_SLASHES = re.compile(r"(?<!:)/{2,}")
 
@@ -115,6 +125,42 @@ def _glob_to_regex(pattern: str) -> str:
             out.append(re.escape(char))
             i += 1
     return "".join(out) + r"\Z"
+
+
+def bundle_state(names: Collection[str], hugo: bool) -> tuple[bool, bool]:
+    """For a folder by its lower-cased entry names: (Hugo's from here down, a leaf bundle).
+
+    ``hugo`` says whether a folder above it already made the tree Hugo's.
+    """
+    hugo = hugo or not HUGO_MARKS.isdisjoint(names)
+    return hugo, hugo and not LEAF_INDEXES.isdisjoint(names) and BRANCH_INDEXES.isdisjoint(names)
+
+
+def bundle_resource(path: str, names_of: Callable[[str], Collection[str]]) -> bool:
+    """Whether the file at ``path`` is a resource of a leaf bundle, not a page.
+
+    ``names_of(folder)`` gives the lower-cased entry names of a folder of the tree ("" is the
+    root); it is asked for each folder from the root down to the file's.
+    """
+    parts = path.split("/")
+    hugo = False
+    for depth in range(len(parts)):
+        hugo, bundle = bundle_state(names_of("/".join(parts[:depth])), hugo)
+        if bundle and (depth < len(parts) - 1 or parts[-1].lower() not in LEAF_INDEXES):
+            return True
+    return False
+
+
+def bundle_resources(paths: Collection[str]) -> set[str]:
+    """The paths of a whole tree's file list that are leaf-bundle resources."""
+    names: dict[str, set[str]] = {}
+    for path in paths:
+        folder, _, name = path.rpartition("/")
+        names.setdefault(folder, set()).add(name.lower())
+    if HUGO_MARKS.isdisjoint(set().union(*names.values())):
+        return set()  # not a Hugo tree: the common case, answered without a walk
+    empty: set[str] = set()
+    return {path for path in paths if bundle_resource(path, lambda f: names.get(f, empty))}
 
 
 def is_markdown(path: str) -> bool:

@@ -7,8 +7,12 @@ from pathlib import Path
 import pytest
 
 from syncd.connectors.base import DocumentExcluded
+from syncd.connectors.markdown.urls import bundle_resources
 from syncd.plan import RunReport
+from tests.connectors.test_markdown_git import connector as git_connector
+from tests.connectors.test_markdown_git import listing
 from tests.connectors.test_markdown_support import connector, render_one, write_tree
+from tests.gitrepos import Upstream
 
 
 def _listed(root: Path) -> list[str]:
@@ -99,3 +103,36 @@ def test_real_docusaurus_tree_keeps_its_category_documents(shared_fixtures: Path
     assert {"unlisted-category/index.md", "unlisted-category/unlisted-category-doc.md"} <= set(
         listed
     )
+
+
+BUNDLE_TREE = {
+    "_index.md": "# Docs\n",
+    "guide/setup.md": "# Setup\n",
+    "post/index.md": "# Post\n",
+    "post/part.md": "A resource.\n",
+    "post/deeper/more.md": "Also a resource.\n",
+}
+
+
+def test_a_git_source_leaves_bundle_resources_out_too(tmp_path: Path) -> None:
+    """Listing a Hugo tree from git gives the same pages as listing its folder."""
+    upstream = Upstream(tmp_path)
+    upstream.write(BUNDLE_TREE)
+    upstream.push("first")
+    with git_connector(tmp_path, upstream.url) as source:
+        assert sorted(listing(source)) == ["_index.md", "guide/setup.md", "post/index.md"]
+
+
+def test_lookup_of_a_bundle_resource_finds_no_page(tmp_path: Path) -> None:
+    """An incremental run naming a bundle's resource sees no page, as the listing does."""
+    write_tree(tmp_path, BUNDLE_TREE)
+    found = connector(tmp_path).lookup(["post/part.md", "post/deeper/more.md", "post/index.md"])
+    assert found is not None
+    assert [ref.id for ref in found] == ["post/index.md"]
+
+
+def test_bundle_rule_over_a_file_list() -> None:
+    """The rule reads a whole tree's paths: nested resources go, Docusaurus trees keep all."""
+    assert bundle_resources(list(BUNDLE_TREE)) == {"post/part.md", "post/deeper/more.md"}
+    docusaurus = ["category/index.md", "category/doc.md"]
+    assert bundle_resources(docusaurus) == set()
