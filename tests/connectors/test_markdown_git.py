@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 
 from syncd.config import load_config
-from syncd.connectors.base import DocumentError, SourceInfo, SourceUnavailable
+from syncd.connectors.base import Connector, DocumentError, SourceInfo, SourceUnavailable
 from syncd.connectors.markdown.connector import MarkdownConnector
 from syncd.connectors.markdown.git import GitTimeout, run
 from syncd.errors import ConfigError
+from tests.connectors.contract import ConnectorContract
 from tests.gitrepos import Upstream, git, http_server
 
 
@@ -42,6 +43,24 @@ def upstream(tmp_path: Path) -> Upstream:
     )
     repo.push("first")
     return repo
+
+
+class TestGitMarkdownContract(ConnectorContract):
+    """The shared connector contract, over a repository fetched from file://."""
+
+    @pytest.fixture
+    def connector(self, tmp_path: Path) -> Iterator[Connector]:
+        repo = Upstream(tmp_path)
+        repo.write(
+            {
+                "index.md": "# Welcome\n\nSee [setup](guide/setup.md).\n",
+                "guide/setup.md": "# Setup\n\nSteps.\n",
+                "guide/draft.md": "---\ndraft: true\n---\nNot yet.\n",
+            }
+        )
+        repo.push()
+        with connector(tmp_path, repo.url) as source:
+            yield source
 
 
 def listing(source: MarkdownConnector) -> dict[str, str]:
