@@ -67,7 +67,7 @@ _CREDENTIAL_HELPER = (
     '!f() { test "$1" = get && printf "username=%s\\npassword=%s\\n"'
     ' "$SYNCD_GIT_USERNAME" "$SYNCD_GIT_TOKEN"; }; f'
 )
-_URL_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
+_URL_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<userinfo>[^/@\s]+)@")
 _STDERR_LIMIT = 64 * 1024
 
 
@@ -147,8 +147,19 @@ def ssh_command(key_file: Path, known_hosts_file: Path | None) -> str:
 
 
 def mask(text: str) -> str:
-    """``text`` with the user and password of any URL in it replaced by ``***``."""
-    return _URL_CREDENTIALS.sub("***@", text)
+    """``text`` with credentials in any URL replaced by ``***``.
+
+    An HTTP(S) URL's user may be a token itself, so all of it goes; an SSH user name
+    (``ssh://git@host``) is no secret and stays, its password (if any) does not.
+    """
+    return _URL_USERINFO.sub(_masked, text)
+
+
+def _masked(match: re.Match[str]) -> str:
+    scheme, userinfo = match["scheme"], match["userinfo"]
+    if scheme.lower().startswith("ssh") and ":" not in userinfo:
+        return match[0]
+    return f"{scheme}://***@"
 
 
 def run(

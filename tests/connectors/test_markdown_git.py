@@ -290,3 +290,30 @@ def test_polling_asks_the_remote_head_without_fetching(tmp_path: Path, upstream:
         moved = source.poll_changes(first.cursor)
     assert moved.changes.everything
     assert not (tmp_path / "cache" / "repo.git").exists()  # polling fetched nothing
+
+
+def test_a_deploy_key_is_the_only_ssh_identity_and_host_keys_are_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ssh_key_file, git's ssh gets that key alone, no prompts and strict host keys."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    seen = tmp_path / "ssh-args"
+    fake_ssh = bin_dir / "ssh"  # stands in for OpenSSH at the process boundary
+    fake_ssh.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {seen}\nexit 255\n', encoding="utf-8")
+    fake_ssh.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    key = tmp_path / "deploy key"
+    key.write_text("not a real key\n", encoding="utf-8")
+    options = {"ssh_key_file": "deploy key", "known_hosts_file": "known_hosts", "ref": "main"}
+    url = "ssh://git@git.example.com/acme/docs.git"
+    with (
+        connector(tmp_path, url, git=options) as source,
+        pytest.raises(SourceUnavailable, match="cannot fetch refs/heads/main"),
+    ):
+        source.fingerprint()
+    args = seen.read_text(encoding="utf-8").splitlines()
+    assert args[args.index("-i") + 1] == str(key)
+    for option in ("IdentitiesOnly=yes", "BatchMode=yes", "StrictHostKeyChecking=yes"):
+        assert option in args
+    assert f"UserKnownHostsFile={tmp_path / 'known_hosts'}" in args
