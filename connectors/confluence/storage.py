@@ -11,8 +11,9 @@ comments and loses them. Three repairs come first, each seen in real exports:
   Word) are declared on a wrapper element, because Confluence never declares them.
 
 Then every element is rendered by :class:`StorageRenderer` (the storage elements, links and
-images) and :mod:`syncd.connectors.confluence.storage_macros` (the macros). Plain XHTML keeps
-its structure without styles or classes; every ``ac:``/``ri:``/``at:`` element is consumed:
+images) and the macro renderer it is given
+(:func:`syncd.connectors.confluence.storage_macros.render_macro`). Plain XHTML keeps its
+structure without styles or classes; every ``ac:``/``ri:``/``at:`` element is consumed:
 rendered as what it means, unwrapped to its content, or dropped. Links and images come out
 absolute: pages through the index of the export, attachments as
 ``{base_url}/download/attachments/{pageId}/{file name}``.
@@ -166,12 +167,22 @@ class RenderState:
     notes: list[str] = dataclasses.field(default_factory=list)
 
 
-class StorageRenderer:
-    """Renders one page's storage-format tree as HTML."""
+MacroRenderer = Callable[["StorageRenderer", etree._Element], str]
 
-    def __init__(self, ctx: StorageContext, state: RenderState | None = None) -> None:
+
+class StorageRenderer:
+    """Renders one page's storage-format tree as HTML; ``macros`` renders each macro."""
+
+    def __init__(
+        self, ctx: StorageContext, *, macros: MacroRenderer, state: RenderState | None = None
+    ) -> None:
         self.ctx = ctx
+        self.macros = macros
         self.state = state or RenderState()
+
+    def nested(self, ctx: StorageContext) -> StorageRenderer:
+        """A renderer for another page rendered inside this one (an include)."""
+        return StorageRenderer(ctx, macros=self.macros, state=self.state)
 
     def render_body(self, body: str) -> str:
         """The HTML of a whole storage-format body."""
@@ -215,9 +226,7 @@ class StorageRenderer:
 
     def _ac(self, local: str, element: etree._Element) -> str:  # noqa: PLR0911 - one exit per element kind
         if local in ("structured-macro", "macro"):
-            from syncd.connectors.confluence.storage_macros import render_macro
-
-            return render_macro(self, element)
+            return self.macros(self, element)
         if local == "link":
             return self.link(element)
         if local == "image":

@@ -233,7 +233,7 @@ def _include(renderer: StorageRenderer, macro: Macro) -> str:  # noqa: PLR0911 -
     if loaded is None:
         return ""
     body, space_key = loaded
-    inner = StorageRenderer(renderer.ctx.for_page(target, space_key), state)
+    inner = renderer.nested(renderer.ctx.for_page(target, space_key))
     state.including.append(renderer.ctx.page_id)
     try:
         tree = parse_storage(body)

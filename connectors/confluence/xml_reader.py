@@ -44,6 +44,7 @@ from syncd.connectors.confluence.storage import (
     StorageError,
     StorageRenderer,
 )
+from syncd.connectors.confluence.storage_macros import render_macro
 from syncd.connectors.confluence.wiki_markup import wiki_to_html
 from syncd.connectors.confluence.xml_entities import EntitiesSource
 from syncd.connectors.confluence.xml_index import (
@@ -279,7 +280,8 @@ class XmlSite:
             )
             state = RenderState()
             try:
-                converted = StorageRenderer(ctx, state).render_body(body.text)
+                renderer = StorageRenderer(ctx, macros=render_macro, state=state)
+                converted = renderer.render_body(body.text)
             except StorageError as exc:
                 raise DocumentError(f"{where}: {exc}") from exc
             for note in state.notes:
