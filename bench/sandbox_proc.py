@@ -12,6 +12,8 @@ answers one JSON line per command read from stdin:
 ``pages``
     Every content import source, and every page as (source id, external id, title, url,
     SHA-256 of its HTML, availability flags).
+``html EXTERNAL_ID``
+    The HTML of the page with that external id (any source), or null.
 ``reset``
     Forget the request log (pages stay).
 
@@ -115,6 +117,15 @@ def pages(server: SandboxServer) -> dict[str, Any]:
     return {"sources": sources, "pages": items}
 
 
+def _page_of(server: SandboxServer, external_id: str) -> dict[str, Any] | None:
+    """The page with ``external_id`` (in any source), or None."""
+    with server.store.lock:
+        for page in server.store.pages.values():
+            if page["external_id"] == external_id:
+                return dict(page)
+    return None
+
+
 def main() -> None:
     """Serve until stdin closes, answering commands."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -148,6 +159,9 @@ def main() -> None:
                 answer = windows(server, log)
             elif command == "pages":
                 answer = pages(server)
+            elif command.startswith("html "):
+                page = _page_of(server, command.removeprefix("html "))
+                answer = {"html": page["html"] if page else None}
             elif command == "reset":
                 with server.store.lock:
                     log.clear()
