@@ -71,9 +71,11 @@ from syncd.connectors.base import (
     Document,
     DocumentError,
     DocumentRef,
+    Poll,
     SourceInfo,
     SourceUnavailable,
 )
+from syncd.connectors.confluence import feed
 from syncd.connectors.confluence.archive import INDEX_NAME, Export, PageFile, open_export
 from syncd.connectors.confluence.exports import current_exports, examine_folder, fingerprint
 from syncd.connectors.confluence.html import (
@@ -215,6 +217,12 @@ class ConfluenceExportConnector(Connector):
             )
         site.read_selection(selection)
         return site
+
+    def poll_changes(self, cursor: str | None) -> Poll:
+        """Whether a different complete export became current (:mod:`.feed`); a full run if so."""
+        if not self.options.path.exists():
+            raise SourceUnavailable(f"{self.options.path}: does not exist")
+        return feed.poll(self.options.path, cursor, missing_spaces=self.options.missing_spaces)
 
     def list(self) -> Iterator[DocumentRef]:
         if self.format() != "html":
