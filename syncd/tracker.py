@@ -327,8 +327,23 @@ class Tracker:
                     .limit(1)
                     .scalar_subquery()
                 )
+                # The last complete full run is kept whatever its age: freshness measures from
+                # it (syncd.freshness), and a burst of triggered runs must not push it out.
+                last_full = (
+                    sa.select(sa.func.max(Run.id))
+                    .where(
+                        Run.source_id == self.source_pk,
+                        Run.incremental.is_(False),
+                        Run.status.in_(("ok", "partial")),
+                    )
+                    .scalar_subquery()
+                )
                 session.execute(
-                    sa.delete(Run).where(Run.source_id == self.source_pk, Run.id < oldest_kept)
+                    sa.delete(Run).where(
+                        Run.source_id == self.source_pk,
+                        Run.id < oldest_kept,
+                        Run.id != sa.func.coalesce(last_full, -1),
+                    )
                 )
             return run.id
 

@@ -167,3 +167,19 @@ def test_percentile_is_nearest_rank() -> None:
     assert freshness.percentile([float(v) for v in range(100, 0, -1)], 0.95) == 95.0
     assert freshness.percentile([3.0], 0.95) == 3.0
     assert freshness.percentile([], 0.95) is None
+
+
+def test_pruning_the_run_history_keeps_the_last_full_run(
+    h: Harness, sessions: sessionmaker[Session]
+) -> None:
+    """With a history of two runs, many incremental runs never push out the last full one."""
+    tracker = Tracker(sessions, h.name)
+    full = tracker.start_run(full_resync=False, holder=None, keep=2)
+    tracker.finish_run(full, status="ok", counts=h.sync().counts(), duration=0.1, error=None)
+    for _ in range(4):
+        run_id = tracker.start_run(full_resync=False, holder=None, incremental=True, keep=2)
+        tracker.finish_run(run_id, status="ok", counts=h.sync().counts(), duration=0.1, error=None)
+    with sessions() as session:
+        kept = session.scalars(sa.select(Run.id).where(Run.source_id == tracker.source_pk)).all()
+    assert full in kept
+    assert len(kept) == 3  # the last two, and the full run they would have pushed out
