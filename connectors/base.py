@@ -193,7 +193,15 @@ class DocumentError(ConnectorError):
 
 
 class DocumentExcluded(ConnectorError):
-    """The document exists but must not be published (draft, unlisted, ``sync: false``)."""
+    """The document exists but must not be published (draft, unlisted, ``sync: false``).
+
+    ``reason`` is a short word or two for reports and the deletion tally (``draft``,
+    ``unlisted``, ``empty``); the message names the document.
+    """
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class ConnectorOptions(pydantic.BaseModel):

@@ -311,6 +311,7 @@ class App:
             source=source.name,
             status=status,
             **dataclasses.asdict(report.counts()),
+            deletions=report.deletions,
             duration=round(report.duration, 3),
             error=report.error,
         )
@@ -323,6 +324,7 @@ class App:
                 counts=report.counts(),
                 duration=report.duration,
                 error=report.error,
+                deletions=report.deletions,
             )
             if metrics.recording():  # a count over every page of the source, for the gauge only
                 metrics.PAGES_HELD.labels(source.name).set(tracker.pages_held())

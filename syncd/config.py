@@ -44,6 +44,7 @@ REGION_BASE_URLS = {
     "eu": "https://api.eu.intercom.io",
     "au": "https://api.au.intercom.io",
 }
+DEFAULT_DELETE_ALLOWANCE = 3
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -241,6 +242,9 @@ class SourceConfig(_Model):
     ai_agent_availability: bool = True
     ai_copilot_availability: bool = True
     max_delete_fraction: float = pydantic.Field(default=0.25, ge=0.0, le=1.0)
+    # A run may always remove this many pages, whatever their share: a small source must be
+    # able to lose a page. The empty-source stop still applies (see syncd.deletes).
+    delete_allowance: int = pydantic.Field(default=DEFAULT_DELETE_ALLOWANCE, ge=0)
     options: dict[str, Any] = pydantic.Field(default_factory=dict)
 
     _connector_options: ConnectorOptions | None = pydantic.PrivateAttr(default=None)

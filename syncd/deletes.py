@@ -1,52 +1,94 @@
 """Deletes: the half of a run that removes pages, and the safety stop that guards it.
 
-Kinds of page a run deletes:
+A *removal* is any page that exists in Intercom and that a run takes away, whatever the
+reason. Its kind:
 
 gone
     Its document is no longer listed. Only a complete listing gets here (a failed listing
     raises before the diff), and a page whose external id a renamed document took over stays.
+    A gone document whose last first write was interrupted (the external id was recorded, the
+    page id was not) is looked up in Intercom's page list first.
 
-uncertain
-    A gone document whose last first-write was interrupted: the intent (external id) was
-    recorded, the page id was not. Intercom's page list tells whether the page exists.
+excluded
+    Its document is still listed but must not be published any more: a draft, ``unlisted``,
+    ``sync: false``, a file with nothing to publish (an empty or 0-byte file), a page in an
+    excluded category. The reason is the connector's (``excluded: draft``, ``excluded: empty``).
 
-stale
-    A page its document left behind this run: the document moved to another external id, or
-    became a draft. Deleted once every write is done, unless another document took the
-    external id over.
+renamed
+    Its document moved to another external id this run, and the old page stays behind.
 
 orphan
     On a full resync only: a page in our Content Import Source that no listed document claims.
 
-The safety stop (:meth:`Deletions.check`) refuses a run that would delete more than
-``max_delete_fraction`` of the pages held, or any page when the source lists nothing, and
-raises :class:`~syncd.errors.SafetyStop` before anything is deleted.
+Every removal of a run is planned first, once every write is done, and counted in one total
+that the safety stop (:meth:`Deletions.check`) weighs *before the first DELETE is sent*. The
+stop refuses the run, raising :class:`~syncd.errors.SafetyStop` with nothing deleted, when:
+
+* the source lists no document while pages are held, or the run would remove every page held
+  (the empty-source stop: it applies whatever the counts), or
+* the run removes more than ``delete_allowance`` pages *and* more than
+  ``max_delete_fraction`` of the pages held.
+
+``--allow-mass-delete`` lifts both. Removals are tallied by reason (``gone``,
+``excluded: draft``, ``renamed``, ``orphan``) in the run report, the ``runs`` row, the
+``syncd_pages_deleted`` metric and the dry-run plan.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Collection, Mapping
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Mapping
+from typing import Literal
 
 import structlog
 
+from syncd import metrics
 from syncd.config import SourceConfig
 from syncd.errors import SafetyStop
-from syncd.plan import PlanItem, RunReport
+from syncd.plan import PlanItem, RunReport, describe_tally, ordered
 from syncd.publisher import Publisher
 from syncd.tracker import Known, Tracker
 
 log = structlog.get_logger(__name__)
 
+Kind = Literal["gone", "excluded", "renamed", "orphan"]
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class Stale:
-    """A page its document left behind this run (see the module docstring)."""
+class Removal:
+    """One page a run takes out of Intercom, or a page left behind that may be (see above).
 
-    external_id: str
-    page_id: str
-    excluded_ref: str | None = None  # the draft that left this page behind, if one did
+    ``page_id`` is None only for a gone document whose last write was interrupted, until its
+    page is looked up. ``version`` is set for an excluded document: it is recorded as excluded
+    at that version once its page is gone.
+    """
+
+    kind: Kind
+    ref_id: str
+    external_id: str | None
+    page_id: str | None
+    detail: str | None = None  # excluded: the connector's short reason ("draft", "empty")
     version: str | None = None
+
+    @property
+    def reason(self) -> str:
+        """The short reason removals are tallied by: ``gone``, ``excluded: draft``, ..."""
+        if self.kind == "excluded":
+            return f"excluded: {self.detail}" if self.detail else "excluded"
+        return self.kind
+
+    def describe(self) -> str:
+        """The reason in words, for the plan and the logs."""
+        if self.kind == "gone":
+            if self.page_id is None:
+                return "gone from the source (its last write was interrupted)"
+            return "gone from the source"
+        if self.kind == "renamed":
+            return "its document now publishes under another external id"
+        if self.kind == "orphan":
+            return "orphan in Intercom: no listed document claims it"
+        return self.reason
 
 
 def uncertain(known: Known) -> bool:
@@ -55,10 +97,10 @@ def uncertain(known: Known) -> bool:
 
 
 class Deletions:
-    """Deletes pages for one run of one source, in Intercom and in the tracker.
+    """Plans, guards and makes the removals of one run of one source.
 
     ``count`` is the run's outcome counter (report, metrics, progress); with ``dry_run``
-    every delete becomes a plan item and nothing is sent or recorded.
+    every removal becomes a plan item and nothing is sent or recorded.
     """
 
     def __init__(
@@ -80,17 +122,24 @@ class Deletions:
         self.dry_run = dry_run
         self.allow_mass_delete = allow_mass_delete
 
-    def check(self, *, held: int, deleting: int, listed: int, what: str) -> None:
-        """Raise SafetyStop when deleting ``deleting`` of ``held`` pages is too many."""
+    # -- the safety stop -------------------------------------------------------------------
+
+    def check(self, *, held: int, removals: Collection[Removal], listed: int) -> None:
+        """Raise SafetyStop when taking ``removals`` out of ``held`` pages is too many."""
+        deleting = len(removals)
         if self.allow_mass_delete or deleting == 0:
             return
-        limit = self.source.max_delete_fraction
+        fraction = self.source.max_delete_fraction
+        allowance = self.source.delete_allowance
+        why = describe_tally(ordered(Counter(r.reason for r in removals)))
         if listed == 0 and held > 0:
             reason = f"it lists no documents but {held} pages are published"
-        elif deleting > limit * held:
+        elif held > 0 and deleting >= held:
+            reason = f"it would delete every page it holds ({deleting}: {why})"
+        elif deleting > allowance and deleting > fraction * held:
             reason = (
-                f"it would delete {deleting} of {held} pages ({what}), more than "
-                f"max_delete_fraction {limit:.0%}"
+                f"it would delete {deleting} of {held} pages ({why}), more than "
+                f"max_delete_fraction {fraction:.0%} and more than delete_allowance {allowance}"
             )
         else:
             return
@@ -99,51 +148,75 @@ class Deletions:
             "If this is intended, run again with --allow-mass-delete"
         )
 
-    def gone(self, gone: list[Known], claimed: Mapping[str, str], source_id: int | None) -> None:
-        """Delete the pages of documents no longer listed; ``claimed`` maps external ids
-        written this run to their documents."""
-        unsure = []
+    # -- planning --------------------------------------------------------------------------
+
+    def plan(
+        self,
+        *,
+        gone: Iterable[Known],
+        left_behind: Iterable[Removal],
+        claimed: Mapping[str, str],
+        source_id: int | None,
+        remote: Mapping[str, str] | None,
+        listed: Collection[str],
+    ) -> list[Removal]:
+        """Every page this run removes, with its reason; nothing is sent or recorded here.
+
+        ``claimed`` maps external ids written this run to their documents; ``remote`` is our
+        source's pages in Intercom (external id -> page id) on a full resync, else None.
+        Rows of gone documents that hold no page are forgotten here (there is nothing to
+        remove), and a left-behind page another document took over stays.
+        """
+        removals: list[Removal] = []
+        unsure: list[Known] = []
         for known in gone:
             taker = claimed.get(known.external_id or "")
             if taker is not None and taker != known.ref_id:
                 continue  # a renamed document took this page over
             if uncertain(known):
                 unsure.append(known)
-                continue
-            self._delete(known.ref_id, known.page_id, known.external_id, "gone from the source")
+            elif known.page_id is not None:
+                removals.append(Removal("gone", known.ref_id, known.external_id, known.page_id))
+            elif not self.dry_run:
+                self.tracker.record_deleted(known.ref_id)
         if unsure:
-            self._gone_uncertain(unsure, claimed, source_id)
+            removals.extend(self._uncertain(unsure, claimed, source_id, remote))
+        for page in left_behind:
+            if page.external_id not in claimed:
+                removals.append(page)
+            elif page.kind == "excluded" and page.version is not None and not self.dry_run:
+                # Another document publishes under this external id now: the page is its.
+                self.tracker.record_excluded(page.ref_id, page.version)
+        if remote is not None:
+            removals.extend(self._orphans(remote, listed, claimed, removals))
+        return removals
 
-    def _gone_uncertain(
-        self, unsure: list[Known], claimed: Mapping[str, str], source_id: int | None
-    ) -> None:
-        why = "gone from the source (its last write was interrupted)"
-        if self.dry_run:
-            for known in unsure:
-                self.report.plan.append(
-                    PlanItem("delete", known.ref_id, known.external_id, None, why)
-                )
-            return
-        remote = self.remote_pages(source_id)
+    def _uncertain(
+        self,
+        unsure: list[Known],
+        claimed: Mapping[str, str],
+        source_id: int | None,
+        remote: Mapping[str, str] | None,
+    ) -> list[Removal]:
+        if self.dry_run:  # a dry run does not look: it says what it would check
+            return [Removal("gone", k.ref_id, k.external_id, None) for k in unsure]
+        pages = remote if remote is not None else self.remote_pages(source_id)
+        found = []
         for known in unsure:
-            page_id = remote.get(known.external_id or "")
+            page_id = pages.get(known.external_id or "")
             if page_id is not None and known.external_id not in claimed:
-                self._delete(known.ref_id, page_id, known.external_id, why)
+                found.append(Removal("gone", known.ref_id, known.external_id, page_id))
             else:
                 self.tracker.record_deleted(known.ref_id)
+        return found
 
-    def stale(self, stale: list[Stale], claimed: Mapping[str, str]) -> None:
-        """Delete pages documents left behind, unless another document took them over."""
-        for page in stale:
-            if page.external_id not in claimed:
-                self.publisher.delete_page(page.page_id)
-            if page.excluded_ref is not None and page.version is not None:
-                self.tracker.record_excluded(page.excluded_ref, page.version)
-
-    def orphans(
-        self, remote: Mapping[str, str], listed: Collection[str], claimed: Mapping[str, str]
-    ) -> None:
-        """Full resync: delete pages of our source that no listed document claims."""
+    def _orphans(
+        self,
+        remote: Mapping[str, str],
+        listed: Collection[str],
+        claimed: Mapping[str, str],
+        planned: list[Removal],
+    ) -> list[Removal]:
         if self.report.failed:
             # A failed document's external id may be one we cannot see; deleting on a guess
             # could remove a page that still exists at the source.
@@ -152,25 +225,16 @@ class Deletions:
                 source=self.source.name,
                 reason="documents failed this run",
             )
-            return
+            return []
         ours = set(claimed) | {
             k.external_id for k in self.tracker.iter_known() if k.external_id and k.ref_id in listed
         }
-        orphans = {ext: page for ext, page in remote.items() if ext not in ours}
-        self.check(
-            held=len(remote),
-            deleting=len(orphans),
-            listed=len(listed),
-            what="pages in Intercom that no longer exist at the source",
-        )
-        for external_id, page_id in sorted(orphans.items()):
-            if self.dry_run:
-                self.report.plan.append(
-                    PlanItem("delete", external_id, external_id, None, "orphan in Intercom")
-                )
-            else:
-                self.publisher.delete_page(page_id)
-            self.count("deleted")
+        already = {r.page_id for r in planned} | {r.external_id for r in planned}
+        return [
+            Removal("orphan", external_id, external_id, page_id)
+            for external_id, page_id in sorted(remote.items())
+            if external_id not in ours and page_id not in already and external_id not in already
+        ]
 
     def remote_pages(self, source_id: int | None) -> dict[str, str]:
         """Our Content Import Source's pages in Intercom: external id -> page id."""
@@ -179,14 +243,36 @@ class Deletions:
         pages = self.publisher.list_pages(source_id)
         return {page.external_id: page.id for page in pages if page.external_id is not None}
 
-    def _delete(self, ref_id: str, page_id: str | None, external_id: str | None, why: str) -> None:
-        if page_id is None:
-            if not self.dry_run:
-                self.tracker.record_deleted(ref_id)
-            return
-        if self.dry_run:
-            self.report.plan.append(PlanItem("delete", ref_id, external_id, None, why))
-        else:
-            self.publisher.delete_page(page_id)
-            self.tracker.record_deleted(ref_id)
-        self.count("deleted")
+    # -- removing --------------------------------------------------------------------------
+
+    def apply(self, removals: list[Removal]) -> None:
+        """Remove each page (or, in a dry run, plan it) and record it; tallied by reason."""
+        for removal in removals:
+            if self.dry_run:
+                self.report.plan.append(
+                    PlanItem(
+                        "delete", removal.ref_id, removal.external_id, None, removal.describe()
+                    )
+                )
+            else:
+                assert removal.page_id is not None, removal
+                log.debug(
+                    "document.deleting",
+                    source=self.source.name,
+                    ref=removal.ref_id,
+                    reason=removal.reason,
+                )
+                self.publisher.delete_page(removal.page_id)
+                self._record(removal)
+                metrics.PAGES_DELETED.labels(self.source.name, removal.kind).inc()
+            deletions = self.report.deletions
+            deletions[removal.reason] = deletions.get(removal.reason, 0) + 1
+            self.count("deleted")
+        self.report.deletions = ordered(self.report.deletions)
+
+    def _record(self, removal: Removal) -> None:
+        if removal.kind == "gone":
+            self.tracker.record_deleted(removal.ref_id)
+        elif removal.kind == "excluded" and removal.version is not None:
+            self.tracker.record_excluded(removal.ref_id, removal.version)
+        # renamed: the row was rewritten with its new page; orphan: there was no row.

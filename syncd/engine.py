@@ -12,10 +12,11 @@ Rules it keeps:
 * A new :data:`~syncd.content.CONVERTER_VERSION` (rendering changed) fetches and renders every
   document again, whatever its version says, until a complete run records it; only pages
   whose payload hash changed are sent, and the version is part of that hash.
-* Only a complete listing can delete. A listing that fails deletes nothing; a source that held
-  pages and lists none, or a run that would delete more than ``max_delete_fraction`` of the
-  pages held, deletes nothing and raises :class:`~syncd.errors.SafetyStop` (unless
-  ``allow_mass_delete``).
+* Only a complete listing can delete. A listing that fails deletes nothing. Every removal
+  (gone, excluded, renamed away, orphan) is planned once the writes are done and weighed as
+  one total before the first DELETE: too many raises :class:`~syncd.errors.SafetyStop` with
+  nothing deleted (see :mod:`syncd.deletes`). The writes of that run stay: they only make
+  pages equal to their source.
 * A document that fails (fetch, render, or a 4xx from Intercom) is recorded with its error and
   fetched again next run; the others go on.
 * Each document is recorded once its write succeeded, in small batches (see
@@ -59,7 +60,7 @@ from syncd.connectors.base import (
     DocumentRef,
     SourceUnavailable,
 )
-from syncd.deletes import Deletions, Stale, uncertain
+from syncd.deletes import Deletions, Removal, uncertain
 from syncd.errors import ExitCode, SyncdError
 from syncd.freshness import Freshness
 from syncd.plan import PlanItem, RunReport, text_diff
@@ -138,9 +139,9 @@ class SourceSync:
         self.claims = Claims(
             failed=lambda ref_id: any(r == ref_id for r, _ in self.report.failures)
         )
-        # Pages a document left behind (its external id changed, or it became a draft). They
-        # are deleted after every write, unless another document took their external id over.
-        self._stale: list[Stale] = []
+        # Pages a document left behind (its external id changed, or it became excluded). They
+        # are removed after every write, unless another document took their external id over.
+        self._left_behind: list[Removal] = []
         self._fatal: BaseException | None = None
         # The ref ids an incremental run may delete: named deleted, and not found by lookup.
         self._deleted: frozenset[str] | None = None
@@ -170,12 +171,6 @@ class SourceSync:
             listed = self._list()
             self.report.listed = len(listed)
             fetching, known, gone, held = self._diff(listed)
-            self.deletes.check(
-                held=held,
-                deleting=sum(1 for k in gone if k.page_id),
-                listed=len(listed),
-                what="pages no longer listed",
-            )
             self.progress.start(self.source.name, fetching + len(gone))
             if self._must_contact_intercom(fetching, gone):
                 self._ensure_source()
@@ -195,9 +190,7 @@ class SourceSync:
             )
             self._write_all(to_fetch, known, by_external, listed, remote)
             if not self.stop.is_set():
-                self.deletes.gone(gone, self.claims.taken, self._source_id)
-                if self.options.full_resync:
-                    self.deletes.orphans(remote, listed, self.claims.taken)
+                self._remove(gone, held, listed, remote)
         finally:
             self._flush_versions()
             self.tracker.flush()
@@ -245,6 +238,29 @@ class SourceSync:
             # complete one if the source goes back to the stored listing (a force-push back).
             self.tracker.set_fingerprint(None)
         return False
+
+    def _remove(
+        self, gone: list[Known], held: int, listed: Listing, remote: dict[str, str]
+    ) -> None:
+        """Plan every removal of the run, weigh the total, then remove (see syncd.deletes)."""
+        removals = self.deletes.plan(
+            gone=gone,
+            left_behind=self._left_behind,
+            claimed=self.claims.taken,
+            source_id=self._source_id,
+            remote=remote if self.options.full_resync else None,
+            listed=listed,
+        )
+        self._left_behind = []
+        # On a full resync Intercom's page list is the truth about what exists.
+        held = max(held, len(remote))
+        if self.options.dry_run:
+            # The plan shows every removal, and then that the run would be refused.
+            self.deletes.apply(removals)
+            self.deletes.check(held=held, removals=removals, listed=len(listed))
+        else:
+            self.deletes.check(held=held, removals=removals, listed=len(listed))
+            self.deletes.apply(removals)
 
     def _list(self) -> Listing:
         """The complete listing (see :data:`Listing`), or the named documents' refs."""
@@ -359,9 +375,6 @@ class SourceSync:
                 self._submit(pool, batch)
             self._drain(everything=True)
             self.tracker.flush()
-            if self._fatal is None and not self.stop.is_set():
-                self.deletes.stale(self._stale, self.claims.taken)
-                self._stale = []
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
         if self._fatal is not None:
@@ -462,7 +475,7 @@ class SourceSync:
         try:
             return self.connector.fetch(ref)
         except DocumentExcluded as exc:
-            self._exclude(ref, known, str(exc))
+            self._exclude(ref, known, exc)
         except DocumentError as exc:
             self._fail(ref.id, str(exc))
         except Exception as exc:  # a connector bug must fail its document, not the run
@@ -510,7 +523,8 @@ class SourceSync:
             replaces=write.replaces,
         )
         if write.stale is not None:
-            self._stale.append(Stale(*write.stale))
+            old_external_id, old_page = write.stale
+            self._left_behind.append(Removal("renamed", write.ref.id, old_external_id, old_page))
         self.freshness.written(write.changed_at)
         created = write.action == "create"
         if self._debug:
@@ -550,19 +564,16 @@ class SourceSync:
             self.tracker.record_versions(self._versions)
         self._versions = []
 
-    def _exclude(self, ref: DocumentRef, known: Known | None, reason: str) -> None:
+    def _exclude(self, ref: DocumentRef, known: Known | None, why: DocumentExcluded) -> None:
+        reason = why.reason
         if self._debug:
-            self.log.debug("document.excluded", ref=ref.id, reason=reason)
+            self.log.debug("document.excluded", ref=ref.id, reason=str(why))
         if known is not None and known.page_id:
-            if self.options.dry_run:
-                self.report.plan.append(
-                    PlanItem("delete", ref.id, known.external_id, None, f"excluded: {reason}")
-                )
-            else:
-                # Recorded as excluded once its page is gone (see Deletions.stale).
-                self._stale.append(
-                    Stale(known.external_id or "", known.page_id, ref.id, ref.version)
-                )
+            # Its page goes behind the safety stop with every other removal; the document is
+            # recorded as excluded once the page is gone (see syncd.deletes).
+            self._left_behind.append(
+                Removal("excluded", ref.id, known.external_id, known.page_id, reason, ref.version)
+            )
         elif not self.options.dry_run:
             self.tracker.record_excluded(ref.id, ref.version)
         self._count("excluded")

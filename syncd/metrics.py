@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     RUN_DURATION: Histogram
     LAST_SUCCESS: Gauge
     PAGES_HELD: Gauge
+    PAGES_DELETED: Counter
     INTERCOM_REQUESTS: Counter
     RATE_LIMIT_WAITS: Counter
     RATE_LIMIT_WAIT_SECONDS: Counter
@@ -38,6 +39,7 @@ NAMES = (
     "RUN_DURATION",
     "LAST_SUCCESS",
     "PAGES_HELD",
+    "PAGES_DELETED",
     "INTERCOM_REQUESTS",
     "RATE_LIMIT_WAITS",
     "RATE_LIMIT_WAIT_SECONDS",
@@ -72,6 +74,11 @@ def _build() -> dict[str, Any]:
         ),
         "PAGES_HELD": Gauge(
             "syncd_pages_held", "Pages syncd holds in Intercom for the source.", ["source"]
+        ),
+        "PAGES_DELETED": Counter(
+            "syncd_pages_deleted",
+            "Pages removed from Intercom, by source and reason (gone, excluded, renamed, orphan).",
+            ["source", "reason"],
         ),
         "INTERCOM_REQUESTS": Counter(
             "syncd_intercom_requests",

@@ -13,8 +13,9 @@ document
     A row with an error is fetched again on the next run whatever its version.
 
 run
-    One run of one source: when, how it ended, and how many documents went which way. An
-    *incremental* run synced only the documents a change trigger named.
+    One run of one source: when, how it ended, how many documents went which way, and how
+    many pages it removed for which reason. An *incremental* run synced only the documents a
+    change trigger named.
 
 freshness sample
     For one document written in Intercom, the seconds from its change at the source to the
@@ -33,6 +34,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     DateTime,
@@ -153,6 +155,8 @@ class Run(Base):
     deleted: Mapped[int] = mapped_column(Integer, default=0)
     failed: Mapped[int] = mapped_column(Integer, default=0)
     excluded: Mapped[int] = mapped_column(Integer, default=0)
+    # Pages removed, by reason ({"gone": 2, "excluded: draft": 1}); see syncd.deletes.
+    deletions: Mapped[dict[str, int] | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
     holder: Mapped[str | None] = mapped_column(String(255))
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from syncd.errors import ExitCode
@@ -63,6 +64,8 @@ class RunReport(Counts):
     dry_run: bool = False
     failures: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     plan: list[PlanItem] = dataclasses.field(default_factory=list)
+    # Pages removed (or, in a dry run, to remove), by reason: "gone", "excluded: draft", ...
+    deletions: dict[str, int] = dataclasses.field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         """The report as JSON-ready data."""
@@ -73,29 +76,56 @@ class RunReport(Counts):
         return data
 
     def summary(self) -> str:
-        """One line for people: what the run did."""
+        """One line for people: what the run did (or would do), in counts that add up.
+
+        Each listed document is in one bucket: created, updated, unchanged, excluded (not
+        published) or failed; those a stopped run did not reach are counted apart. Deleted
+        counts pages removed from Intercom, with their reasons: a gone document is not listed,
+        and an excluded one is both excluded and, if it had a page, deleted.
+        """
         if self.dry_run:
             creates = sum(1 for i in self.plan if i.action == "create")
             updates = sum(1 for i in self.plan if i.action == "update")
             deletes = sum(1 for i in self.plan if i.action == "delete")
             line = (
                 f"{self.source} (dry run): would create {creates}, update {updates}, "
-                f"delete {deletes}; {self.listed} listed"
+                f"delete {deletes}"
             )
+            sent = creates + updates + deletes
         else:
             line = (
                 f"{self.source}: {self.created} created, {self.updated} updated, "
-                f"{self.deleted} deleted, {self.unchanged} unchanged; {self.listed} listed"
+                f"{self.deleted} deleted"
             )
+            sent = self.created + self.updated + self.deleted
+        line += f", {self.unchanged} unchanged"
         if self.excluded:
-            line += f", {self.excluded} not published (draft, unlisted, sync: false or empty)"
+            line += f", {self.excluded} excluded (not published)"
         if self.failed:
             line += f", {self.failed} failed"
+        line += f"; {self.listed} listed"
+        handled = self.created + self.updated + self.unchanged + self.excluded + self.failed
+        if self.listed > handled:
+            line += f", {self.listed - handled} not reached"
+        if self.deletions:
+            line += f"; deleted: {describe_tally(self.deletions)}"
+        if sent == 0 and not self.error:
+            line += "; nothing would be sent to Intercom" if self.dry_run else "; nothing sent"
         if self.stopped:
             line += " - stopped early"
         if self.error:
             line += f" - {self.error}"
         return line
+
+
+def ordered(counts: Mapping[str, int]) -> dict[str, int]:
+    """A tally, most frequent first (ties by name)."""
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
+def describe_tally(counts: Mapping[str, int]) -> str:
+    """``6 excluded: empty, 1 gone``: a tally in words."""
+    return ", ".join(f"{count} {reason}" for reason, count in counts.items())
 
 
 def text_diff(old: str, new: str, *, name: str) -> str | None:

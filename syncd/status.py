@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from syncd import freshness
 from syncd.config import Config
 from syncd.models import DocumentState, Run, Source
+from syncd.plan import describe_tally
 
 FAILING_SHOWN = 20
 
@@ -103,6 +104,7 @@ def _one(session: Session, row: Source) -> SourceStatus:
             "deleted": last.deleted,
             "failed": last.failed,
             "excluded": last.excluded,
+            "deletions": last.deletions or {},
             "error": last.error,
         }
     failing = [
@@ -144,8 +146,11 @@ def render(statuses: list[SourceStatus]) -> str:
             lines.append(
                 f"  last run{kind} {when}: {run['status']}{took}; {run['created']} created, "
                 f"{run['updated']} updated, {run['deleted']} deleted, {run['unchanged']} "
-                f"unchanged, {run['failed']} failed"
+                f"unchanged, {run['excluded']} excluded, {run['failed']} failed; "
+                f"{run['listed']} listed"
             )
+            if run["deletions"]:
+                lines.append(f"  deleted: {describe_tally(run['deletions'])}")
             if run["error"]:
                 lines.append(f"  error: {run['error']}")
         if status.last_success is not None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -348,7 +348,14 @@ class Tracker:
             return run.id
 
     def finish_run(
-        self, run_id: int, *, status: str, counts: Counts, duration: float, error: str | None
+        self,
+        run_id: int,
+        *,
+        status: str,
+        counts: Counts,
+        duration: float,
+        error: str | None,
+        deletions: Mapping[str, int] | None = None,
     ) -> None:
         """Close a run row with its outcome and counts."""
         self.flush()
@@ -361,6 +368,7 @@ class Tracker:
                     finished_at=utcnow(),
                     duration=duration,
                     error=error[:_ERROR_LIMIT] if error else None,
+                    deletions=dict(deletions) if deletions else None,
                     **dataclasses.asdict(counts),
                 )
             )

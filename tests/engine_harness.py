@@ -30,6 +30,7 @@ class Harness:
         *,
         name: str | None = None,
         max_delete_fraction: float = 1.0,
+        delete_allowance: int = 3,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.sandbox = sandbox
@@ -40,6 +41,7 @@ class Harness:
             connector="memory",
             url=f"https://{self.name}.example.com",
             max_delete_fraction=max_delete_fraction,
+            delete_allowance=delete_allowance,
         )
         self.connector = MemoryConnector(name=self.name)
         self.transport = transport

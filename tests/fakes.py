@@ -64,7 +64,7 @@ class MemoryConnector(Connector):
         if doc.broken:
             raise DocumentError(f"{ref.id}: cannot parse")
         if doc.draft:
-            raise DocumentExcluded(f"{ref.id}: draft")
+            raise DocumentExcluded(f"{ref.id}: draft", reason="draft")
         return Document(
             title=doc.title,
             body=doc.body,

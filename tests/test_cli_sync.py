@@ -109,15 +109,15 @@ def test_failing_document_exit_3_and_status_lists_it(
 
 def test_safety_stop_exit_4(tmp_path: Path, sandbox: SandboxServer, state_url: str) -> None:
     """Deleting most pages is refused with exit 4 until --allow-mass-delete."""
-    make_site(tmp_path / "site", 4)
+    make_site(tmp_path / "site", 5)
     config = write_config(tmp_path, sandbox, state_url)
     assert syncd(config, "sync").returncode == 0
-    for path in list((tmp_path / "site").glob("*.md"))[:3]:
+    for path in list((tmp_path / "site").glob("*.md"))[:4]:
         path.unlink()
     refused = syncd(config, "sync")
     assert refused.returncode == 4
     assert "--allow-mass-delete" in refused.stdout
-    assert len(pages(sandbox)) == 4
+    assert len(pages(sandbox)) == 5
     assert syncd(config, "sync", "--allow-mass-delete").returncode == 0
     assert len(pages(sandbox)) == 1
 

@@ -87,17 +87,17 @@ def test_safety_stop_on_mass_delete(
     h = Harness(sandbox, sessions, max_delete_fraction=0.25)
     h.connector.docs.update(docs(8))
     h.sync()
-    for key in ("doc-0", "doc-1", "doc-2"):
+    for key in ("doc-0", "doc-1", "doc-2", "doc-3"):
         del h.connector.docs[key]
     with pytest.raises(SafetyStop) as info:
         h.sync()
     message = str(info.value)
-    assert h.name in message and "3 of 8" in message and "--allow-mass-delete" in message
+    assert h.name in message and "4 of 8" in message and "--allow-mass-delete" in message
     assert info.value.exit_code == ExitCode.SAFETY_STOP
     assert len(h.published()) == 8
     report = h.sync(allow_mass_delete=True)
-    assert report.deleted == 3
-    assert len(h.published()) == 5
+    assert report.deleted == 4
+    assert len(h.published()) == 4
 
 
 def test_empty_listing_never_deletes_everything(h: Harness) -> None:

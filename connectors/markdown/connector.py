@@ -379,7 +379,7 @@ class MarkdownConnector(Connector):
         )
         reason = markdown_source.exclusion_reason(front_matter)
         if reason is not None:
-            raise DocumentExcluded(f"{ref.id}: {reason}")
+            raise DocumentExcluded(f"{ref.id}: {reason}", reason=reason.removesuffix(": true"))
         wiki = self.wiki
         url = wiki.page_url(ref.id) if wiki else self.urls.page_url(ref.id, front_matter)
         prepared = markdown_render.prepare(body)
@@ -396,7 +396,7 @@ class MarkdownConnector(Connector):
         if not html and description:
             html = markdown_render.render(description, lambda value: None)
         if not html:
-            raise DocumentExcluded(f"{ref.id}: has no content to publish")
+            raise DocumentExcluded(f"{ref.id}: has no content to publish", reason="empty")
         metadata: dict[str, Any] = {"path": ref.id}
         if description:
             metadata["description"] = description

@@ -341,7 +341,8 @@ class MediaWikiConnector(Connector):
         excluded = sorted(name for name, _ in categories if name in self._excluded)
         if excluded:
             raise DocumentExcluded(
-                f"{self._describe(ref)} is in excluded category {', '.join(excluded)}"
+                f"{self._describe(ref)} is in excluded category {', '.join(excluded)}",
+                reason="category",
             )
         try:
             url = self.page_url(title, ref.id)
