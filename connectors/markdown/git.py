@@ -402,8 +402,12 @@ class Repository:
                 return sha
         return None
 
-    def fetch(self, ref: str) -> str:
-        """Fetch ``ref`` (shallow, that ref alone) into :data:`HEAD_REF`; its commit id."""
+    def fetch(self, ref: str) -> None:
+        """Fetch ``ref`` (shallow, that ref alone) into :data:`HEAD_REF`.
+
+        Without git's automatic maintenance: a fetch that brought nothing new (the common
+        case) then starts no second process; :meth:`maintain` runs it when there is news.
+        """
         self.ensure()
         self.git(
             "fetch",
@@ -411,14 +415,19 @@ class Repository:
             "--no-tags",
             "--no-write-fetch-head",
             "--no-recurse-submodules",
+            "--no-auto-maintenance",
             "--depth=1",
             self.remote.url,
             f"+{ref}:{HEAD_REF}",
         )
-        return self.git("rev-parse", "--verify", f"{HEAD_REF}^{{commit}}").decode().strip()
+
+    def maintain(self) -> None:
+        """Pack loose objects and drop unreachable ones when git thinks it is time."""
+        self.git("gc", "--auto", "--quiet")
 
     def tree(self, commit: str, folder: str) -> str | None:
-        """The id of the tree at ``folder`` ("" for the root) of ``commit``, None if absent."""
+        """The id of the tree at ``folder`` ("" for the root) of ``commit`` (an id or a ref
+        name), None if absent."""
         if not folder:
             return self.git("rev-parse", "--verify", f"{commit}^{{tree}}").decode().strip()
         # "commit:folder^{tree}" would read "^{tree}" as part of the path: ask ls-tree.

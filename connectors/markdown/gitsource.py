@@ -118,7 +118,6 @@ class GitTree:
         self.salt = salt
         self.repository = Repository(cache_dir / "repo.git", options.remote())
         self._ref: str | None = None
-        self._commit: str | None = None
         self._tree: str | None = None
         self._entries: dict[str, Entry] | None = None
         self._folders: dict[str, list[str]] | None = None
@@ -143,20 +142,18 @@ class GitTree:
                 ref = self.repository.default_branch()
                 if state.get("ref") not in (None, ref):
                     log.warning("git.default_branch_changed", old=state.get("ref"), new=ref)
-            commit = self.repository.fetch(ref)
+            self.repository.fetch(ref)
+            tree = self.repository.tree(git.HEAD_REF, self.folder)
         except GitError as exc:
             raise SourceUnavailable(
                 f"cannot fetch {ref or 'HEAD'} from {self._where}: {exc}"
             ) from None
         except OSError as exc:  # no git installed, or the cache folder cannot be made
             raise SourceUnavailable(f"cannot fetch from {self._where}: {exc}") from None
-        tree = self.repository.tree(commit, self.folder)
         if tree is None:
-            raise SourceUnavailable(
-                f"{self.folder!r} is not a folder at {ref} of {self._where} (commit {commit[:12]})"
-            )
-        self._commit, self._tree, self._ref = commit, tree, ref
-        log.debug("git.fetched", ref=ref, commit=commit, tree=tree)
+            raise SourceUnavailable(f"{self.folder!r} is not a folder at {ref} of {self._where}")
+        self._tree, self._ref = tree, ref
+        log.debug("git.fetched", ref=ref, tree=tree)
 
     # -- listing ---------------------------------------------------------------------------
 
@@ -165,13 +162,14 @@ class GitTree:
         if self._entries is None:
             self.fingerprint()
             assert self._tree is not None
-            assert self._commit is not None
             try:
+                # Listing means the tree changed: objects came in, so let git tidy up.
+                self.repository.maintain()
                 entries = {
                     e.path: e for e in self.repository.files(self._tree) if e.mode in _REGULAR_MODES
                 }
                 self._ids = self._follow_renames(entries)
-                self.repository.set_ref(git.LAST_REF, self._commit)
+                self.repository.set_ref(git.LAST_REF, git.HEAD_REF)
             except GitError as exc:
                 raise SourceUnavailable(f"cannot list {self._where}: {exc}") from None
             except OSError as exc:
