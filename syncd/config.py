@@ -30,6 +30,7 @@ from sqlalchemy.exc import ArgumentError
 from syncd.connectors.base import ConnectorOptions
 from syncd.errors import ConfigError
 from syncd.problems import (
+    Places,
     check_connector,
     source_names,
     suggestion,
@@ -278,7 +279,7 @@ class Config(pydantic.BaseModel):
 
     # Unset ${VAR} references, checked by require() when a command uses what holds them.
     _unset: Unset = pydantic.PrivateAttr(default_factory=Unset)
-    _shown_path: str | None = pydantic.PrivateAttr(default=None)
+    _places: Places = pydantic.PrivateAttr(default_factory=lambda: Places(""))
 
     @pydantic.field_validator("sources")
     @classmethod
@@ -300,7 +301,7 @@ class Config(pydantic.BaseModel):
         did_you_mean = f"did you mean {hint!r}? " if hint else ""
         raise ConfigError(
             f"no source named {name!r} ({did_you_mean}configured: {known})",
-            path=self._shown_path,
+            path=self._places.path or None,
             key="sources",
         )
 
@@ -328,8 +329,7 @@ class Config(pydantic.BaseModel):
         ]
         found = [pair for scope in scopes for pair in self._unset.within(scope)]
         if found:
-            names = dict(enumerate(s.name for s in self.sources))
-            problems = unset_problems(found, path=self._shown_path or "", names=names)
+            problems = unset_problems(found, self._places)
             raise ConfigError.combine(problems)
 
 
@@ -376,7 +376,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     """
     chosen = Path(path or os.environ.get("SYNCD_CONFIG") or DEFAULT_PATH)
     shown = str(chosen)
-    raw = read_yaml(chosen, shown)
+    raw, lines = read_yaml(chosen, shown)
     unset = Unset()
     raw = interpolate(raw, unset)
     unset.drop_overridden(ENV_PREFIX)
@@ -388,7 +388,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         state_dir=os.environ.get(STATE_DIR_VARIABLE),
         default_state_url=StateConfig().url,
     )
-    names = source_names(raw)
+    places = Places(shown, source_names(raw), lines)
     problems: list[ConfigError] = []
     config = None
     try:
@@ -399,13 +399,15 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         )
         config = config_class(**raw, path=chosen.resolve())
     except pydantic.ValidationError as exc:
-        problems += validation_problems(exc, model=Config, path=shown, names=names, unset=unset)
+        problems += validation_problems(exc, model=Config, places=places, unset=unset)
     # Options are checked even when the rest failed, so that one run shows every problem.
     sources = config.sources if config is not None else raw.get("sources")
     options: list[ConnectorOptions | None] = []
     if isinstance(sources, list):
         for index, source in enumerate(sources):
-            found, checked = check_connector(source, index, base_dir, shown, names, unset)
+            found, checked = check_connector(
+                source, index, base_dir=base_dir, places=places, unset=unset
+            )
             problems += found
             options.append(checked)
     if problems or config is None:
@@ -413,5 +415,5 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     for source, checked in zip(config.sources, options, strict=True):
         source._connector_options = checked
     config._unset = unset
-    config._shown_path = shown
+    config._places = places
     return config

@@ -9,6 +9,7 @@ of how the leftover text failed to parse.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 import types
@@ -25,6 +26,7 @@ from syncd.raw_config import Unset, join, referenced
 
 _NAME = re.compile(r"^[a-z0-9_-]+$")
 _SOURCE = re.compile(r"^sources\[(\d+)\]")
+_LAST_PART = re.compile(r"(\.[^.\[\]]+|\[\d+\])$")
 # Wrappers pydantic puts in an error's location for validators; not keys of the file.
 _VALIDATOR_PARTS = {"function-after", "function-before", "function-wrap", "function-plain"}
 
@@ -52,17 +54,38 @@ def source_names(raw: dict[str, Any]) -> dict[int, str]:
     }
 
 
-def display(where: str, names: dict[int, str]) -> str:
-    """``where`` with its source's position replaced by the source's name when known."""
-    match = _SOURCE.match(where)
-    if match is None or int(match[1]) not in names:
-        return where
-    return f"sources[{names[int(match[1])]}]{where[match.end() :]}"
+@dataclasses.dataclass(frozen=True, slots=True)
+class Places:
+    """How problems name where they are: the file as the user gave it, with the line of the
+    key, and sources by their names."""
+
+    path: str
+    names: dict[int, str] = dataclasses.field(default_factory=dict)
+    lines: dict[str, int] = dataclasses.field(default_factory=dict)
+
+    def error(self, message: str, where: str) -> ConfigError:
+        """A problem at location ``where`` (empty: the whole file)."""
+        line = self.line_of(where)
+        path = f"{self.path}:{line}" if line else self.path
+        return ConfigError(message, path=path, key=self.display(where) or None)
+
+    def display(self, where: str) -> str:
+        """``where`` with its source's position replaced by the source's name when known."""
+        match = _SOURCE.match(where)
+        if match is None or int(match[1]) not in self.names:
+            return where
+        return f"sources[{self.names[int(match[1])]}]{where[match.end() :]}"
+
+    def line_of(self, where: str) -> int | None:
+        """The line of ``where`` in the file, or of the nearest key around it (a missing key)."""
+        while where:
+            if where in self.lines:
+                return self.lines[where]
+            where = _LAST_PART.sub("", where)
+        return None
 
 
-def unset_problems(
-    pairs: Sequence[tuple[str, str]], *, path: str, names: dict[int, str]
-) -> list[ConfigError]:
+def unset_problems(pairs: Sequence[tuple[str, str]], places: Places) -> list[ConfigError]:
     """One problem per location holding unset references."""
     by_location: dict[str, list[tuple[str, str]]] = {}
     for pair in pairs:
@@ -72,8 +95,7 @@ def unset_problems(
         variables = referenced(found)
         verb = "are" if "," in variables else "is"
         noun = "variables" if "," in variables else "variable"
-        message = f"environment {noun} {variables} {verb} not set"
-        problems.append(ConfigError(message, path=path, key=display(where, names)))
+        problems.append(places.error(f"environment {noun} {variables} {verb} not set", where))
     return problems
 
 
@@ -81,8 +103,7 @@ def validation_problems(
     exc: pydantic.ValidationError,
     *,
     model: type[pydantic.BaseModel],
-    path: str,
-    names: dict[int, str],
+    places: Places,
     unset: Unset,
     prefix: str = "",
 ) -> list[ConfigError]:
@@ -96,7 +117,7 @@ def validation_problems(
         if missing:
             fresh = [pair for pair in missing if pair[0] not in seen]
             seen.update(w for w, _ in missing)
-            problems += unset_problems(fresh, path=path, names=names)
+            problems += unset_problems(fresh, places)
             continue
         if where in seen:
             continue  # one message per key: a union reports each of its members
@@ -108,7 +129,7 @@ def validation_problems(
                 message += f"; did you mean {hint!r}?"
         else:
             message = error["msg"].removeprefix("Value error, ")
-        problems.append(ConfigError(message, path=path, key=display(where, names) or None))
+        problems.append(places.error(message, where))
     return problems
 
 
@@ -156,7 +177,7 @@ def _model_in(annotation: Any) -> Any:
 
 
 def check_connector(
-    source: Any, index: int, base_dir: Path, shown: str, names: dict[int, str], unset: Unset
+    source: Any, index: int, *, base_dir: Path, places: Places, unset: Unset
 ) -> tuple[list[ConfigError], ConnectorOptions | None]:
     """Problems of one source's connector and options, and the options when valid."""
     if isinstance(source, pydantic.BaseModel):  # a validated SourceConfig
@@ -167,20 +188,18 @@ def check_connector(
         return [], None  # the model's validation reports it
     key = f"sources[{index}]"
     if unset.within(f"{key}.connector"):
-        return unset_problems(unset.within(f"{key}.connector"), path=shown, names=names), None
+        return unset_problems(unset.within(f"{key}.connector"), places), None
     try:
         connector_cls = _connector_class(connector)
     except ConfigError as exc:
-        where = display(f"{key}.connector", names)
-        return [ConfigError(exc.message, path=shown, key=where)], None
+        return [places.error(exc.message, f"{key}.connector")], None
     try:
         options = connector_cls.Options.model_validate(raw_options, context={"base_dir": base_dir})
     except pydantic.ValidationError as exc:
         problems = validation_problems(
             exc,
             model=connector_cls.Options,
-            path=shown,
-            names=names,
+            places=places,
             unset=unset,
             prefix=f"{key}.options",
         )

@@ -151,8 +151,11 @@ def referenced(locations: Iterable[tuple[str, str]]) -> str:
     return ", ".join(dict.fromkeys(name for _, name in locations))
 
 
-def read_yaml(chosen: Path, shown: str) -> dict[str, Any]:
-    """The mapping the YAML file ``chosen`` holds; a ConfigError naming it as ``shown``."""
+def read_yaml(chosen: Path, shown: str) -> tuple[dict[str, Any], dict[str, int]]:
+    """The mapping the YAML file ``chosen`` holds, and the line of each location in it.
+
+    A ConfigError names the file as ``shown`` when it cannot be read or parsed.
+    """
     try:
         text = chosen.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
@@ -161,18 +164,38 @@ def read_yaml(chosen: Path, shown: str) -> dict[str, Any]:
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read the configuration file: {exc}", path=shown) from None
+    loader = yaml.SafeLoader(text)
     try:
-        raw = yaml.safe_load(text)
+        # One parse gives both the nodes (with their lines) and the data built from them.
+        node = loader.get_single_node()
+        raw = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise ConfigError(f"invalid YAML{where}: {problem}", path=shown) from None
-    if raw is None:
-        return {}
+    finally:
+        loader.dispose()
+    if raw is None or node is None:
+        return {}, {}
     if not isinstance(raw, dict):
         raise ConfigError("the file must hold a mapping of sections", path=shown)
-    return raw
+    lines: dict[str, int] = {}
+    _record_lines(node, "", lines)
+    return raw, lines
+
+
+def _record_lines(node: yaml.Node, location: str, lines: dict[str, int]) -> None:
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            where = join(location, str(key_node.value))
+            lines.setdefault(where, key_node.start_mark.line + 1)
+            _record_lines(value_node, where, lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            where = f"{location}[{index}]"
+            lines.setdefault(where, item.start_mark.line + 1)
+            _record_lines(item, where, lines)
 
 
 def resolve_paths(

@@ -81,7 +81,7 @@ def test_sync_of_one_source_needs_only_its_secrets(
     assert every.returncode == 2
     path = "syncd.yaml"
     assert every.stderr.splitlines() == [
-        f"syncd: error: {path}: sources[wiki].options.password:"
+        f"syncd: error: {path}:17: sources[wiki].options.password:"
         " environment variable WIKI_PASSWORD_FOR_TEST is not set"
     ]
     no_token = run(tmp_path, "--config", "syncd.yaml", "sync", "--source", "docs")

@@ -263,8 +263,8 @@ def test_unset_secrets_are_required_only_where_used(
     with pytest.raises(ConfigError) as info:
         config.require("intercom", config.source("wiki"))
     assert str(info.value).splitlines() == [
-        f"{path}: intercom.token: environment variable TOKEN_FOR_TEST is not set",
-        f"{path}: sources[wiki].options.password:"
+        f"{path}:2: intercom.token: environment variable TOKEN_FOR_TEST is not set",
+        f"{path}:16: sources[wiki].options.password:"
         " environment variable WIKI_PASSWORD_FOR_TEST is not set",
     ]
     assert info.value.exit_code == 2
@@ -306,14 +306,14 @@ def test_every_problem_is_reported_at_once(tmp_path: Path, monkeypatch: pytest.M
     with pytest.raises(ConfigError) as info:
         load_config(path)
     lines = str(info.value).splitlines()
-    assert all(line.startswith(f"{path}: ") for line in lines), lines
-    problems = sorted(line.removeprefix(f"{path}: ") for line in lines)
+    assert all(line.startswith(f"{path}:") for line in lines), lines
+    problems = sorted(line.removeprefix(f"{path}:") for line in lines)
     assert problems == [
-        "intercom.max_concurency: unknown key; did you mean 'max_concurrency'?",
-        "sources[docs].connector: unknown connector 'markdwn'; did you mean 'markdown'?"
+        "11: sources[wiki].url: expected an http:// or https:// URL",
+        "13: state.lease_ttl: expected a duration such as 90s, 15m, 2h or 1d",
+        "2: intercom.max_concurency: unknown key; did you mean 'max_concurrency'?",
+        "6: sources[docs].connector: unknown connector 'markdwn'; did you mean 'markdown'?"
         " available: markdown, confluence_export, mediawiki",
-        "sources[wiki].url: expected an http:// or https:// URL",
-        "state.lease_ttl: expected a duration such as 90s, 15m, 2h or 1d",
     ]
     assert len(info.value.problems) == 4
 
