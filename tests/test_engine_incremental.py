@@ -88,6 +88,7 @@ def test_named_deleted_is_deleted_only_when_the_source_confirms_it(h: Harness) -
 
 def test_incremental_deletions_go_through_the_safety_stop(h: Harness) -> None:
     """Three of eight named deleted is over max_delete_fraction: nothing is deleted."""
+    h.source = h.source.model_copy(update={"delete_allowance": 0})  # no small-source slack
     for ref_id in ("d0", "d1", "d2"):
         del h.connector.docs[ref_id]
     with pytest.raises(SafetyStop):
