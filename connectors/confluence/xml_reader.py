@@ -8,7 +8,7 @@ ref id
     to XML exports keeps its pages in Intercom).
 version
     ``v<version>:<lastModificationDate>`` of the page, plus a digest of its trail (space name,
-    ancestors' titles), which its body opens with. Listing reads metadata only, so a page
+    ancestors' titles and its own title), which its body opens with. Listing reads metadata only, so a page
     whose version did not change costs no body and no conversion. A page that *includes*
     another does not change version when only the included page does: ``--full-resync``
     picks that up.
@@ -179,7 +179,8 @@ class XmlSite:
         return [space.name, *(a.title for a in index.ancestors(page))]
 
     def _version(self, index: SiteIndex, page: PageInfo) -> str:
-        trail = "\x1f".join(self._trail(index, page)).encode()
+        # The title too: Confluence bumps the version on a rename, an edited export may not.
+        trail = "\x1f".join([*self._trail(index, page), page.title]).encode()
         digest = hashlib.sha256(trail).hexdigest()[:12]
         return f"v{page.version}:{page.modified}:{digest}"
 

@@ -1,0 +1,102 @@
+"""End to end: `syncd sync` over a folder where Confluence backups keep arriving.
+
+Nightly site backups land in one folder; each sync publishes the newest complete one into the
+sandbox (a real HTTP server). A backup that lacks a space deletes nothing unless the source
+says ``missing_spaces: delete``; a backup still being written is not read.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from syncd.sandbox import SandboxServer, SandboxSettings
+from tests.connectors.confluence_xml_builder import XmlExportBuilder
+from tests.connectors.test_confluence_exports import settle
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+SITE = "https://wiki.example.com"
+
+
+@pytest.fixture
+def sandbox() -> Iterator[SandboxServer]:
+    """The Intercom stand-in on 127.0.0.1."""
+    with SandboxServer(SandboxSettings(token="t")) as server:
+        yield server
+
+
+def backup(day: int, spaces: dict[str, dict[str, str]]) -> XmlExportBuilder:
+    """A site backup of that day holding spaces (key -> page id -> title)."""
+    export = XmlExportBuilder(datetime=f"2024-05-0{day} 02:00:00")
+    for number, (key, pages) in enumerate(spaces.items(), start=1):
+        export.space(str(number), key, f"{key} space")
+        for page_id, title in pages.items():
+            export.page(page_id, title, f"<p>{title} on day {day}.</p>", space=str(number))
+    return export
+
+
+def sync(tmp_path: Path, sandbox: SandboxServer, folder: Path, **options: object) -> dict[str, str]:
+    """Run `syncd sync` over the folder; external id -> title of the pages in the sandbox."""
+    config = tmp_path / "syncd.yaml"
+    source = {
+        "name": "confluence",
+        "connector": "confluence_export",
+        "url": SITE,
+        "max_delete_fraction": 1.0,
+        "options": {"path": str(folder), "base_url": SITE, **options},
+    }
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "intercom": {"token": "t", "base_url": sandbox.url},
+                "state": {"url": f"sqlite:///{tmp_path / 'state.db'}"},
+                "sources": [source],
+            }
+        ),
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "syncd", "--config", str(config), "sync", "--json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, f"sync exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
+    json.loads(done.stdout)
+    pages: list[dict[str, Any]] = list(sandbox.store.pages.values())
+    return {page["external_id"]: page["title"] for page in pages}
+
+
+def test_nightly_backups_missing_space_and_half_written_backup(
+    tmp_path: Path, sandbox: SandboxServer
+) -> None:
+    """Backups arrive night after night; a missing space stays until delete is asked for."""
+    folder = tmp_path / "backups"
+    monday = backup(6, {"ENG": {"1": "Home", "2": "Guide"}, "OPS": {"3": "Runbook"}})
+    settle(monday.write_zip(folder / "backup-2024_05_06.zip"))
+    assert sync(tmp_path, sandbox, folder) == {"1": "Home", "2": "Guide", "3": "Runbook"}
+
+    # Tuesday's backup renamed a page and lacks OPS; Wednesday's is still being written.
+    tuesday = backup(7, {"ENG": {"1": "Home", "2": "User guide"}})
+    settle(tuesday.write_zip(folder / "backup-2024_05_07.zip"))
+    wednesday = backup(8, {"ENG": {"1": "Home"}}).write_zip(tmp_path / "w.zip").read_bytes()
+    (folder / "backup-2024_05_08.zip").write_bytes(wednesday[: len(wednesday) // 2])
+    assert sync(tmp_path, sandbox, folder) == {"1": "Home", "2": "User guide", "3": "Runbook"}
+    guide = next(p for p in sandbox.store.pages.values() if p["external_id"] == "2")
+    assert "on day 7" in guide["html"]
+
+    assert sync(tmp_path, sandbox, folder, missing_spaces="delete") == {
+        "1": "Home",
+        "2": "User guide",
+    }
