@@ -8,10 +8,10 @@ ref id
     to XML exports keeps its pages in Intercom).
 version
     ``v<version>:<lastModificationDate>`` of the page, plus a digest of its trail (space name,
-    ancestors' titles and its own title), which its body opens with. Listing reads metadata only, so a page
-    whose version did not change costs no body and no conversion. A page that *includes*
-    another does not change version when only the included page does: ``--full-resync``
-    picks that up.
+    ancestors' titles and its own title), which its body opens with. Listing reads metadata
+    only, so a page whose version did not change costs no body and no conversion. A page
+    that *includes* another does not change version when only the included page does:
+    ``--full-resync`` picks that up.
 document
     title     the page's exact title
     body      a one-line trail (space, ancestors, page), then the storage format converted
