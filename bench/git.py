@@ -5,8 +5,9 @@ syncs it as a git source (``file://``, so the fetch is git's own work without a 
 
 * the first sync (fetch, list, read every blob, publish);
 * the fetch alone: the same ``git fetch`` syncd runs, of the unchanged ref, into its cache;
-* no-op syncs, as one-shot processes and inside one resident process (``bench/resident.py``),
-  against the fetch alone: the target is the fetch plus at most 50 ms;
+* no-op syncs, as one-shot processes, and inside one resident process (as the daemon makes
+  them) each paired with the fetch alone just before it: the target is the fetch plus at
+  most 50 ms;
 * the same no-op of the same files read as a folder (one ``stat`` per file), for the ratio;
 * one-file changes: edit one page, commit, push, sync (one update expected).
 
@@ -21,6 +22,7 @@ import os
 import statistics
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +66,31 @@ def _git_source(url: str) -> dict[str, Any]:
     }
 
 
+def _paired(config: Path, fetch_argv: list[str], repeat: int) -> None:
+    """In one resident process: alternately the fetch alone and a no-op sync; prints both.
+
+    Pairs taken back to back, so that a loaded machine slows both sides of a pair alike.
+    """
+    from syncd.app import App
+    from syncd.config import load_config
+    from syncd.log import configure
+
+    configure(level="warning", fmt="json")
+    fetches: list[float] = []
+    syncs: list[float] = []
+    with App.open(load_config(config)) as app:
+        app.sync()
+        for _ in range(repeat):
+            started = time.perf_counter()
+            subprocess.run(fetch_argv, check=True, env=_GIT_ENV)
+            fetches.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            outcome = app.sync()
+            syncs.append(time.perf_counter() - started)
+            assert outcome.exit_code == 0, outcome
+    print(json.dumps({"fetch": fetches, "sync": syncs}))
+
+
 def _ms(values: list[float]) -> list[float]:
     return [round(v * 1000, 1) for v in values]
 
@@ -73,7 +100,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--docs", type=int, default=20000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--paired", nargs=2, metavar=("CONFIG", "FETCH_JSON"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
+    if args.paired:
+        _paired(Path(args.paired[0]), json.loads(args.paired[1]), args.repeat)
+        return
     with tempfile.TemporaryDirectory(prefix="syncd-bench-git-") as tmp, Sandbox() as sandbox:
         root = Path(tmp)
         work, bare = root / "work", root / "docs.git"
@@ -105,8 +138,11 @@ def main() -> None:
             requests.append(sandbox.command("stats")["requests"])
             noops.append(noop.wall)
         sandbox.command("reset")
-        _, _, out = run_timed([PYTHON, "-m", "bench.resident", str(config), str(args.repeat)])
-        resident = json.loads(out)
+        paired_argv = [PYTHON, "-m", "bench.git", "--repeat", str(args.repeat * 2)]
+        _, _, out = run_timed([*paired_argv, "--paired", str(config), json.dumps(fetch_argv)])
+        paired = json.loads(out)
+        resident = paired["sync"]
+        beyond = [s - f for s, f in zip(paired["sync"], paired["fetch"], strict=True)]
         assert sandbox.command("stats")["requests"] == 0
 
         folder_dir = root / "folder"
@@ -130,7 +166,6 @@ def main() -> None:
             changes.append(change.wall)
             change_cpu.append(change.cpu)
 
-        fetch = statistics.median(fetches)
         resident_noop = statistics.median(resident)
         emit(
             "git",
@@ -143,8 +178,10 @@ def main() -> None:
                 "fetch_alone_ms": _ms(fetches),
                 "noop_one_shot_ms": _ms(noops),
                 "noop_requests": requests,
+                "paired_fetch_alone_ms": _ms(paired["fetch"]),
                 "noop_resident_ms": _ms(resident),
-                "noop_resident_minus_fetch_ms": round((resident_noop - fetch) * 1000, 1),
+                "noop_resident_minus_paired_fetch_ms": _ms(beyond),
+                "noop_resident_minus_fetch_median_ms": round(statistics.median(beyond) * 1000, 1),
                 "folder_noop_resident_ms": _ms(folder_resident),
                 "folder_over_git_noop_resident": round(
                     statistics.median(folder_resident) / resident_noop, 2
