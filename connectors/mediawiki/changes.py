@@ -5,8 +5,12 @@ recent changes
     last change seen): edits, page creations and log entries (moves, deletions, restores,
     uploads) in one request. Every entry carries the page id it concerns; a deletion's is the
     id of the page deleted, a move's the id of the page moved (which keeps it). Entries for
-    pages outside the configured namespaces are dropped, except moves into them. More changes
-    than one answer holds (``continue``) ask for a full run instead.
+    pages outside the configured namespaces are dropped, except moves into them, and edits of
+    templates and Lua modules (:data:`RENDERING_NAMESPACES`): those change how other pages
+    render without an entry of their own, so they ask for a full run, whose listing then sees
+    the pages' new ``touched`` (once the wiki's job queue has updated it; what it has not yet
+    is caught by the next scheduled run). More changes than one answer holds (``continue``)
+    ask for a full run too.
 
 lookup
     ``prop=info`` by page ids, in batches: the refs of named pages that the listing would give
@@ -23,6 +27,7 @@ from syncd.connectors.base import EVERYTHING, NOTHING, ChangeSet, DocumentRef, P
 from syncd.connectors.mediawiki.api import ActionApi
 
 LOOKUP_BATCH = 50  # the most page ids a non-bot may ask about at once
+RENDERING_NAMESPACES = frozenset({10, 828})  # Template, Module (Scribunto)
 _DELETIONS = {"delete", "delete_redir", "delete_redir2"}
 
 
@@ -61,8 +66,12 @@ def poll(api: ActionApi, cursor: str, namespaces: Collection[int], limit: int | 
         return Poll(EVERYTHING, next_cursor)  # more than one answer holds: list it all
     changed: set[str] = set()
     deleted: set[str] = set()
+    wanted = set(namespaces)
     for entry in entries:
-        _classify(entry, set(namespaces), changed, deleted)
+        namespace = int(entry.get("ns", -1))
+        if namespace in RENDERING_NAMESPACES and namespace not in wanted:
+            return Poll(EVERYTHING, next_cursor)  # other pages render differently now
+        _classify(entry, wanted, changed, deleted)
     return Poll(ChangeSet(frozenset(changed), frozenset(deleted)), next_cursor)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 
 import structlog
@@ -31,7 +32,9 @@ def build_triggers(
         poll = source.schedule.poll.total_seconds()
         reader = connector(source)
         if reader.watch_root() is not None:
-            triggers.append(FolderWatch(source.name, reader, retry=poll))
+            reader.close()
+            make = functools.partial(connector, source)
+            triggers.append(FolderWatch(source.name, make, retry=poll))
         elif reader.can_poll():
             triggers.append(ChangePoll(source.name, reader, interval=poll))
         else:

@@ -16,14 +16,19 @@ what a batch asks for
     run. Other paths (editor swap files, ``.git``, build output) ask for nothing.
 
 The watch starts when the daemon does; a folder that is missing or unreadable is logged and
-watched again after the poll interval. Network file systems that deliver no events need
-``force_polling``, which this watch does not use: their sources rely on the schedule.
+watched again after the poll interval. When the configured path is a symlink that comes to
+point elsewhere (git-sync swaps its ``current`` link to a fresh checkout and removes the old
+one), the watch follows it: it asks for a full run and watches the new folder. Every restart
+of the watch asks for a full run too, since changes made while nothing watched are unknown.
+Network file systems that deliver no events need ``force_polling``, which this watch does not
+use: their sources rely on the schedule.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import structlog
@@ -41,9 +46,11 @@ STEP_MS = 100
 class FolderWatch:
     """The change trigger of a source whose connector has a watch root."""
 
-    def __init__(self, source: str, connector: Connector, *, retry: float) -> None:
+    def __init__(self, source: str, connector: Callable[[], Connector], *, retry: float) -> None:
+        """``connector`` builds the source's connector; one is built per (re)start of the watch."""
         self.source = source
-        self._connector = connector
+        self._make = connector
+        self._connector = connector()
         self._retry = retry
         self._folders: set[str] = set()
         self._thread: threading.Thread | None = None
@@ -62,30 +69,52 @@ class FolderWatch:
         self._connector.close()
 
     def _loop(self, request: RequestRun, stop: threading.Event) -> None:
-        root = self._connector.watch_root()
-        assert root is not None
+        restarted = False
         while not stop.is_set():
             try:
-                self._folders = _folders_under(root)
-                log.info("trigger.watching", source=self.source, folders=len(self._folders))
-                for batch in watchfiles.watch(
-                    root,
-                    debounce=DEBOUNCE_MS,
-                    step=STEP_MS,
-                    stop_event=stop,
-                    raise_interrupt=False,
-                    ignore_permission_denied=True,
-                ):
-                    changes = self.changes(batch)
-                    if changes:
-                        request(self.source, changes, "watch")
+                if restarted:
+                    self._connector.close()
+                    self._connector = self._make()
+                    request(self.source, EVERYTHING, "watch restarted")
+                restarted = True
+                self._watch(request, stop)
             except OSError as exc:  # the folder is missing, or cannot be watched
                 log.warning(
                     "trigger.watch_failed", source=self.source, error=str(exc), retry=self._retry
                 )
+                stop.wait(self._retry)
             except Exception:  # a bug here must not end the watch for good
                 log.exception("trigger.watch_failed", source=self.source, retry=self._retry)
-            stop.wait(self._retry)
+                stop.wait(self._retry)
+
+    def _watch(self, request: RequestRun, stop: threading.Event) -> None:
+        """Watch the connector's root until stop is set, or until it is no longer the root."""
+        root = self._connector.watch_root()
+        assert root is not None
+        self._folders = _folders_under(root)
+        log.info("trigger.watching", source=self.source, folder=str(root))
+        for batch in watchfiles.watch(
+            root,
+            debounce=DEBOUNCE_MS,
+            step=STEP_MS,
+            stop_event=stop,
+            raise_interrupt=False,
+            ignore_permission_denied=True,
+        ):
+            if self._moved(root):
+                log.info("trigger.watch_moved", source=self.source, folder=str(root))
+                return  # restarted on the folder the path points to now
+            changes = self.changes(batch)
+            if changes:
+                request(self.source, changes, "watch")
+
+    def _moved(self, root: Path) -> bool:
+        """Whether the source's folder is no longer ``root`` (a symlink swapped, say)."""
+        fresh = self._make()
+        try:
+            return fresh.watch_root() != root
+        finally:
+            fresh.close()
 
     def changes(self, batch: set[tuple[watchfiles.Change, str]]) -> ChangeSet:
         """What one batch of events asks for (see the module docstring)."""

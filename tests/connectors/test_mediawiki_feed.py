@@ -76,3 +76,11 @@ def test_a_fetched_page_knows_when_it_changed(wiki: MediaWikiServer) -> None:
         document = connector.fetch(ref)
     assert document.changed_at is not None
     assert abs(time.time() - document.changed_at) < 120
+
+
+def test_a_template_edit_asks_for_a_full_run(wiki: MediaWikiServer) -> None:
+    """A template renders into other pages without naming them: the whole wiki is listed."""
+    with make_connector(wiki) as connector:
+        cursor = connector.poll_changes(None).cursor
+        wiki.edit("Template:Notice", "A notice for every page.")
+        assert connector.poll_changes(cursor).changes.everything
