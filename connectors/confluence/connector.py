@@ -56,6 +56,7 @@ Example::
 
 from __future__ import annotations
 
+import hashlib
 import html
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -77,7 +78,7 @@ from syncd.connectors.base import (
 )
 from syncd.connectors.confluence import feed
 from syncd.connectors.confluence.archive import INDEX_NAME, Export, PageFile, open_export
-from syncd.connectors.confluence.exports import current_exports, examine_folder, fingerprint
+from syncd.connectors.confluence.exports import current_exports, examine_folder
 from syncd.connectors.confluence.html import (
     PageParts,
     SpaceIndex,
@@ -89,7 +90,7 @@ from syncd.connectors.confluence.html import (
 from syncd.connectors.confluence.links import LinkContext, attachment_links, rewrite_links
 from syncd.connectors.confluence.macros import convert_macros
 from syncd.connectors.confluence.xml_entities import find_entities
-from syncd.connectors.confluence.xml_reader import LISTINGS, XmlSite
+from syncd.connectors.confluence.xml_reader import XmlSite
 
 log = structlog.get_logger(__name__)
 DEFAULT_PAGE_URL_TEMPLATE = "{base_url}/pages/viewpage.action?pageId={id}"
@@ -226,25 +227,26 @@ class ConfluenceExportConnector(Connector):
 
     def list(self) -> Iterator[DocumentRef]:
         if self.format() != "html":
-            yield from self._list_xml()
+            yield from self._read_xml().refs()
             return
         pages = self._scan()
         self._check_html_space()
         for page in pages.values():
             yield DocumentRef(id=page.id, version=page.version)
 
-    def _list_xml(self) -> Sequence[DocumentRef]:
-        """The XML listing, from memory when the same export was listed the same way before."""
-        stamp = fingerprint(self.options.path, missing_spaces=self.options.missing_spaces)
-        key = (self.options.model_dump_json(), stamp) if stamp else None
-        cached = LISTINGS.get(key) if key else None
-        if cached is not None:
-            log.debug("confluence.listing_unchanged", fingerprint=stamp)
-            return cached
-        refs = [*self._read_xml().refs()]
-        if key:
-            LISTINGS.put(key, refs)
-        return refs
+    def fingerprint(self) -> str | None:
+        """For XML exports, the exports that would be read (and how): equal means no change.
+
+        The engine stores it after a complete run and skips the next run's listing when it
+        has not changed, so an unchanged 1 GB backup costs no pass at all. HTML exports are
+        always listed (one stat per page file is cheap).
+        """
+        if self.format() == "html":
+            return None
+        current = feed.fingerprint(self.options.path, missing_spaces=self.options.missing_spaces)
+        how = self.options.model_dump_json()
+        digest = hashlib.sha256(f"{how}\0{current}".encode()).hexdigest()[:32]
+        return f"confluence-xml:{digest}"
 
     def _check_html_space(self) -> None:
         """An HTML export holds one space; refuse it when ``spaces`` leaves that space out."""
@@ -260,8 +262,8 @@ class ConfluenceExportConnector(Connector):
 
     def fetch(self, ref: DocumentRef) -> Document:
         if self._xml is None and self._pages is None and self.format() != "html":
-            # Listed from memory (see _list_xml): the index is built on the first fetch. An
-            # export that cannot be read now fails each document, and is read only once.
+            # Fetched without a listing first: the index is built now. An export that cannot
+            # be read fails each document, and is read only once.
             if self._xml_error is None:
                 try:
                     self._read_xml()

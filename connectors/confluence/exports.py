@@ -215,21 +215,6 @@ def current_exports(
     return select(found, skipped=skipped, missing_spaces=missing_spaces)
 
 
-def fingerprint(path: Path, *, missing_spaces: str = "keep") -> str | None:
-    """What a watcher compares: changes when the export(s) ``path`` names would read differently.
-
-    For a folder of exports, :attr:`Selection.fingerprint` of :func:`current_exports` (a new
-    export counts once complete); for one XML export, its size and modification time; None
-    when ``path`` holds no XML export. Cheap: no ``entities.xml`` is parsed.
-    """
-    if find_entities(path) is not None:
-        size, mtime_ns = _newest_mtime(path)
-        return hashlib.sha256(repr((path.name, size, mtime_ns)).encode()).hexdigest()[:32]
-    if path.is_dir() and examine_folder(path):
-        return current_exports(path, missing_spaces=missing_spaces).fingerprint
-    return None
-
-
 def select(
     candidates: list[Candidate], *, skipped: dict[str, str], missing_spaces: str
 ) -> Selection:

@@ -24,11 +24,9 @@ document
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import hashlib
 import html
-import threading
 from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import Any
 
@@ -319,40 +317,3 @@ def space_keys(values: Sequence[str] | None) -> list[str] | None:
     if values is None:
         return None
     return [value.strip() for value in values if value.strip()]
-
-
-class Listings:
-    """Listings of XML exports kept in memory, by options and export fingerprint.
-
-    A daemon lists a source on every scheduled run; re-reading an export that did not change
-    costs a full pass over ``entities.xml`` (about a minute per GB) to learn nothing. The
-    fingerprint (:func:`syncd.connectors.confluence.exports.fingerprint`) changes whenever a
-    different export, or a rewritten one, would be read, so an entry is never stale. Only the
-    refs are kept (ids and versions): a run that then fetches builds its own index.
-    """
-
-    def __init__(self, size: int = 8) -> None:
-        self._size = size
-        self._entries: collections.OrderedDict[tuple[str, str], list[DocumentRef]] = (
-            collections.OrderedDict()
-        )
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[str, str]) -> list[DocumentRef] | None:
-        """The refs listed under ``key``, if still held."""
-        with self._lock:
-            refs = self._entries.get(key)
-            if refs is not None:
-                self._entries.move_to_end(key)
-            return refs
-
-    def put(self, key: tuple[str, str], refs: list[DocumentRef]) -> None:
-        """Keep a complete listing; the least recently used entry goes first."""
-        with self._lock:
-            self._entries[key] = refs
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
-
-
-LISTINGS = Listings()

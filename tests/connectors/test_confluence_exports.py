@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from syncd.connectors.base import SourceUnavailable
-from syncd.connectors.confluence.exports import SETTLE_SECONDS, current_exports, fingerprint
+from syncd.connectors.confluence.exports import SETTLE_SECONDS, current_exports
 from tests.connectors.confluence_xml_builder import XmlExportBuilder, space_export
 from tests.connectors.test_confluence import make_connector
 
@@ -171,18 +171,3 @@ def test_unreadable_folder_is_source_unavailable(tmp_path: Path) -> None:
     """Listing a folder that vanished raises SourceUnavailable, not an empty selection."""
     with pytest.raises(SourceUnavailable, match="cannot list"):
         current_exports(tmp_path / "gone")
-
-
-def test_fingerprint_of_any_path(tmp_path: Path) -> None:
-    """fingerprint() follows a folder's selection, a single export's file, and is None for HTML."""
-    folder = tmp_path / "exports"
-    export = space_export("ENG", [("1", "A")], datetime="2024-05-01 02:00:00")
-    settle(export.write_zip(folder / "1.zip"))
-    assert fingerprint(folder) == current_exports(folder).fingerprint
-    single = fingerprint(folder / "1.zip")
-    assert single is not None and single == fingerprint(folder / "1.zip")
-    export.pages[0].title = "B"
-    export.write_zip(folder / "1.zip")
-    os.utime(folder / "1.zip", ns=(0, time.time_ns()))
-    assert fingerprint(folder / "1.zip") != single
-    assert fingerprint(tmp_path / "nothing-here") is None

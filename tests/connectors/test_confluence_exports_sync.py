@@ -8,6 +8,7 @@ says ``missing_spaces: delete``; a backup still being written is not read.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -100,3 +101,23 @@ def test_nightly_backups_missing_space_and_half_written_backup(
         "1": "Home",
         "2": "User guide",
     }
+
+
+def test_an_unchanged_backup_is_not_read_again(tmp_path: Path, sandbox: SandboxServer) -> None:
+    """A run over the same complete exports ends at the fingerprint, without a pass."""
+    folder = tmp_path / "backups"
+    export = backup(6, {"ENG": {"1": "Home", "2": "Guide"}})
+    unpacked = export.write_folder(folder / "backup-2024_05_06")
+    settle(unpacked)
+    assert sync(tmp_path, sandbox, folder) == {"1": "Home", "2": "Guide"}
+    posts = sandbox.store.requests(method="POST")
+    # Same size, same times, unreadable in the middle: only a pass over it would notice.
+    entities = unpacked / "entities.xml"
+    data = entities.read_bytes()
+    broken = data.replace(b"</object>", b"</0bject>", 1)  # ill-formed XML, same length
+    assert broken != data and len(broken) == len(data)
+    info = entities.stat()
+    entities.write_bytes(broken)
+    os.utime(entities, ns=(info.st_atime_ns, info.st_mtime_ns))
+    assert sync(tmp_path, sandbox, folder) == {"1": "Home", "2": "Guide"}
+    assert sandbox.store.requests(method="POST") == posts

@@ -322,25 +322,3 @@ def test_export_rewritten_between_listing_and_fetching_fails_the_fetch(tmp_path:
         os.utime(path, ns=(0, path.stat().st_mtime_ns + 10**9))
         with pytest.raises(DocumentError, match=r"backup\.zip changed after it was listed"):
             connector.fetch(refs["100"])
-
-
-def test_an_unchanged_export_is_listed_from_memory(tmp_path: Path) -> None:
-    """Listing the same unchanged export again reads nothing; a changed one is read again."""
-    export = site()
-    path = export.write_folder(tmp_path / "backup")
-    with make_connector(path) as connector:
-        first = sorted(connector.list(), key=lambda ref: ref.id)
-    entities = path / "entities.xml"
-    stat = entities.stat()
-    damaged = b"x" * stat.st_size  # same size and mtime: indistinguishable without reading
-    entities.write_bytes(damaged)
-    os.utime(entities, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-    with make_connector(path) as connector:
-        assert sorted(connector.list(), key=lambda ref: ref.id) == first
-        # A fetch needs the index: it reads, and fails its documents (reading only once).
-        for ref in first[:2]:
-            with pytest.raises(DocumentError, match=r"entities\.xml is not well-formed"):
-                connector.fetch(ref)
-    os.utime(entities, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
-    with make_connector(path) as connector, pytest.raises(SourceUnavailable):
-        list(connector.list())
