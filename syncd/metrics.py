@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     RATE_LIMIT_WAIT_SECONDS: Counter
     RETRIES: Counter
     FRESHNESS: Histogram
+    TRIGGERS: Counter
+    HOOKS_REFUSED: Counter
 
 NAMES = (
     "DOCUMENTS",
@@ -45,6 +47,8 @@ NAMES = (
     "RATE_LIMIT_WAIT_SECONDS",
     "RETRIES",
     "FRESHNESS",
+    "TRIGGERS",
+    "HOOKS_REFUSED",
 )
 _lock = threading.Lock()  # the engine's threads may make the first use at once
 _discarding = False
@@ -105,6 +109,17 @@ def _build() -> dict[str, Any]:
             "(changes after the last full listing only; see syncd.freshness).",
             ["source"],
             buckets=(0.5, 1, 2, 3, 5, 10, 30, 60, 300, 900, 3600, 21600, 86400),
+        ),
+        "TRIGGERS": Counter(
+            "syncd_triggers",
+            "Runs asked for between ticks, by source and trigger (watch, poll, hook); requests "
+            "that arrive during a run coalesce into one follow-up run.",
+            ["source", "trigger"],
+        ),
+        "HOOKS_REFUSED": Counter(
+            "syncd_hooks_refused",
+            "Calls of POST /hooks/<source> refused for a missing or wrong secret (or a body "
+            "too large); not labelled by source, which the caller chooses.",
         ),
     }
 

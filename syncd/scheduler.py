@@ -58,6 +58,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from syncd import metrics
 from syncd.config import Schedule, ServerConfig, SourceConfig
 from syncd.connectors.base import EVERYTHING, ChangeSet
 from syncd.errors import ExitCode, SyncdError
@@ -284,6 +285,7 @@ class Daemon:
             deleted=len(changes.deleted),
             full=changes.everything,
         )
+        metrics.TRIGGERS.labels(source, reason).inc()
         if self._gate.enter(source, changes):
             threading.Thread(
                 target=self._drive,

@@ -33,6 +33,7 @@ import structlog
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from syncd import metrics
 from syncd.errors import ConfigError
 
 log = structlog.get_logger(__name__)
@@ -89,11 +90,13 @@ class HookEndpoint:
             body += chunk
             if len(body) > MAX_BODY:
                 log.warning("hooks.refused", source=shown, reason="body too large", caller=caller)
+                metrics.HOOKS_REFUSED.inc()
                 return PlainTextResponse("payload too large\n", status_code=413)
         headers = {key.lower(): value for key, value in request.headers.items()}
         reason = authenticate(self._secret, headers, bytes(body))
         if reason is not None:
             log.warning("hooks.refused", source=shown, reason=reason, caller=caller)
+            metrics.HOOKS_REFUSED.inc()
             return PlainTextResponse(
                 "unauthorized\n", status_code=401, headers={"WWW-Authenticate": "Bearer"}
             )

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 from structlog.testing import capture_logs
 
 from syncd.config import ServerConfig
@@ -50,11 +51,14 @@ def test_a_bearer_token_gets_a_run_at_once(daemons: list[Daemon]) -> None:
     job = RecordingJob()
     daemons.append(daemon := start_with_hooks(["handbook"], job))
     settled(job, 1)
+    labels = {"source": "handbook", "trigger": "hook"}
+    before = REGISTRY.get_sample_value("syncd_triggers_total", labels) or 0.0
     response = httpx.post(
         f"{daemon.url}/hooks/handbook", headers={"Authorization": f"Bearer {SECRET}"}
     )
     assert response.status_code == 202, response.text
     settled(job, 2)
+    assert REGISTRY.get_sample_value("syncd_triggers_total", labels) == before + 1
 
 
 def test_github_and_gitlab_proofs_are_accepted(daemons: list[Daemon]) -> None:
@@ -111,9 +115,11 @@ def test_a_wrong_or_missing_secret_is_refused_and_logged_without_it(
     job = RecordingJob()
     daemons.append(daemon := start_with_hooks(["handbook"], job))
     settled(job, 1)
+    before = REGISTRY.get_sample_value("syncd_hooks_refused_total") or 0.0
     with capture_logs() as logs:
         response = httpx.post(f"{daemon.url}/hooks/handbook", headers=headers)
     assert response.status_code == 401
+    assert REGISTRY.get_sample_value("syncd_hooks_refused_total") == before + 1
     refused = [entry for entry in logs if entry["event"] == "hooks.refused"]
     assert len(refused) == 1
     assert refused[0]["source"] == "handbook"
