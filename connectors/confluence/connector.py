@@ -206,7 +206,14 @@ class ConfluenceExportConnector(Connector):
         source = find_entities(path)
         if source is not None:
             site.read_one(source)
-            return site
+        else:
+            self._read_folder(site)
+        self._check_named_spaces(site)
+        return site
+
+    def _read_folder(self, site: XmlSite) -> None:
+        """Pass 1 over the current exports of a folder of exports."""
+        path = self.options.path
         selection = current_exports(path, missing_spaces=self.options.missing_spaces)
         for name, why in selection.skipped.items():
             log.info("confluence.export_skipped", export=name, reason=why)
@@ -217,7 +224,26 @@ class ConfluenceExportConnector(Connector):
                 + (f" ({skipped})" if skipped else "")
             )
         site.read_selection(selection)
-        return site
+
+    def _check_named_spaces(self, site: XmlSite) -> None:
+        """A space named in ``spaces`` but in no export stops the run unless told to delete.
+
+        Its pages would otherwise all be deleted because of, say, a space export that failed.
+        """
+        if self.options.spaces is None:
+            return
+        held = {key.lower() for part in site.parts for key in part.index.all_space_keys}
+        missing = sorted(key for key in self.options.spaces if key.lower() not in held)
+        if not missing:
+            return
+        if self.options.missing_spaces == "delete":
+            log.warning("confluence.named_spaces_missing", spaces=missing)
+            return
+        raise SourceUnavailable(
+            f"{self.options.path}: no current export holds the space(s) {', '.join(missing)}"
+            " named in `spaces`; nothing is deleted (set missing_spaces: delete to let their"
+            " pages go)"
+        )
 
     def poll_changes(self, cursor: str | None) -> Poll:
         """Whether a different complete export became current (:mod:`.feed`); a full run if so."""

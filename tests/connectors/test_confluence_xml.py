@@ -322,3 +322,13 @@ def test_export_rewritten_between_listing_and_fetching_fails_the_fetch(tmp_path:
         os.utime(path, ns=(0, path.stat().st_mtime_ns + 10**9))
         with pytest.raises(DocumentError, match=r"backup\.zip changed after it was listed"):
             connector.fetch(refs["100"])
+
+
+def test_a_named_space_no_export_holds_stops_the_run(tmp_path: Path) -> None:
+    """`spaces` naming a space the export lacks deletes nothing unless missing_spaces: delete."""
+    path = site().write_zip(tmp_path / "b.zip")
+    refused = make_connector(path, spaces=["ENG", "HR"])
+    with refused, pytest.raises(SourceUnavailable, match=r"space\(s\) HR named in `spaces`"):
+        list(refused.list())
+    with make_connector(path, spaces=["ENG", "HR"], missing_spaces="delete") as connector:
+        assert sorted(ref.id for ref in connector.list()) == ["100", "200", "400"]
