@@ -12,7 +12,8 @@ HTML export
     Anything else: a folder or ``.zip`` of *Export space > HTML*, described below.
 
 Both formats use the page id as ref id and external id, so a space moved from HTML to XML
-exports keeps its pages in Intercom.
+exports keeps its pages in Intercom. ``spaces``, ``missing_spaces`` and ``restricted_pages``
+concern XML exports (an HTML export holds one space, checked against ``spaces``).
 
 The HTML export is a folder or a ``.zip`` (read in place, see
 :mod:`syncd.connectors.confluence.archive`).
@@ -101,7 +102,8 @@ class ConfluenceExportOptions(ConnectorOptions):
     """Options of the ``confluence_export`` connector."""
 
     path: Path
-    """The export: a folder or a ``.zip``; relative paths resolve against the config file."""
+    """An export (folder or ``.zip``, HTML or XML) or a folder of XML exports; relative paths
+    resolve against the config file."""
     base_url: str | None = None
     """The Confluence site the pages live on; defaults to the source's ``url``."""
     page_url_template: str | None = None
@@ -109,10 +111,11 @@ class ConfluenceExportOptions(ConnectorOptions):
     include_attachments_list: bool = False
     """Append the page's list of attachments (names linked to the site) to its body."""
     spaces: list[str] | None = None
-    """Space keys to publish (case-blind); None: every space (personal spaces only by name)."""
+    """Space keys to publish (case-blind); None: every space (personal spaces only by name).
+    A named space that no export holds stops the run unless ``missing_spaces`` is delete."""
     missing_spaces: Literal["keep", "delete"] = "keep"
-    """Folder of exports: keep reading a space the newest exports lack from an older one
-    (``keep``), or let its pages be deleted (``delete``)."""
+    """XML: keep reading a space the newest exports lack from an older one (``keep``), or
+    let its pages be deleted (``delete``); see :mod:`syncd.connectors.confluence.exports`."""
     restricted_pages: Literal["skip", "publish"] = "skip"
     """XML exports: leave out pages with a view restriction and their descendants (``skip``),
     or publish them like any page (``publish``)."""
