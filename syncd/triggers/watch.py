@@ -15,11 +15,12 @@ what a batch asks for
     files the events do not list (inotify reports the folder alone), so it asks for a full
     run. Other paths (editor swap files, ``.git``, build output) ask for nothing.
 
-The watch starts when the daemon does; a folder that is missing or unreadable is logged and
-watched again after the poll interval. When the configured path is a symlink that comes to
+The watch starts when the daemon does; a folder that is missing or unreadable is logged
+(once) and tried again every poll interval. When the configured path is a symlink that comes to
 point elsewhere (git-sync swaps its ``current`` link to a fresh checkout and removes the old
 one), the watch follows it: it asks for a full run and watches the new folder. Every restart
-of the watch asks for a full run too, since changes made while nothing watched are unknown.
+of the watch asks for a full run once the folder is there, since changes made while nothing
+watched are unknown.
 Network file systems that deliver no events need ``force_polling``, which this watch does not
 use: their sources rely on the schedule.
 """
@@ -69,30 +70,44 @@ class FolderWatch:
         self._connector.close()
 
     def _loop(self, request: RequestRun, stop: threading.Event) -> None:
-        restarted = False
+        first, failing = True, False
         while not stop.is_set():
             try:
-                if restarted:
+                if not first:
                     self._connector.close()
                     self._connector = self._make()
-                    request(self.source, EVERYTHING, "watch restarted")
-                restarted = True
-                self._watch(request, stop)
+                self._watch(request, stop, announce=not first)
             except OSError as exc:  # the folder is missing, or cannot be watched
-                log.warning(
-                    "trigger.watch_failed", source=self.source, error=str(exc), retry=self._retry
-                )
+                if not failing:
+                    log.warning(
+                        "trigger.watch_failed",
+                        source=self.source,
+                        error=str(exc),
+                        retry=self._retry,
+                    )
+                failing = True
                 stop.wait(self._retry)
             except Exception:  # a bug here must not end the watch for good
                 log.exception("trigger.watch_failed", source=self.source, retry=self._retry)
                 stop.wait(self._retry)
+            else:
+                failing = False
+            first = False
 
-    def _watch(self, request: RequestRun, stop: threading.Event) -> None:
-        """Watch the connector's root until stop is set, or until it is no longer the root."""
+    def _watch(self, request: RequestRun, stop: threading.Event, *, announce: bool) -> None:
+        """Watch the connector's root until stop is set, or until it is no longer the root.
+
+        ``announce``: a restart, after which a full run is asked for as soon as the folder is
+        there to watch (changes made while nothing watched are unknown).
+        """
         root = self._connector.watch_root()
         assert root is not None
+        if not root.is_dir():
+            raise FileNotFoundError(f"{root} is not a folder")
         self._folders = _folders_under(root)
         log.info("trigger.watching", source=self.source, folder=str(root))
+        if announce:
+            request(self.source, EVERYTHING, "watch restarted")
         for batch in watchfiles.watch(
             root,
             debounce=DEBOUNCE_MS,

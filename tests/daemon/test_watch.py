@@ -105,3 +105,30 @@ def test_a_swapped_symlink_is_followed(watching: tuple[Path, Requests]) -> None:
     wait_until(
         lambda: any("a.md" in changes.changed for changes, _ in requests.seen[before:]), TIMEOUT
     )
+
+
+def test_a_missing_folder_is_watched_once_it_appears(tmp_path: Path) -> None:
+    """No run is asked for while the folder is missing; one full run when it appears."""
+    folder = tmp_path / "later"
+
+    def make() -> MarkdownConnector:
+        return MarkdownConnector(
+            MarkdownOptions(path=folder), source=SourceInfo("docs", "https://docs.example.com")
+        )
+
+    requests = Requests()
+    stop = threading.Event()
+    watch = FolderWatch("docs", make, retry=0.2)
+    watch.start(requests, stop)
+    try:
+        stop.wait(1.0)  # several retries while the folder is missing
+        assert requests.seen == []
+        folder.mkdir()
+        wait_until(lambda: requests.merged().everything, TIMEOUT)
+        assert [reason for _, reason in requests.seen] == ["watch restarted"]
+        stop.wait(0.5)
+        (folder / "a.md").write_text("# A\n", encoding="utf-8")
+        wait_until(lambda: any("a.md" in c.changed for c, _ in requests.seen), TIMEOUT)
+    finally:
+        stop.set()
+        watch.join(5)
