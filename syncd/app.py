@@ -29,6 +29,7 @@ from syncd.lease import SourceLease
 from syncd.plan import RunReport
 from syncd.progress import Progress
 from syncd.publisher import Publisher, RequestInterrupted
+from syncd.redact import redact
 from syncd.tracker import Tracker
 
 log = structlog.get_logger(__name__)
@@ -304,6 +305,9 @@ class App:
     def _finish(
         self, source: SourceConfig, tracker: Tracker, run_id: int | None, report: RunReport
     ) -> None:
+        # Errors quote other programs' messages: mask any secret before they are shown or kept.
+        report.error = redact(report.error) if report.error else report.error
+        report.failures = [(ref, redact(error)) for ref, error in report.failures]
         status = _status(report)
         level = "info" if report.exit_code == ExitCode.OK else "warning"
         getattr(log, "debug" if self.summaries_shown else level)(

@@ -21,12 +21,13 @@ from typing import Any, NoReturn
 
 import click
 
-from syncd import __version__
+from syncd import __version__, redact
 from syncd import log as logsetup  # before anything else imports structlog: see syncd.log
 from syncd.errors import ConfigError, ExitCode, SyncdError, UserError
 
 log = logsetup.get_logger(__name__)
 
+SANDBOX_TOKEN = "sandbox"  # noqa: S105 - the demo token `syncd sandbox` accepts by default
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
@@ -250,7 +251,7 @@ def sync(
             app.close()
     code = outcome.process_exit_code(signals.signum)
     if as_json:
-        click.echo(
+        _echo(
             json.dumps(
                 {
                     "exit_code": code,
@@ -263,11 +264,11 @@ def sync(
     else:
         for report in outcome.reports:
             if dry_run:
-                click.echo(render_plan(report))
+                _echo(render_plan(report))
             else:
-                click.echo(report.summary())
+                _echo(report.summary())
                 for ref_id, error in report.failures:
-                    click.echo(f"  failed {ref_id}: {error}")
+                    _echo(f"  failed {ref_id}: {error}")
     sys.exit(code)
 
 
@@ -285,15 +286,17 @@ def status(state: _State, as_json: bool) -> None:
     finally:
         app.close()
     if as_json:
-        click.echo(json.dumps([s.as_json() for s in statuses], indent=2))
+        _echo(json.dumps([s.as_json() for s in statuses], indent=2))
     else:
-        click.echo(status_mod.render(statuses) or "no sources configured")
+        _echo(status_mod.render(statuses) or "no sources configured")
 
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8765, show_default=True, type=int, help="Port to listen on.")
-@click.option("--token", default="sandbox", show_default=True, help="The bearer token accepted.")
+@click.option(
+    "--token", default=SANDBOX_TOKEN, show_default=True, help="The bearer token accepted."
+)
 @click.option(
     "--rate-limit",
     default=1667,
@@ -325,6 +328,12 @@ def sandbox(
     """
     from syncd.sandbox import SandboxSettings, serve
 
+    if token != SANDBOX_TOKEN:
+        redact.register(token)
+        if (wrong := redact.problem(token, header=True)) is not None:
+            raise ConfigError(f"--token: the token {wrong} (its value is not shown)")
+    # The default is a well-known demo value worth showing; a token of one's own is not shown.
+    shown = token if token == SANDBOX_TOKEN else "as given by --token"
     settings = SandboxSettings(
         token=token,
         rate_limit=rate_limit,
@@ -336,7 +345,7 @@ def sandbox(
     )
 
     def announce(url: str) -> None:
-        click.echo(f"sandbox listening on {url} (token: {token})", err=True)
+        click.echo(f"sandbox listening on {url} (token: {shown})", err=True)
 
     try:
         serve(settings, host=host, port=port, on_ready=announce)
@@ -398,9 +407,14 @@ class _stop_on_signals:
             signal.signal(signum, handler)
 
 
+def _echo(text: str, *, err: bool = False) -> None:
+    """Print ``text`` with every registered secret masked (see syncd.redact)."""
+    click.echo(redact.redact(text), err=err)
+
+
 def _fail(message: str, code: ExitCode) -> NoReturn:
     for line in message.splitlines() or [""]:
-        click.echo(f"syncd: error: {line}", err=True)
+        _echo(f"syncd: error: {line}", err=True)
     sys.exit(int(code))
 
 

@@ -27,6 +27,7 @@ import pydantic
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from syncd import redact
 from syncd.connectors.base import ConnectorOptions
 from syncd.errors import ConfigError
 from syncd.problems import (
@@ -139,23 +140,41 @@ class IntercomConfig(_Model):
         return self.base_url or REGION_BASE_URLS[self.region]
 
     def access_token(self) -> str:
-        """The token from ``token`` or ``token_file``; a ConfigError when neither is set."""
+        """The token from ``token`` or ``token_file``; a ConfigError when neither is set.
+
+        A token file may end with one line break (``echo token > file`` writes one); any
+        other whitespace, line break, control or non-ASCII character is a ConfigError that
+        names the file and never quotes the token (see :mod:`syncd.redact`).
+        """
         if self.token is not None and self.token.get_secret_value():
-            return self.token.get_secret_value()
+            token = self.token.get_secret_value()
+            redact.register(token)
+            if (wrong := redact.problem(token, header=True)) is not None:
+                raise ConfigError(
+                    f"the token {wrong} (its value is not shown)", key="intercom.token"
+                )
+            return token
         if self.token_file is not None:
             try:
-                token = self.token_file.read_text(encoding="utf-8").strip()
+                text = self.token_file.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
                 raise ConfigError(
                     f"cannot read the token file {self.token_file}: {reason}",
                     key="intercom.token_file",
                 ) from None
-            if token:
-                return token
-            raise ConfigError(
-                f"the token file {self.token_file} is empty", key="intercom.token_file"
-            )
+            redact.register(text)
+            token = text.removesuffix("\n").removesuffix("\r")
+            if not token.strip():
+                raise ConfigError(
+                    f"the token file {self.token_file} is empty", key="intercom.token_file"
+                )
+            if (wrong := redact.problem(token, header=True)) is not None:
+                raise ConfigError(
+                    f"the token in {self.token_file} {wrong} (its value is not shown)",
+                    key="intercom.token_file",
+                )
+            return token
         raise ConfigError(
             "no Intercom access token: set intercom.token (for example ${INTERCOM_ACCESS_TOKEN}),"
             " SYNCD_INTERCOM__TOKEN or intercom.token_file",
@@ -414,6 +433,28 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         raise ConfigError.combine(problems)
     for source, checked in zip(config.sources, options, strict=True):
         source._connector_options = checked
+    problems += _secret_problems(config, shown)
+    if problems:
+        raise ConfigError.combine(problems)
     config._unset = unset
     config._places = places
     return config
+
+
+def _secret_problems(config: Config, shown: str) -> list[ConfigError]:
+    """Register every secret the configuration holds for masking; report malformed ones.
+
+    The Intercom token is checked where it is read (:meth:`IntercomConfig.access_token`):
+    a token file is read only then. The database password is masked, not checked: the
+    database reports a wrong one itself, without quoting it.
+    """
+    token = config.intercom.token
+    redact.register(token.get_secret_value() if token else None)
+    redact.register(config.state.sqlalchemy_url.password)
+    secrets = list(redact.secret_fields(config.server, "server"))
+    for source in config.sources:
+        secrets += redact.secret_fields(source.connector_options, f"sources[{source.name}].options")
+    return [
+        ConfigError(f"the value {wrong} (it is not shown)", path=shown, key=key)
+        for key, wrong in redact.check(secrets)
+    ]

@@ -20,8 +20,13 @@ import contextlib
 import importlib
 import logging
 import sys
+import threading
+import traceback
 from collections.abc import Iterator
-from typing import Literal
+from types import TracebackType
+from typing import Any, Literal
+
+from syncd import redact
 
 
 @contextlib.contextmanager
@@ -80,6 +85,11 @@ def configure(level: str = "info", fmt: LogFormat | None = None) -> None:
         shared.append(structlog.processors.format_exc_info)
     else:
         renderer = _console_renderer(colors=sys.stderr.isatty())
+    # Secrets are masked in the facts, then in the finished line: a console traceback is
+    # rendered by the renderer itself (see syncd.redact).
+    shared.append(_redact_event)
+    renderer = _redacting(renderer)
+    _install_excepthooks()
     structlog.configure(
         processors=[
             *shared,
@@ -117,9 +127,52 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
 
 def _console_renderer(*, colors: bool) -> structlog.types.Processor:
-    """structlog's console renderer, with rich tracebacks as when rich was never hidden."""
+    """structlog's console renderer, with rich tracebacks but never their local variables.
+
+    Locals would print the publisher's headers, the token among them.
+    """
     if vars(structlog.dev).get("rich") is None:
         # structlog.dev imports rich and picks its traceback formatter when it is executed:
         # run it again now that rich is no longer hidden.
         importlib.reload(structlog.dev)
-    return structlog.dev.ConsoleRenderer(colors=colors)
+    formatter: Any = structlog.dev.plain_traceback
+    if vars(structlog.dev).get("rich") is not None:
+        formatter = structlog.dev.RichTracebackFormatter(
+            show_locals=False, color_system="truecolor" if colors else None
+        )
+    return structlog.dev.ConsoleRenderer(colors=colors, exception_formatter=formatter)
+
+
+def _redact_event(
+    _logger: Any, _method: str, event_dict: structlog.types.EventDict
+) -> structlog.types.EventDict:
+    """Mask registered secrets in every fact of an event (see :mod:`syncd.redact`)."""
+    if not redact.registered():
+        return event_dict
+    masked: structlog.types.EventDict = redact.redact_value(event_dict)
+    return masked
+
+
+def _redacting(renderer: structlog.types.Processor) -> structlog.types.Processor:
+    """``renderer``, its output masked: it may add a traceback of its own."""
+
+    def render(logger: Any, method: str, event_dict: structlog.types.EventDict) -> Any:
+        out = renderer(logger, method, event_dict)
+        return redact.redact(out) if isinstance(out, str) else out
+
+    return render
+
+
+def _install_excepthooks() -> None:
+    """Uncaught exceptions (main thread or others) print masked, without local variables."""
+
+    def report(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        text = "".join(traceback.format_exception(exc_type, exc, tb))
+        sys.stderr.write(redact.redact(text))
+
+    def thread_report(args: threading.ExceptHookArgs) -> None:
+        if args.exc_value is not None and args.exc_type is not SystemExit:
+            report(args.exc_type, args.exc_value, args.exc_traceback)
+
+    sys.excepthook = report
+    threading.excepthook = thread_report

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from syncd.models import DocumentState, Run, Source, utcnow
 from syncd.plan import Counts
+from syncd.redact import redact
 
 _ERROR_LIMIT = 2000  # keep stored errors readable; a whole HTML error page helps no one
 # Buffered written records are committed once this many wait, or the oldest waited this long.
@@ -268,7 +269,7 @@ class Tracker:
         self.flush()
         with self.sessions.begin() as session:
             row = self._row(session, ref_id)
-            row.last_error = error[:_ERROR_LIMIT]
+            row.last_error = redact(error)[:_ERROR_LIMIT]
             row.last_error_at = utcnow()
             row.failures = (row.failures or 0) + 1
 
@@ -367,7 +368,7 @@ class Tracker:
                     status=status,
                     finished_at=utcnow(),
                     duration=duration,
-                    error=error[:_ERROR_LIMIT] if error else None,
+                    error=redact(error)[:_ERROR_LIMIT] if error else None,
                     deletions=dict(deletions) if deletions else None,
                     **dataclasses.asdict(counts),
                 )
