@@ -260,7 +260,7 @@ class MediaWikiConnector(Connector):
         try:
             self._site_info()
             if cursor is None:
-                return Poll(NOTHING, changes.first_cursor(self._api))
+                return Poll(NOTHING, changes.first_cursor())
             return changes.poll(self._api, cursor, self.options.namespaces, self._batch_size)
         except WikiError as exc:
             raise SourceUnavailable(
