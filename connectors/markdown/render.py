@@ -135,7 +135,9 @@ def _code_chunks(text: str) -> list[tuple[str, bool]]:
     blocks = cmark.code_block_lines(text)
     if not blocks:
         return [(text, False)]
-    lines = text.splitlines(keepends=True)
+    # Cut at "\n" only, as cmark counts lines (splitlines() also cuts at \f, \u2028...).
+    lines = [line + "\n" for line in text.split("\n")]
+    lines[-1] = lines[-1][:-1]
     chunks: list[tuple[str, bool]] = []
     done = 0  # lines already in a chunk
     for first, last in blocks:

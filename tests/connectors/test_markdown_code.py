@@ -242,3 +242,14 @@ def test_a_cards_header_title_subtitle_and_footer_are_all_shown(tmp_path: Path) 
         "<p><strong>John Adams</strong><br>\n<strong>Second</strong><br>\n"
         "President: 1797-1801<br>\nMassachusetts\nBorn 1735.</p>"
     )
+
+
+def test_unusual_line_separators_do_not_shift_code_from_prose(tmp_path: Path) -> None:
+    """A form feed or U+2028 in prose leaves the code block where cmark sees it."""
+    body = render_one(
+        tmp_path,
+        "Intro\u2028still intro\x0c.\n\n```yaml\nname: ${{ github.ref }}\n```\n\n"
+        "Version {{ site.version }} here.\n",
+    ).body
+    assert "name: ${{ github.ref }}" in body
+    assert "site.version" not in body
