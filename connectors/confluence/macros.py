@@ -16,8 +16,9 @@ page layout         ``contentLayout2 / columnLayout / cell / innerCell`` (and th
 table               ``div.table-wrap`` unwrapped; a leading row of ``th`` becomes ``thead``
 emoticon            ``img.emoticon`` -> its text (``(smile)``, or the emoji)
 table of contents   dropped: it only repeats the headings
-dynamic widgets     recently-updated (the "Recent space activity" feed), contributors and
-                    contributors-summary: dropped, with a heading left with nothing under it;
+dynamic widgets     recently-updated (the "Recent space activity" feed), contributors,
+                    contributors-summary, change history, popular and recently used labels,
+                    favourite pages: dropped, with a heading left with nothing under it;
                     they showed who changed what when the export was made, a stale feed of
                     links into the server that answers no question
 """
@@ -49,6 +50,7 @@ _WIDGET_CLASSES = [
 _WIDGET_MACROS = frozenset({
     "recently-updated", "recently-updated-dashboard", "recent-space-activity", "contributors",
     "contributors-summary", "space-contributors", "popular-labels", "related-labels",
+    "change-history", "recently-used-labels", "favpages",
 })  # fmt: skip
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _LAYOUT_CLASSES = [

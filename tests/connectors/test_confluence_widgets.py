@@ -58,11 +58,12 @@ def test_contributors_widget_is_dropped(tmp_path: Path) -> None:
     assert "<h2>Next</h2>" in body
 
 
-def test_widget_by_macro_name_is_dropped(tmp_path: Path) -> None:
-    """A Cloud export's macro named ``recently-updated`` goes even without the Server classes."""
+@pytest.mark.parametrize("macro", ["recently-updated", "contributors-summary", "change-history"])
+def test_widget_by_macro_name_is_dropped(tmp_path: Path, macro: str) -> None:
+    """A Cloud export's activity macro goes by its name, even without the Server classes."""
     body = page(
         tmp_path,
-        '<p>Intro.</p><div class="conf-macro output-block" data-macro-name="recently-updated">'
+        f'<p>Intro.</p><div class="conf-macro output-block" data-macro-name="{macro}">'
         "<ul><li>Someone changed Page X</li></ul></div><p>Outro.</p>",
     ).body
     assert "Someone changed" not in body
