@@ -275,6 +275,14 @@ class Connector(abc.ABC):
     def fetch(self, ref: DocumentRef) -> Document:
         """Read one listed document; raise DocumentError or DocumentExcluded for it alone."""
 
+    def describe_change(self, old: str, new: str) -> str | None:
+        """What moved between two versions of one document, in words (for the dry-run plan).
+
+        For example ``size 559 -> 607 bytes, modified 2026-11-30 04:01:05 UTC`` or
+        ``revision 1042 -> 1077``. None (the default) says only that the version changed.
+        """
+        return None
+
     def lookup(self, ids: Collection[str]) -> Sequence[DocumentRef] | None:
         """The refs of those of ``ids`` that exist and would be listed now; None if unsupported.
 

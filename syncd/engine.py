@@ -228,9 +228,11 @@ class SourceSync:
             and self.tracker.url == self.source.url
             and self.tracker.status == self.source.status
         ):
-            # As a listing would count them; like any listed document that did not change,
-            # none is counted as handled.
-            self.report.listed = self.tracker.documents_held()
+            # As a listing would count them: each listed document unchanged or excluded.
+            held, excluded = self.tracker.documents_held(), self.tracker.documents_excluded()
+            self.report.listed = held
+            self._count_many("unchanged", held - excluded)
+            self._count_many("excluded", excluded)
             self.log.info("sync.listing_unchanged", fingerprint=fingerprint)
             return True
         if self.tracker.fingerprint is not None and not self.options.dry_run:
@@ -289,6 +291,7 @@ class SourceSync:
         known: dict[str, Known] = {}
         gone: list[Known] = []
         held = 0
+        current = {"unchanged": 0, "excluded": 0}  # listed, and nothing to fetch
         for row in self.tracker.iter_known():
             held += row.page_id is not None
             if row.ref_id not in listed:
@@ -303,8 +306,11 @@ class SourceSync:
             elif version is not None:
                 listed[row.ref_id] = None  # current: nothing to fetch
                 fetching -= 1
+                current["excluded" if row.excluded else "unchanged"] += 1
                 if self._debug:
                     self.log.debug("document.unchanged", ref=row.ref_id, by="version")
+        for outcome, count in current.items():
+            self._count_many(outcome, count)
         return fetching, known, gone, held
 
     def _needs_fetch(self, version: str, known: Known) -> bool:
@@ -540,6 +546,23 @@ class SourceSync:
             metrics.DOCUMENTS.labels(self.source.name, outcome).inc()
         self.progress.advance(self.source.name, outcome)
 
+    def _count_many(self, outcome: str, count: int) -> None:
+        """Documents settled without work (not shown as progress: there was none)."""
+        if count:
+            setattr(self.report, outcome, getattr(self.report, outcome) + count)
+            if not self.options.dry_run:
+                metrics.DOCUMENTS.labels(self.source.name, outcome).inc(count)
+
+    def _changed(self, old: str | None, new: str) -> str:
+        """The dry-run reason of a re-versioned document, in the connector's words."""
+        described = None
+        if old is not None:
+            try:
+                described = self.connector.describe_change(old, new)
+            except Exception:  # a wording is never worth failing a plan over
+                self.log.debug("document.describe_change_failed", exc_info=True)
+        return f"content changed ({described or 'new version at the source'})"
+
     def _failed(self, ref_id: str) -> bool:
         return any(r == ref_id for r, _ in self.report.failures)
 
@@ -593,7 +616,7 @@ class SourceSync:
         elif known.failed:
             reason = "previous attempt failed"
         elif known.version != ref.version:
-            reason = f"content changed (version {known.version} -> {ref.version})"
+            reason = self._changed(known.version, ref.version)
         elif self._rerender:
             reason = f"rendering changed (converter version {content.CONVERTER_VERSION})"
         else:

@@ -407,6 +407,17 @@ class Tracker:
             )
             return int(count or 0)
 
+    def documents_excluded(self) -> int:
+        """How many tracked documents of this source are excluded (not to be published)."""
+        self.flush()
+        with self.sessions() as session:
+            count = session.scalar(
+                sa.select(sa.func.count())
+                .select_from(DocumentState)
+                .where(DocumentState.source_id == self.source_pk, DocumentState.excluded)
+            )
+            return int(count or 0)
+
     def pages_held(self) -> int:
         """How many pages syncd holds in Intercom for this source."""
         self.flush()

@@ -50,7 +50,7 @@ def test_first_run_creates_then_second_run_sends_nothing(h: Harness) -> None:
     assert h.published()["doc-1"] == ("Doc 1", "<p>Body <strong>1</strong></p>")
     h.connector.fetched.clear()
     report = h.sync()
-    assert (report.created, report.updated, report.unchanged) == (0, 0, 0)
+    assert (report.created, report.updated, report.unchanged) == (0, 0, 5)
     assert h.connector.fetched == []
     assert h.requests == 0
 
@@ -62,7 +62,7 @@ def test_edit_updates_and_cosmetic_version_change_sends_nothing(h: Harness) -> N
     h.connector.docs["doc-0"] = MemoryDoc("Doc 0", "New body", version=2)
     h.connector.docs["doc-1"] = MemoryDoc("Doc 1", "Body **1**", version=2)
     report = h.sync()
-    assert (report.updated, report.unchanged, report.created) == (1, 1, 0)
+    assert (report.updated, report.unchanged, report.created) == (1, 2, 0)
     assert h.published()["doc-0"][1] == "<p>New body</p>"
     h.connector.fetched.clear()
     h.sync()

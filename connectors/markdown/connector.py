@@ -350,6 +350,10 @@ class MarkdownConnector(Connector):
         """The ref id of a page at ``path`` under the root, by name alone; None if none."""
         return markdown_lookup.ref_id_of(self, path)
 
+    def describe_change(self, old: str, new: str) -> str | None:
+        """Size and modification time of a file, or the git blobs of a repository's file."""
+        return markdown_source.describe_change(old, new)
+
     def options_path(self) -> str:
         """The configured root, as the user wrote it, for messages."""
         assert isinstance(self.options, MarkdownOptions)

@@ -23,6 +23,7 @@ exclusion
 from __future__ import annotations
 
 import codecs
+import datetime as dt
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -177,3 +178,31 @@ def tags(front_matter: Mapping[str, Any]) -> list[str]:
         if isinstance(label, (str, int, float)) and str(label).strip():
             found.append(str(label).strip())
     return found
+
+
+def describe_change(old: str, new: str) -> str | None:
+    """Two listed versions in words: ``size:mtime_ns`` of a file, ``blob:salt`` from git."""
+    file_old, file_new = _file_version(old), _file_version(new)
+    if file_old is not None and file_new is not None:
+        (size_old, _), (size_new, mtime) = file_old, file_new
+        when = dt.datetime.fromtimestamp(mtime / 1e9, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        size = (
+            f"size {size_old} -> {size_new} bytes"
+            if size_old != size_new
+            else f"same size ({size_new} bytes)"
+        )
+        return f"{size}, modified {when}"
+    blob_old, blob_new = old.partition(":")[0], new.partition(":")[0]
+    if _GIT_BLOB.match(blob_old) and _GIT_BLOB.match(blob_new):
+        return f"git blob {blob_old[:10]} -> {blob_new[:10]}"
+    return None
+
+
+_GIT_BLOB = re.compile(r"^[0-9a-f]{40,64}$")
+
+
+def _file_version(version: str) -> tuple[int, int] | None:
+    size, _, mtime = version.partition(":")
+    if size.isdigit() and mtime.isdigit():
+        return int(size), int(mtime)
+    return None

@@ -229,6 +229,13 @@ class MediaWikiConnector(Connector):
 
         return rewrite
 
+    def describe_change(self, old: str, new: str) -> str | None:
+        """The page's last revision ids (versions are ``revid@touched``)."""
+        old_revision, new_revision = old.partition("@")[0], new.partition("@")[0]
+        if old_revision == new_revision:
+            return f"revision {new_revision}, page touched since"
+        return f"revision {old_revision} -> {new_revision}"
+
     def list(self) -> Iterator[DocumentRef]:
         """Every non-redirect page of the configured namespaces; SourceUnavailable on error."""
         try:
