@@ -83,10 +83,10 @@ def test_sync_true_does_not_publish_a_draft(tmp_path: Path) -> None:
 
 
 def test_run_summary_does_not_call_every_exclusion_a_draft() -> None:
-    """The one-line summary names the kinds of excluded pages, unlisted among them."""
+    """The one-line summary counts excluded pages without calling them all drafts."""
     line = RunReport(source="docs", excluded=2).summary()
-    assert "2 not published (draft, unlisted" in line
-    assert "(drafts)" not in line
+    assert "2 excluded" in line
+    assert "draft" not in line
 
 
 def test_real_hugo_tree_leaves_its_include_files_out(shared_fixtures: Path) -> None:
