@@ -81,6 +81,7 @@ from syncd.connectors.markdown import lookup as markdown_lookup
 from syncd.connectors.markdown import render as markdown_render
 from syncd.connectors.markdown import source as markdown_source
 from syncd.connectors.markdown.gitsource import GitOptions, GitTree, valid_folder
+from syncd.connectors.markdown.skipped import Skipped
 from syncd.connectors.markdown.urls import (
     INDEX_STEMS,
     LEAF_INDEXES,
@@ -254,11 +255,13 @@ class MarkdownConnector(Connector):
         self._folders_inside.clear()
         self._page_of.cache_clear()
         stack: _Folders = [("", self._root, False)]
+        self._skipped = Skipped()
         while stack:
             rel_dir, abs_dir, hugo = stack.pop()
             folders: _Folders = []
             yield from self._folder(rel_dir, abs_dir, hugo, folders)
             stack.extend(reversed(folders))
+        self._skipped.report(self.source.name, self.options_path())
 
     def _folder(
         self, rel_dir: str, abs_dir: str, hugo: bool, folders: _Folders
@@ -307,14 +310,13 @@ class MarkdownConnector(Connector):
                         continue  # deleted while listing: it is simply gone
                     yield DocumentRef(id=rel, version=f"{status.st_size}:{status.st_mtime_ns}")
                 elif entry.is_symlink():
-                    ref = self._symlinked_ref(entry, abs_dir, rel_dir + name)
-                    if ref is not None:
-                        yield ref
+                    yield from self._symlinked_ref(entry, abs_dir, rel_dir + name)
                 elif entry.is_dir(follow_symlinks=False):
                     rel = rel_dir + name + "/"
                     if exclude is None or not exclude.match(rel, ""):
                         folders.append((rel, f"{abs_dir}{os.sep}{name}", hugo))
-                # Anything else (a FIFO, a socket, a device) is not a page.
+                else:  # a FIFO, a socket, a device: not a page, and reading it could block
+                    self._skipped.special(rel_dir + name, entry)
         finally:
             os.close(fd)
 
@@ -359,17 +361,27 @@ class MarkdownConnector(Connector):
         assert isinstance(self.options, MarkdownOptions)
         return str(self.options.path)
 
-    def _symlinked_ref(self, entry: os.DirEntry[str], abs_dir: str, rel: str) -> DocumentRef | None:
-        wanted = self._include.match(rel, entry.name) and not self._exclude.match(rel, entry.name)
-        if not wanted or not self._inside(os.path.realpath(f"{abs_dir}{os.sep}{entry.name}")):
-            return None
+    def _symlinked_ref(
+        self, entry: os.DirEntry[str], abs_dir: str, rel: str
+    ) -> Iterator[DocumentRef]:
+        """The page a link inside the root points at, if any; links that lead astray are
+        reported (see :mod:`syncd.connectors.markdown.skipped`)."""
+        if self._exclude.match(rel, entry.name) or self._exclude.match(rel + "/", ""):
+            return
+        wanted = self._include.match(rel, entry.name)
         try:
             status = entry.stat()
-        except OSError:
-            return None  # a dangling link is not a page
-        if not stat.S_ISREG(status.st_mode):
-            return None
-        return DocumentRef(id=rel, version=f"{status.st_size}:{status.st_mtime_ns}")
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                self._skipped.add(rel, "a symlink loop")
+            elif wanted:
+                self._skipped.add(rel, "a broken symlink")
+            return
+        if not self._inside(os.path.realpath(f"{abs_dir}{os.sep}{entry.name}")):
+            if wanted or stat.S_ISDIR(status.st_mode):
+                self._skipped.add(rel, "a symlink to outside the root")
+        elif wanted and stat.S_ISREG(status.st_mode):
+            yield DocumentRef(id=rel, version=f"{status.st_size}:{status.st_mtime_ns}")
 
     def _inside(self, real_path: str) -> bool:
         return real_path.startswith(self._root_prefix)
