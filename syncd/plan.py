@@ -100,7 +100,7 @@ class RunReport(Counts):
             sent = self.created + self.updated + self.deleted
         line += f", {self.unchanged} unchanged"
         if self.excluded:
-            line += f", {self.excluded} not published (draft, unlisted, sync: false or empty)"
+            line += f", {self.excluded} excluded (not published)"
         if self.failed:
             line += f", {self.failed} failed"
         line += f"; {self.listed} listed"

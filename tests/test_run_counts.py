@@ -39,7 +39,7 @@ def buckets(report: RunReport) -> int:
 def test_a_no_op_run_counts_every_listed_document_once(
     sandbox: SandboxServer, sessions: sessionmaker[Session]
 ) -> None:
-    """4 unchanged pages and 1 draft: '4 unchanged, 1 not published; 5 listed', nothing sent."""
+    """4 unchanged pages and 1 draft: '4 unchanged, 1 excluded; 5 listed', nothing sent."""
     h = Harness(sandbox, sessions)
     h.connector.docs.update({f"doc-{i}": MemoryDoc(f"Doc {i}", f"b{i}") for i in range(4)})
     h.connector.docs["draft"] = MemoryDoc("Draft", "d", draft=True)
@@ -48,8 +48,8 @@ def test_a_no_op_run_counts_every_listed_document_once(
     again = h.sync()
     assert (again.unchanged, again.excluded, buckets(again), again.listed) == (4, 1, 5, 5)
     assert again.summary() == (
-        f"{h.name}: 0 created, 0 updated, 0 deleted, 4 unchanged, 1 not published (draft, "
-        "unlisted, sync: false or empty); 5 listed; nothing sent"
+        f"{h.name}: 0 created, 0 updated, 0 deleted, 4 unchanged, 1 excluded (not published); "
+        "5 listed; nothing sent"
     )
     assert h.requests == 0
 
@@ -159,7 +159,7 @@ def test_status_unchanged_agrees_with_pages_held(
     assert syncd("sync").returncode == 0
     second = syncd("sync")
     assert second.returncode == 0, second.stderr
-    assert "0 created, 0 updated, 0 deleted, 4 unchanged, 1 not published" in second.stdout
+    assert "0 created, 0 updated, 0 deleted, 4 unchanged, 1 excluded" in second.stdout
     assert "; 5 listed; nothing sent" in second.stdout
     status = syncd("status").stdout
     assert "docs: 4 pages held" in status
