@@ -8,7 +8,7 @@ Unset variables are remembered where they are, not refused. Vocabulary:
 * An **unset reference** is a ``${VAR}`` (without ``:-default``) whose variable is not in the
   environment. It is not an error by itself: a secret is needed only by what uses it, so
   ``syncd status`` runs without the Intercom token, and ``sync --source handbook`` without the
-  wiki's password. The reference is left in the value as written (``${VAR}``, never a secret)
+  wiki's password. The reference is left in the value as written (``${VAR}``, no value)
   and :class:`Unset` records it; whoever uses the value first asks :meth:`Unset.within`.
 * A location is **overridden** when a ``SYNCD_<SECTION>__<KEY>`` variable replaces it (or a
   section around it): its unset references no longer matter.
