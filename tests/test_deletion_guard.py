@@ -280,3 +280,26 @@ def test_cli_reports_refused_deletions_in_summary_status_and_dry_run(
     status = syncd("status").stdout
     assert "safety_stop" in status and "6 excluded: empty" in status
     assert sandbox.store.requests(method="DELETE") == deletes_before
+
+
+def test_full_resync_weighs_orphans_with_the_gone(
+    sandbox: SandboxServer, sessions: sessionmaker[Session]
+) -> None:
+    """On a full resync, orphans in Intercom and gone documents are one total, by reason."""
+    from syncd.models import DocumentState
+
+    h = Harness(sandbox, sessions, max_delete_fraction=0.25, delete_allowance=1)
+    h.connector.docs.update(docs(8))
+    h.sync()
+    with sessions.begin() as session:  # a row lost: its page is an orphan now
+        session.execute(sa.delete(DocumentState).where(DocumentState.ref_id == "doc-0"))
+    for i in range(3):
+        del h.connector.docs[f"doc-{i}"]
+    before = deletes_sent(h)
+    with pytest.raises(SafetyStop) as info:
+        h.sync(full_resync=True)
+    assert "3 of 8 pages (2 gone, 1 orphan)" in str(info.value)
+    assert deletes_sent(h) == before
+    report = h.sync(full_resync=True, allow_mass_delete=True)
+    assert report.deletions == {"gone": 2, "orphan": 1}
+    assert set(h.published()) == {f"doc-{i}" for i in range(3, 8)}
