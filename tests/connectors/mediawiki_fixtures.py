@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from syncd.connectors.base import SourceInfo
 from syncd.connectors.mediawiki.connector import MediaWikiConnector, MediaWikiOptions
+from tests.conftest import missing
 from tests.mediawiki_server import BOT_PASSWORD, BOT_USER, MediaWikiServer, missing_reason
 
 
@@ -64,10 +64,11 @@ SAMPLE_PAGES = {
 
 
 def skip_without_mediawiki() -> None:
-    """Skip the calling test when the Debian MediaWiki packages are not installed."""
+    """Skip the calling test when the Debian MediaWiki packages are not installed (fail in CI,
+    which installs them)."""
     reason = missing_reason()
     if reason is not None:
-        pytest.skip(reason)
+        missing(reason)
 
 
 @contextmanager
