@@ -60,7 +60,9 @@ Failures:
 * :class:`DocumentError` from :meth:`Connector.fetch` fails that document alone; its message
   must name the document (path, title or page id) and say what is wrong.
 * :class:`DocumentExcluded` from :meth:`Connector.fetch` says the document exists but must not
-  be published (a draft); the engine removes it from Intercom if it was there.
+  be published (a draft); the engine removes it from Intercom if it was there, behind the
+  same safety stop as every other removal. Its ``reason`` (``draft``, ``empty``) names why in
+  reports.
 
 A minimal third-party connector, registered under the ``syncd.connectors`` entry-point group
 in its package's ``pyproject.toml`` (``[project.entry-points."syncd.connectors"]``,

@@ -295,7 +295,12 @@ def status(state: _State, as_json: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8765, show_default=True, type=int, help="Port to listen on.")
 @click.option(
-    "--token", default=SANDBOX_TOKEN, show_default=True, help="The bearer token accepted."
+    "--token",
+    default=SANDBOX_TOKEN,
+    show_default=True,
+    envvar="SYNCD_SANDBOX_TOKEN",
+    help="The bearer token accepted (or $SYNCD_SANDBOX_TOKEN, which other users' process "
+    "listings do not show).",
 )
 @click.option(
     "--rate-limit",

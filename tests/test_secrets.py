@@ -296,14 +296,15 @@ def test_daemon_metrics_and_logs_never_hold_the_token(
 
 
 def test_sandbox_token_is_checked_and_never_echoed(tmp_path: Path) -> None:
-    """`syncd sandbox --token` is not shown when it starts, and a malformed one is exit 2."""
+    """The sandbox's token, from $SYNCD_SANDBOX_TOKEN (not in the process arguments), is not
+    shown when it starts; a malformed --token is exit 2 without echoing it."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "syncd", "sandbox", "--port", str(port), "--token", TOKEN],
+        [sys.executable, "-m", "syncd", "sandbox", "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=environment(None),
+        env=environment(None) | {"SYNCD_SANDBOX_TOKEN": TOKEN},
     )
     try:
         assert process.stderr is not None
