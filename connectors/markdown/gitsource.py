@@ -31,7 +31,6 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -41,6 +40,7 @@ import structlog
 from syncd.connectors.base import DocumentError, SourceUnavailable
 from syncd.connectors.markdown import git
 from syncd.connectors.markdown.git import Entry, GitError, Remote, Repository
+from syncd.connectors.markdown.gitblobs import Blobs
 
 log = structlog.get_logger(__name__)
 
@@ -122,7 +122,7 @@ class GitTree:
         self._entries: dict[str, Entry] | None = None
         self._folders: dict[str, list[str]] | None = None
         self._ids: dict[str, str] = {}
-        self._blobs: git.Blobs | None = None
+        self._blobs: Blobs | None = None
         self._where = git.mask(options.url)
 
     # -- the snapshot ----------------------------------------------------------------------
@@ -229,7 +229,8 @@ class GitTree:
         if entry is None:
             raise DocumentError(f"{path}: not a file at the fetched commit")
         if self._blobs is None:
-            self._blobs = self.repository.blobs()
+            repository = self.repository
+            self._blobs = Blobs(repository.path, env=repository.env, timeout=self.options.timeout)
         try:
             data = self._blobs.read(entry.sha, limit=limit)
         except GitError as exc:
@@ -282,9 +283,3 @@ class GitTree:
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
-
-
-def iter_sorted(entries: dict[str, Entry]) -> Iterator[Entry]:
-    """The entries in path order (git's own order is by bytes, folders as if suffixed)."""
-    for path in sorted(entries):
-        yield entries[path]
