@@ -45,22 +45,15 @@ def backup(day: int, spaces: dict[str, dict[str, str]]) -> XmlExportBuilder:
     return export
 
 
-def sync(tmp_path: Path, sandbox: SandboxServer, folder: Path, **options: object) -> dict[str, str]:
-    """Run `syncd sync` over the folder; external id -> title of the pages in the sandbox."""
+def run_sync(tmp_path: Path, sandbox_url: str, sources: list[dict[str, Any]]) -> None:
+    """Write a config of these sources (state in ``tmp_path``) and run `syncd sync` once."""
     config = tmp_path / "syncd.yaml"
-    source = {
-        "name": "confluence",
-        "connector": "confluence_export",
-        "url": SITE,
-        "max_delete_fraction": 1.0,
-        "options": {"path": str(folder), "base_url": SITE, **options},
-    }
     config.write_text(
         yaml.safe_dump(
             {
-                "intercom": {"token": "t", "base_url": sandbox.url},
+                "intercom": {"token": "t", "base_url": sandbox_url},
                 "state": {"url": f"sqlite:///{tmp_path / 'state.db'}"},
-                "sources": [source],
+                "sources": sources,
             }
         ),
         encoding="utf-8",
@@ -70,11 +63,23 @@ def sync(tmp_path: Path, sandbox: SandboxServer, folder: Path, **options: object
         capture_output=True,
         text=True,
         cwd=ROOT,
-        timeout=120,
+        timeout=240,
         check=False,
     )
     assert done.returncode == 0, f"sync exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
     json.loads(done.stdout)
+
+
+def sync(tmp_path: Path, sandbox: SandboxServer, folder: Path, **options: object) -> dict[str, str]:
+    """Run `syncd sync` over the folder; external id -> title of the pages in the sandbox."""
+    source = {
+        "name": "confluence",
+        "connector": "confluence_export",
+        "url": SITE,
+        "max_delete_fraction": 1.0,
+        "options": {"path": str(folder), "base_url": SITE, **options},
+    }
+    run_sync(tmp_path, sandbox.url, [source])
     pages: list[dict[str, Any]] = list(sandbox.store.pages.values())
     return {page["external_id"]: page["title"] for page in pages}
 

@@ -8,24 +8,20 @@ notes on these exports): history, drafts and the Confluence 5 ``Draft`` object a
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from bs4 import BeautifulSoup
 
 from syncd.sandbox import SandboxServer, SandboxSettings
 from tests.connectors.test_confluence import make_connector
+from tests.connectors.test_confluence_exports_sync import run_sync
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 SITE = "https://wiki.example.com"
 FOLDER = "confluence-xml-xwiki-contrib"
 EXPECTED: dict[str, dict[str, str]] = {
@@ -73,27 +69,7 @@ def synced(shared_fixtures: Path, tmp_path_factory: pytest.TempPathFactory) -> I
             }
             for number, name in enumerate(EXPECTED)
         ]
-        config = tmp / "syncd.yaml"
-        config.write_text(
-            yaml.safe_dump(
-                {
-                    "intercom": {"token": "t", "base_url": sandbox.url},
-                    "state": {"url": f"sqlite:///{tmp / 's.db'}"},
-                    "sources": sources,
-                }
-            ),
-            encoding="utf-8",
-        )
-        done = subprocess.run(
-            [sys.executable, "-m", "syncd", "--config", str(config), "sync", "--json"],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            timeout=240,
-            check=False,
-        )
-        assert done.returncode == 0, f"sync exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
-        json.loads(done.stdout)
+        run_sync(tmp, sandbox.url, sources)
         yield sandbox.store
 
 
