@@ -5,10 +5,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import hypothesis
 import pytest
 from bs4 import BeautifulSoup
+from hypothesis import strategies as st
 
 from syncd.connectors.base import Document
+from syncd.connectors.confluence.links import LinkContext
+from syncd.connectors.confluence.storage import StorageContext, StorageError, StorageRenderer
+from syncd.connectors.confluence.storage_macros import render_macro
 from tests.connectors.confluence_xml_builder import XmlExportBuilder
 from tests.connectors.test_confluence import SITE, fetch_all, make_connector
 
@@ -276,3 +281,40 @@ def test_unknown_macros_keep_their_body(tmp_path: Path) -> None:
     assert "<p>Inside.</p>" in body
     assert "A -&gt; B" in body
     assert "mystery" not in body
+
+
+FRAGMENTS = [
+    "<p>", "</p>", "text", "&nbsp;", "&bogus;", "&", "]] >", "<![CDATA[x", "]]>",
+    '<ac:structured-macro ac:name="code">', '<ac:structured-macro ac:name="include">',
+    "</ac:structured-macro>", '<ac:parameter ac:name="">', "</ac:parameter>",
+    "<ac:plain-text-body>", "</ac:plain-text-body>", "<ac:rich-text-body>",
+    "</ac:rich-text-body>", "<ac:link>", "</ac:link>", '<ri:page ri:content-title="Guide"/>',
+    '<ri:attachment ri:filename="a b.png">', "</ri:attachment>", "<ac:image>", "</ac:image>",
+    "<ac:task-list><ac:task>", "</ac:task></ac:task-list>", "<o:p>", "</o:p>", "<table><tr>",
+    "<td>", "</td>", "</tr></table>", '<a href="/display/X">', "</a>", "\x02",
+]  # fmt: skip
+
+
+@hypothesis.settings(max_examples=150, deadline=None)
+@hypothesis.given(st.lists(st.sampled_from(FRAGMENTS), max_size=30))
+def test_any_body_converts_or_fails_with_a_storage_error(parts: list[str]) -> None:
+    """Whatever a body holds, conversion gives HTML or a StorageError, never another exception."""
+    links = LinkContext(
+        page_id="100", base_url=SITE, page_ids=frozenset(), page_url=lambda i: f"{SITE}/p/{i}"
+    )
+    ctx = StorageContext(
+        page_id="100",
+        space_key="ENG",
+        base_url=SITE,
+        page_url=links.page_url,
+        download_url=links.download_url,
+        find_page=lambda space, title: "200" if title == "Guide" else None,
+        page_exists=lambda page_id: page_id in {"100", "200"},
+        user_name=lambda key: None,
+        load=lambda page_id: ("".join(parts), "ENG"),  # includes itself, via Guide
+    )
+    try:
+        html = StorageRenderer(ctx, macros=render_macro).render_body("".join(parts))
+    except StorageError:
+        return
+    assert not STORAGE_TAG.search(html)
