@@ -43,6 +43,10 @@ class MemoryConnector(Connector):
         self.listing_fails = False
         self.listings = 0
         self.can_look_up = True
+        self.listing_fingerprint: str | None = None  # what fingerprint() answers
+
+    def fingerprint(self) -> str | None:
+        return self.listing_fingerprint
 
     def lookup(self, ids: Collection[str]) -> Sequence[DocumentRef] | None:
         if not self.can_look_up:

@@ -126,6 +126,12 @@ def test_first_sync_edit_rename_force_push_and_no_op(site: Site, upstream: Upstr
     assert site.git_connections() - connections == 1
     assert len(site.sandbox.store.request_log) == requests
 
+    # History rewritten to the same tree (an amended message): still nothing to send.
+    upstream.amend_push("same tree, another commit")
+    code, report, _ = site.sync()
+    assert (code, report["created"], report["updated"]) == (0, 0, 0)
+    assert len(site.sandbox.store.request_log) == requests
+
     # An edit pushed: exactly one update.
     upstream.write({"docs/page-1.md": "# Page 1\n\nEdited.\n"})
     upstream.push("edit")
