@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from urllib.parse import unquote
 
 from lxml import etree
 
@@ -39,6 +40,7 @@ from syncd.connectors.confluence.storage import (
 )
 
 MAX_INCLUDE_DEPTH = 8
+URI_ENCODED = "--uriencoded--"
 CODE = frozenset({"code", "paste-code-macro", "noformat", "plantuml", "mathblock", "sql-query"})
 PANELS = {"info": "Info", "note": "Note", "tip": "Tip", "warning": "Warning"}
 _ALERT_KINDS = {"success": "Success", "info": "Info", "warning": "Warning", "error": "Error"}
@@ -113,7 +115,10 @@ def _jira(renderer: StorageRenderer, macro: Macro) -> str:
 
 
 def _math(renderer: StorageRenderer, macro: Macro) -> str:
-    return f"<code>{esc(macro.text('body', ''))}</code>"
+    formula = macro.text("body", "")
+    if formula.startswith(URI_ENCODED):  # the math macros' way of storing "+" and friends
+        formula = unquote(formula.removeprefix(URI_ENCODED))
+    return f"<code>{esc(formula)}</code>"
 
 
 def _dropped(renderer: StorageRenderer, macro: Macro) -> str:

@@ -143,13 +143,15 @@ def test_task_lists_emoticons_and_dropped_macros(tmp_path: Path) -> None:
         + macro("children", depth="2")
         + macro("recently-updated")
         + macro("jira", key="OPS-12", server="Jira")
-        + macro("jira", jqlQuery="project = OPS"),
+        + macro("jira", jqlQuery="project = OPS")
+        + macro("mathinline", body="--uriencoded--a%5e2+b%5e2"),
     )
     assert '<li><input checked="" disabled="" type="checkbox"/> Ship it</li>' in body
     assert '<li><input disabled="" type="checkbox"/> Tell Jane Doe</li>' in body
     assert "Mood \U0001f642 :star:" in body
     assert "Type here" not in body and "maxLevel" not in body
     assert "OPS-12" in body and "project = OPS" not in body
+    assert "<code>a^2+b^2</code>" in body
 
 
 def test_page_links_resolve_by_space_and_title(tmp_path: Path) -> None:
