@@ -229,3 +229,17 @@ def test_the_token_is_in_no_process_list_cache_file_or_log_line(
     assert any(p.name == "config" for p in files)
     for path in files:
         assert GIT_TOKEN.encode() not in path.read_bytes(), path
+
+
+def test_moving_most_pages_is_renames_not_a_mass_deletion(site: Site, upstream: Upstream) -> None:
+    """A folder of pages moved by git keeps every page: updates only, no safety stop."""
+    assert site.sync()[0] == 0
+    ids = {external_id: page["id"] for external_id, page in site.pages().items()}
+    (upstream.work / "docs" / "moved").mkdir()
+    for i in range(5):
+        upstream.run("mv", f"docs/page-{i}.md", f"docs/moved/page-{i}.md")
+    upstream.push("move five of six pages")
+    code, report, _ = site.sync()
+    assert (code, report["updated"], report["created"], report["deleted"]) == (0, 5, 0, 0)
+    assert {external_id: page["id"] for external_id, page in site.pages().items()} == ids
+    assert site.pages()["page-0.md"]["url"] == SITE_URL + "/moved/page-0/"
