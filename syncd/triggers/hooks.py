@@ -9,6 +9,11 @@ in constant time (:func:`hmac.compare_digest`):
     whose *Secret* is set.
 ``X-Gitlab-Token: <secret>``
     The webhook's *Secret token*, as GitLab sends it.
+``webhook-signature: v1,<base64>`` (with ``webhook-id`` and ``webhook-timestamp``)
+    The Standard Webhooks signature that GitLab sends for a webhook with a *Signing token*:
+    the HMAC-SHA256 of ``<id>.<timestamp>.<body>``, keyed with the token (a ``whsec_`` token
+    is its base64-decoded key). A timestamp more than :data:`SIGNATURE_TOLERANCE` seconds
+    away from now is refused, so a captured call cannot be replayed later.
 ``Authorization: Bearer <secret>``
     For a CI job or ``curl``.
 
@@ -25,8 +30,11 @@ Answers:
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
+import time
 from collections.abc import Callable
 
 import structlog
@@ -39,6 +47,7 @@ from syncd.errors import ConfigError
 log = structlog.get_logger(__name__)
 
 MIN_SECRET = 16  # characters; a short secret can be guessed over the network
+SIGNATURE_TOLERANCE = 300  # seconds, as the Standard Webhooks libraries allow
 MAX_BODY = 5 * 1024 * 1024  # GitHub caps webhook payloads at 25 MB; pushes are far smaller
 RequestRun = Callable[[str], bool]
 """Asks for a full run of the named source; False when no such source is configured."""
@@ -54,6 +63,9 @@ def authenticate(  # noqa: PLR0911 - one answer per header and outcome reads bes
         if hmac.compare_digest(signature.strip().encode(), expected.encode()):
             return None
         return "bad X-Hub-Signature-256 signature"
+    standard = headers.get("webhook-signature")
+    if standard is not None:
+        return _standard_webhook(secret, headers, body, standard)
     token = headers.get("x-gitlab-token")
     if token is not None:
         return None if hmac.compare_digest(token.encode(), secret) else "wrong X-Gitlab-Token"
@@ -65,7 +77,29 @@ def authenticate(  # noqa: PLR0911 - one answer per header and outcome reads bes
         if hmac.compare_digest(credentials.strip().encode(), secret):
             return None
         return "wrong Bearer token"
-    return "no X-Hub-Signature-256, X-Gitlab-Token or Authorization header"
+    return "no X-Hub-Signature-256, webhook-signature, X-Gitlab-Token or Authorization header"
+
+
+def _standard_webhook(
+    secret: bytes, headers: dict[str, str], body: bytes, signatures: str
+) -> str | None:
+    """Check a Standard Webhooks signature (GitLab's signing token); None when it holds."""
+    delivery, stamp = headers.get("webhook-id", ""), headers.get("webhook-timestamp", "")
+    if not stamp.isdigit() or abs(time.time() - int(stamp)) > SIGNATURE_TOLERANCE:
+        return "webhook-timestamp missing or too far from now"
+    key = secret
+    if secret.startswith(b"whsec_"):
+        try:
+            key = base64.b64decode(secret.removeprefix(b"whsec_"), validate=True)
+        except binascii.Error:
+            key = secret
+    signed = hmac.new(key, f"{delivery}.{stamp}.".encode() + body, hashlib.sha256).digest()
+    expected = base64.b64encode(signed)
+    for candidate in signatures.split():
+        version, _, value = candidate.partition(",")
+        if version == "v1" and hmac.compare_digest(value.encode(), expected):
+            return None
+    return "bad webhook-signature"
 
 
 class HookEndpoint:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import threading
+import time
 from collections.abc import Callable, Iterator
 
 import httpx
@@ -78,6 +80,38 @@ def test_github_and_gitlab_proofs_are_accepted(daemons: list[Daemon]) -> None:
     gitlab = httpx.post(f"{daemon.url}/hooks/handbook", headers={"X-Gitlab-Token": SECRET})
     assert gitlab.status_code == 202, gitlab.text
     settled(job, 3)
+
+
+def standard_signature(key: bytes, delivery: str, stamp: int, body: bytes) -> str:
+    """The webhook-signature header a Standard Webhooks sender (GitLab) computes."""
+    signed = hmac.new(key, f"{delivery}.{stamp}.".encode() + body, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(signed).decode()
+
+
+def test_gitlab_signing_token_signatures_are_checked(daemons: list[Daemon]) -> None:
+    """A Standard Webhooks signature with a whsec_ key is accepted; an old or bad one is not."""
+    key = bytes(range(32))
+    secret = "whsec_" + base64.b64encode(key).decode()
+    job = RecordingJob()
+    daemons.append(daemon := start_with_hooks(["handbook"], job, secret=secret))
+    settled(job, 1)
+    body = b'{"object_kind": "push"}'
+    now = int(time.time())
+
+    def post(stamp: int, signature: str) -> int:
+        headers = {
+            "webhook-id": "msg_1",
+            "webhook-timestamp": str(stamp),
+            "webhook-signature": f"v1,bm90LXRoaXMtb25l {signature}",
+        }
+        return httpx.post(f"{daemon.url}/hooks/handbook", content=body, headers=headers).status_code
+
+    assert post(now, standard_signature(key, "msg_1", now, body)) == 202
+    settled(job, 2)
+    old = now - 3600
+    assert post(old, standard_signature(key, "msg_1", old, body)) == 401  # a replay, later
+    assert post(now, standard_signature(b"another key", "msg_1", now, body)) == 401
+    assert len(job.runs()) == 2
 
 
 def test_github_ping_answers_without_a_run(daemons: list[Daemon]) -> None:
