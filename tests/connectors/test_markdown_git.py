@@ -317,3 +317,42 @@ def test_a_deploy_key_is_the_only_ssh_identity_and_host_keys_are_checked(
     for option in ("IdentitiesOnly=yes", "BatchMode=yes", "StrictHostKeyChecking=yes"):
         assert option in args
     assert f"UserKnownHostsFile={tmp_path / 'known_hosts'}" in args
+
+
+def test_a_watched_git_source_gets_a_poll_that_asks_for_a_run_after_a_push(
+    tmp_path: Path, upstream: Upstream
+) -> None:
+    """The daemon's change poll over a git source requests a run once the branch moves."""
+    from syncd.config import SourceConfig
+    from syncd.triggers.build import build_triggers
+    from syncd.triggers.poll import ChangePoll
+
+    source = SourceConfig(
+        name="docs",
+        connector="markdown",
+        url="https://docs.example.com",
+        schedule={"interval": "1h", "watch": True, "poll": "1s"},
+        options={"git": {"url": upstream.url, "ref": "main"}},
+    )
+    triggers = build_triggers([source], lambda s: connector(tmp_path, upstream.url))
+    assert [type(t) for t in triggers] == [ChangePoll]
+    requested: list[tuple[str, object, str]] = []
+    stop = threading.Event()
+    triggers[0].start(lambda *args: requested.append(args), stop)
+    try:
+        # The first poll only sets the cursor, whenever the thread gets to it: push again
+        # every few seconds until a push lands after it.
+        deadline = time.monotonic() + 60
+        pushes = 0
+        while not requested and time.monotonic() < deadline:
+            pushes += 1
+            upstream.write({"index.md": f"# Home\n\nPush {pushes}.\n"})
+            upstream.push()
+            wait_until = time.monotonic() + 3
+            while not requested and time.monotonic() < wait_until:
+                time.sleep(0.1)
+    finally:
+        stop.set()
+        triggers[0].join(10)
+    assert requested and requested[0][0] == "docs"
+    assert requested[0][1].everything  # type: ignore[attr-defined]
