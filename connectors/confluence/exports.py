@@ -28,6 +28,9 @@ does, are *missing from the newest exports*; with ``missing_spaces: keep`` (the 
 are still read from those older exports, so an export that lacks a space never deletes its
 pages; with ``missing_spaces: delete`` they are dropped, and so is a space whose newest space
 export is more than :data:`STALE_SPACE_AFTER` older than the newest export in the folder.
+Older site backups are never read (each is a full pass over a large file, and they pile up),
+so a space two backups in a row lack is gone unless the source names it in ``spaces``, which
+the connector then refuses to drop (see ``ConfluenceExportConnector._check_named_spaces``).
 """
 
 from __future__ import annotations
