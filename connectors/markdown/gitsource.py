@@ -21,6 +21,8 @@ identity
     (``identities.json``) beside the repository; a path that a renamed file's page still
     holds gets its own id when a new file takes that path.
 
+A page kept in Git LFS (a pointer blob) fails alone with a message; its text is never sent.
+
 Failures to reach the remote, log in, find the ref or the folder raise
 :class:`~syncd.connectors.base.SourceUnavailable`: the engine deletes nothing. An empty tree
 is a listing like any other, so the engine's mass-deletion guard judges it.
@@ -46,6 +48,7 @@ log = structlog.get_logger(__name__)
 
 _REGULAR_MODES = frozenset({"100644", "100755"})  # not 120000 (symlink) or 160000 (submodule)
 _STATE_FILE = "identities.json"
+_LFS_POINTER = b"version https://git-lfs.github.com/spec/"
 
 
 class GitOptions(pydantic.BaseModel):
@@ -237,6 +240,9 @@ class GitTree:
             raise DocumentError(f"{path}: cannot be read from git: {exc}") from None
         if data is None:
             raise DocumentError(f"{path}: larger than {limit // 2**20} MiB")
+        if data.startswith(_LFS_POINTER):
+            # The blob names content kept elsewhere; its text is no page.
+            raise DocumentError(f"{path}: stored in Git LFS, whose content syncd does not fetch")
         return data
 
     def remote_commit(self) -> str:

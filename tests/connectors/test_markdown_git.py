@@ -256,6 +256,17 @@ def test_a_hung_remote_is_killed_with_its_helpers(tmp_path: Path, silent_server:
     assert _processes_mentioning(silent_server) == []
 
 
+def test_a_git_lfs_pointer_fails_its_page_alone(tmp_path: Path, upstream: Upstream) -> None:
+    """A page kept in Git LFS is a pointer in the tree: it fails with a message, never published."""
+    pointer = "version https://git-lfs.github.com/spec/v1\noid sha256:" + "0" * 64 + "\nsize 12\n"
+    upstream.write({"big.md": pointer})
+    upstream.push()
+    with connector(tmp_path, upstream.url) as source:
+        ref = next(r for r in source.list() if r.id == "big.md")
+        with pytest.raises(DocumentError, match=r"big\.md: stored in Git LFS"):
+            source.fetch(ref)
+
+
 def test_an_oversized_page_fails_alone(tmp_path: Path, upstream: Upstream) -> None:
     """A blob beyond the size limit fails its document with a message naming it."""
     with connector(tmp_path, upstream.url) as source:
