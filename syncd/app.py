@@ -8,6 +8,7 @@ and turns every outcome into a :class:`~syncd.plan.RunReport` with an exit code.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import threading
 import time
 from collections.abc import Sequence
@@ -19,7 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from syncd import database, metrics
+from syncd import database, metrics, replicas
 from syncd.config import Config, SourceConfig
 from syncd.connectors import registry
 from syncd.connectors.base import EVERYTHING, ChangeSet, Connector, SourceInfo, SourceUnavailable
@@ -146,10 +147,13 @@ class App:
         progress: Progress | None = None,
         publisher: Publisher | None = None,
         changes: ChangeSet = EVERYTHING,
+        tick: dt.datetime | None = None,
     ) -> SyncOutcome:
         """Run the named sources (all when None) one after another.
 
         ``changes`` other than EVERYTHING makes each run incremental: just those documents.
+        ``tick``: the start of the scheduled tick this call serves; a source another replica
+        is syncing, or synced since then, is skipped (see :mod:`syncd.replicas`).
         """
         sources = self.config.sources_named(names) if names else list(self.config.sources)
         if publisher is None:
@@ -169,7 +173,7 @@ class App:
             for source in sources:
                 if stop.is_set():
                     break
-                report = self._run_one(source, options, active, stop, progress)
+                report = self._run_one(source, options, active, stop, progress, tick)
                 reports.append(report)
                 if report.exit_code == ExitCode.INTERCOM_AUTH:
                     break  # the same token would be refused for every other source
@@ -188,6 +192,7 @@ class App:
         publisher: Publisher,
         stop: threading.Event,
         progress: Progress | None,
+        tick: dt.datetime | None = None,
     ) -> RunReport:
         bound = log.bind(source=source.name)
         try:
@@ -206,16 +211,24 @@ class App:
                 self.sessions,
                 source.name,
                 ttl=self.config.state.lease_ttl,
-                wait=self.config.state.lease_wait,
+                # At a tick, a source being synced is this tick's work done by another replica.
+                wait=self.config.state.lease_wait if tick is None else dt.timedelta(0),
             )
             try:
                 lease.acquire()
             except LeaseBusy as exc:
+                if tick is not None:
+                    bound.info("sync.skipped", reason=str(exc))
+                    return RunReport(source=source.name, skipped=str(exc))
                 bound.warning("sync.lease_busy", error=str(exc))
                 return RunReport(source=source.name, error=str(exc), exit_code=exc.exit_code)
             except StateError as exc:
                 bound.error("sync.state_database_failed", error=str(exc))
                 return RunReport(source=source.name, error=str(exc), exit_code=exc.exit_code)
+            if tick is not None and (done := self._synced_since(source.name, tick)):
+                lease.release()
+                bound.info("sync.skipped", reason=done)
+                return RunReport(source=source.name, skipped=done)
             # Losing the lease mid-run (expired while stalled) stops this run at once.
             watch = threading.Event()
             _link(stop, lease.lost, into=watch)
@@ -233,6 +246,17 @@ class App:
             if lease is not None:
                 watch.set()  # ends the watcher thread
                 lease.release()
+
+    def _synced_since(self, name: str, tick: dt.datetime) -> str | None:
+        try:
+            holder = replicas.synced_since(self.sessions, name, tick)
+        except SQLAlchemyError:
+            return None  # the run that follows meets the fault and reports it
+        if holder is None:
+            return None
+        host, _, rest = holder.partition(":")
+        who = f"{host}:{rest.partition(':')[0]}" if rest else holder
+        return f"synced by {who} since this tick began at {tick:%H:%M:%S} UTC"
 
     def _execute(
         self,

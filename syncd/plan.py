@@ -61,6 +61,7 @@ class RunReport(Counts):
     error: str | None = None
     exit_code: ExitCode = ExitCode.OK
     stopped: bool = False
+    skipped: str | None = None  # why a scheduled tick was left to another replica
     dry_run: bool = False
     failures: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     plan: list[PlanItem] = dataclasses.field(default_factory=list)
@@ -83,6 +84,8 @@ class RunReport(Counts):
         counts pages removed from Intercom, with their reasons: a gone document is not listed,
         and an excluded one is both excluded and, if it had a page, deleted.
         """
+        if self.skipped:
+            return f"{self.source}: skipped - {self.skipped}"
         if self.dry_run:
             creates = sum(1 for i in self.plan if i.action == "create")
             updates = sum(1 for i in self.plan if i.action == "update")

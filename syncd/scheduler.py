@@ -16,6 +16,8 @@ Scheduling rules (APScheduler 3, one job per source):
   runs; later ones wait for the next tick.
 * Ticks get up to :data:`DEFAULT_JITTER` seconds of random delay (at most a tenth of the
   interval), so many daemons on one schedule do not hit Intercom in the same second.
+* Interval ticks count from a fixed point in time, so replicas of one deployment tick
+  together; a tick another replica already served is skipped (see :mod:`syncd.replicas`).
 * Sources run one at a time by default (``parallel_sources``), like `syncd sync`: they share
   the Intercom rate limit and, with SQLite, one database file.
 * A failed run is logged (``daemon.run_failed``) and the source runs again at its next tick;
@@ -42,7 +44,9 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import math
 import os
+import random
 import signal
 import sys
 import threading
@@ -58,7 +62,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from syncd import metrics
+from syncd import metrics, replicas
 from syncd.config import Schedule, ServerConfig, SourceConfig
 from syncd.connectors.base import EVERYTHING, ChangeSet
 from syncd.errors import ExitCode, SyncdError
@@ -101,7 +105,8 @@ def app_job(app: App, progress: Progress) -> SyncJob:
     """The sync job that runs one source through ``app.sync``."""
 
     def job(source: str, stop: threading.Event, changes: ChangeSet = EVERYTHING) -> None:
-        outcome = app.sync([source], stop=stop, progress=progress, changes=changes)
+        tick = replicas.current_tick() if changes.everything else None
+        outcome = app.sync([source], stop=stop, progress=progress, changes=changes, tick=tick)
         if any(report.stopped for report in outcome.reports):
             log.info("daemon.run_stopped", source=source)
         if outcome.exit_code != ExitCode.OK:
@@ -162,11 +167,40 @@ def make_trigger(schedule: Schedule, *, jitter: float = DEFAULT_JITTER) -> BaseT
     """The APScheduler trigger of a source's schedule, in UTC, with a little jitter."""
     if schedule.interval is not None:
         seconds = schedule.interval.total_seconds()
-        return IntervalTrigger(
-            seconds=seconds, timezone=dt.UTC, jitter=min(jitter, seconds / 10) or None
+        return _AlignedInterval(
+            seconds=seconds,
+            start_date=replicas.ANCHOR,
+            timezone=dt.UTC,
+            jitter=min(jitter, seconds / 10) or None,
         )
     assert schedule.cron is not None  # the config allows exactly one of the two
     return crontab_trigger(schedule.cron, jitter=jitter)
+
+
+class _AlignedInterval(IntervalTrigger):  # type: ignore[misc]  # APScheduler is untyped
+    """Ticks at the anchor plus whole intervals, each with its own jitter.
+
+    APScheduler's IntervalTrigger counts each tick from the previous one, jitter included, so
+    jitter accumulates and replicas drift apart; here every tick is the next multiple of the
+    interval after the previous tick, so replicas stay together (see :mod:`syncd.replicas`).
+    """
+
+    def get_next_fire_time(
+        self, previous_fire_time: dt.datetime | None, now: dt.datetime
+    ) -> dt.datetime | None:
+        anchor = self.start_date.timestamp()
+        step = self.interval_length
+        if previous_fire_time is None:
+            number = math.ceil((now.timestamp() - anchor) / step)
+        else:
+            # The first tick more than 0.6 interval after the previous run: the next one
+            # whatever jitter the previous had, and never right after the run at start.
+            after = previous_fire_time.timestamp() + 0.6 * step
+            number = math.ceil((after - anchor) / step)
+        fire = anchor + step * number + (random.uniform(0, self.jitter) if self.jitter else 0.0)  # noqa: S311
+        if self.end_date and fire > self.end_date.timestamp():
+            return None
+        return dt.datetime.fromtimestamp(fire, tz=self.timezone)
 
 
 class _ThreadPerRunExecutor(BaseExecutor):  # type: ignore[misc]  # APScheduler is untyped
@@ -177,7 +211,11 @@ class _ThreadPerRunExecutor(BaseExecutor):  # type: ignore[misc]  # APScheduler 
     """
 
     def _do_submit_job(self, job: Any, run_times: list[dt.datetime]) -> None:
+        jitter = float(getattr(job.trigger, "jitter", None) or 0.0)
+
         def target() -> None:
+            # A scheduled tick: a run another replica made since it was due makes it moot.
+            replicas.set_tick(replicas.tick_start(run_times[-1], jitter))
             try:
                 events = run_job(job, job._jobstore_alias, run_times, self._logger.name)
             except BaseException:  # handed to APScheduler, as its own pools do
@@ -362,6 +400,7 @@ class Daemon:
         following: ChangeSet | None = changes
         while following is not None:
             self._run_request(source, following)
+            replicas.set_tick(None)  # follow-ups were asked for: they always run
             following = self._gate.next(source, stopping=self.stop.is_set())
 
     def _run_request(self, source: str, changes: ChangeSet) -> None:
