@@ -194,6 +194,10 @@ class DocumentError(ConnectorError):
     """One document cannot be read or converted; the message names it and says why."""
 
 
+class DocumentTooLarge(DocumentError):
+    """One document is larger than syncd accepts; it is not fetched again until it changes."""
+
+
 class DocumentExcluded(ConnectorError):
     """The document exists but must not be published (draft, unlisted, ``sync: false``).
 

@@ -297,6 +297,7 @@ class App:
                 publisher=publisher,
                 options=options,
                 max_concurrency=self.config.intercom.max_concurrency,
+                max_page_bytes=self.config.intercom.max_page_bytes,
                 stop=stop,
                 progress=progress,
             )

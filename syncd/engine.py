@@ -58,6 +58,7 @@ from syncd.connectors.base import (
     DocumentError,
     DocumentExcluded,
     DocumentRef,
+    DocumentTooLarge,
     SourceUnavailable,
 )
 from syncd.deletes import Deletions, Removal, uncertain
@@ -71,6 +72,20 @@ from syncd.tracker import Known, Tracker
 log = structlog.get_logger(__name__)
 
 _VERSION_BATCH = 500
+#: The largest rendered page sent (bytes of HTML), unless ``intercom.max_page_bytes`` says
+#: otherwise: far above real pages, and a bound on what one page costs in memory.
+DEFAULT_MAX_PAGE_BYTES = 5_000_000
+STILL_TOO_LARGE = "still too large at this version; fetched again once it changes"
+
+
+def too_large(size: int, limit: int) -> str:
+    """Why a rendered page was not sent."""
+    return (
+        f"page too large: {size / 1e6:.1f} MB of HTML once rendered, over the limit of"
+        f" {limit / 1e6:.1f} MB (intercom.max_page_bytes); split the page, or raise the limit"
+    )
+
+
 # Writes are handed to the pool in batches whose first-write intents are committed together.
 _WRITE_BATCH = 32
 
@@ -116,8 +131,10 @@ class SourceSync:
         max_concurrency: int,
         stop: threading.Event | None = None,
         progress: Progress | None = None,
+        max_page_bytes: int = DEFAULT_MAX_PAGE_BYTES,
     ) -> None:
         self.source = source
+        self.max_page_bytes = max_page_bytes
         self.connector = connector
         self.tracker = tracker
         self.publisher = publisher
@@ -306,6 +323,10 @@ class SourceSync:
             elif version is not None:
                 listed[row.ref_id] = None  # current: nothing to fetch
                 fetching -= 1
+                if row.failed_version == version:  # still failing, known without a fetch
+                    self.report.failures.append((row.ref_id, STILL_TOO_LARGE))
+                    current["failed"] = current.get("failed", 0) + 1
+                    continue
                 current["excluded" if row.excluded else "unchanged"] += 1
                 if self._debug:
                     self.log.debug("document.unchanged", ref=row.ref_id, by="version")
@@ -314,6 +335,8 @@ class SourceSync:
         return fetching, known, gone, held
 
     def _needs_fetch(self, version: str, known: Known) -> bool:
+        if known.failed_version == version and not self.options.full_resync:
+            return False  # too large at this version: fetched again once it changes
         if self.options.full_resync or self._rerender or known.failed or known.version != version:
             return True
         return known.page_id is None and not known.excluded
@@ -428,15 +451,8 @@ class SourceSync:
         replaces = (
             owner.ref_id if owner is not None and takeover and owner.ref_id not in listed else None
         )
-        try:
-            payload = content.render(
-                document,
-                external_id=external_id,
-                ai_agent_availability=self.source.ai_agent_availability,
-                ai_copilot_availability=self.source.ai_copilot_availability,
-            )
-        except Exception as exc:
-            self._fail(ref.id, f"cannot render: {type(exc).__name__}: {exc}")
+        payload = self._render(ref, document, external_id)
+        if payload is None:
             return None
         digest = payload.digest()
         previous = owner if owner is not None else None
@@ -463,6 +479,25 @@ class SourceSync:
         pending = not takeover and (known is None or known.page_id is None)
         return _Write(ref, payload, digest, action, replaces, stale, pending, document.changed_at)
 
+    def _render(
+        self, ref: DocumentRef, document: Document, external_id: str
+    ) -> content.Payload | None:
+        """The payload of a document, or None when it failed (cannot render, too large)."""
+        try:
+            payload = content.render(
+                document,
+                external_id=external_id,
+                ai_agent_availability=self.source.ai_agent_availability,
+                ai_copilot_availability=self.source.ai_copilot_availability,
+            )
+        except Exception as exc:
+            self._fail(ref.id, f"cannot render: {type(exc).__name__}: {exc}")
+            return None
+        if (size := len(payload.html.encode())) > self.max_page_bytes:
+            self._fail(ref.id, too_large(size, self.max_page_bytes), final_version=ref.version)
+            return None
+        return payload
+
     def _submit(self, pool: cf.ThreadPoolExecutor, batch: list[_Write]) -> None:
         # The intent is committed before the request leaves: if the process dies after
         # Intercom created the page but before its id was recorded, the next run knows the
@@ -482,6 +517,8 @@ class SourceSync:
             return self.connector.fetch(ref)
         except DocumentExcluded as exc:
             self._exclude(ref, known, exc)
+        except DocumentTooLarge as exc:
+            self._fail(ref.id, str(exc), final_version=ref.version)
         except DocumentError as exc:
             self._fail(ref.id, str(exc))
         except Exception as exc:  # a connector bug must fail its document, not the run
@@ -566,11 +603,11 @@ class SourceSync:
     def _failed(self, ref_id: str) -> bool:
         return any(r == ref_id for r, _ in self.report.failures)
 
-    def _fail(self, ref_id: str, error: str) -> None:
+    def _fail(self, ref_id: str, error: str, *, final_version: str | None = None) -> None:
         self.log.warning("document.failed", ref=ref_id, error=error)
         self.report.failures.append((ref_id, error))
         if not self.options.dry_run:
-            self.tracker.record_failed(ref_id, error)
+            self.tracker.record_failed(ref_id, error, final_version=final_version)
         self._count("failed")
 
     def _unchanged(self, ref: DocumentRef) -> None:

@@ -10,7 +10,8 @@ document
     One document syncd has seen at a source, keyed by its ref id. It carries the external id
     it was published under, the version listed when it was last handled, the hash of the
     payload last written, the Intercom page id (needed to delete it), and the last error.
-    A row with an error is fetched again on the next run whatever its version.
+    A row with an error is fetched again on the next run whatever its version, unless the
+    failure was final for that version (``failed_version``: a page too large).
 
 run
     One run of one source: when, how it ended, how many documents went which way, and how
@@ -132,6 +133,8 @@ class DocumentState(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     last_error_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     failures: Mapped[int] = mapped_column(Integer, default=0)
+    # The version whose failure is final (too large): not fetched again until it changes.
+    failed_version: Mapped[str | None] = mapped_column(String(255))
 
 
 class Run(Base):

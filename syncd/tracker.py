@@ -45,6 +45,7 @@ _WRITTEN_COLUMNS = (
     "last_error",
     "last_error_at",
     "failures",
+    "failed_version",
 )
 
 
@@ -58,6 +59,7 @@ class Known(NamedTuple):
     page_id: str | None
     excluded: bool
     failed: bool
+    failed_version: str | None = None  # the version whose failure is final (too large)
 
 
 class Tracker:
@@ -119,6 +121,7 @@ class Tracker:
             c.intercom_page_id,
             c.excluded,
             c.last_error.is_not(None),
+            c.failed_version,
         ).where(c.source_id == self.source_pk)
 
     def iter_known(self, batch: int = 2000) -> Iterator[Known]:
@@ -129,7 +132,7 @@ class Tracker:
             connection = session.connection().execution_options(yield_per=batch)
             for row in connection.execute(self._known_query()):
                 # Core rows, not ORM entities: a no-op run reads every row of the source.
-                yield known((*row[:5], bool(row[5]), bool(row[6])))
+                yield known((*row[:5], bool(row[5]), bool(row[6]), row[7]))
 
     def known(self) -> dict[str, Known]:
         """Every tracked document of the source, by ref id."""
@@ -150,7 +153,7 @@ class Tracker:
                 )
                 .first()
             )
-        return None if row is None else Known._make((*row[:5], bool(row[5]), bool(row[6])))
+        return None if row is None else Known._make((*row[:5], bool(row[5]), bool(row[6]), row[7]))
 
     def set_intercom_source(self, intercom_source_id: int, url: str, status: str) -> None:
         """Remember the Content Import Source and the URL and status applied to it."""
@@ -208,6 +211,7 @@ class Tracker:
                 "last_error": None,
                 "last_error_at": None,
                 "failures": 0,
+                "failed_version": None,
             }
         )
         if (
@@ -264,14 +268,19 @@ class Tracker:
         with self._engine.begin() as connection:
             connection.execute(statement, rows)
 
-    def record_failed(self, ref_id: str, error: str) -> None:
-        """A document failed; the next run fetches it again whatever its version."""
+    def record_failed(self, ref_id: str, error: str, *, final_version: str | None = None) -> None:
+        """A document failed; the next run fetches it again whatever its version.
+
+        ``final_version``: the failure is final for this version (the document is too
+        large), so it is fetched again only once its version changes.
+        """
         self.flush()
         with self.sessions.begin() as session:
             row = self._row(session, ref_id)
             row.last_error = redact(error)[:_ERROR_LIMIT]
             row.last_error_at = utcnow()
             row.failures = (row.failures or 0) + 1
+            row.failed_version = final_version
 
     def record_excluded(self, ref_id: str, version: str) -> None:
         """A document must not be published (a draft); its page, if any, is gone now."""
@@ -285,6 +294,7 @@ class Tracker:
             row.last_error = None
             row.last_error_at = None
             row.failures = 0
+            row.failed_version = None
 
     def record_deleted(self, ref_id: str) -> None:
         """A document is gone from the source and from Intercom."""

@@ -73,6 +73,7 @@ from syncd.connectors.base import (
     DocumentError,
     DocumentExcluded,
     DocumentRef,
+    DocumentTooLarge,
     Poll,
     SourceInfo,
     SourceUnavailable,
@@ -443,7 +444,7 @@ class MarkdownConnector(Connector):
             if not stat.S_ISREG(status.st_mode):
                 raise DocumentError(f"{ref_id}: not a regular file")
             if status.st_size > MAX_FILE_BYTES:
-                raise DocumentError(f"{ref_id}: larger than {MAX_FILE_BYTES // 2**20} MiB")
+                raise DocumentTooLarge(f"{ref_id}: larger than {MAX_FILE_BYTES // 2**20} MiB")
             # One read of the size fstat gave, plus a byte to see whether it grew since.
             chunks = [os.read(fd, status.st_size + 1)]
             size = len(chunks[0])
@@ -458,7 +459,7 @@ class MarkdownConnector(Connector):
         finally:
             os.close(fd)
         if size > MAX_FILE_BYTES:  # it grew while we read
-            raise DocumentError(f"{ref_id}: larger than {MAX_FILE_BYTES // 2**20} MiB")
+            raise DocumentTooLarge(f"{ref_id}: larger than {MAX_FILE_BYTES // 2**20} MiB")
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     def _open(self, ref_id: str) -> int:
