@@ -243,6 +243,27 @@ class Deletions:
         pages = self.publisher.list_pages(source_id)
         return {page.external_id: page.id for page in pages if page.external_id is not None}
 
+    def keep(self, removals: Iterable[Removal]) -> None:
+        """Track the pages renamed documents left behind, when this run does not remove them.
+
+        A run refused by the safety stop, or stopped early, would otherwise forget them: the
+        document's row already names its new page. Each is kept as a row of its own that no
+        listing names, so a later run removes it as gone, behind the safety stop again.
+        """
+        if self.dry_run:
+            return
+        for removal in removals:
+            if removal.kind == "renamed" and removal.page_id and removal.external_id:
+                self.tracker.record_written(
+                    f"{removal.ref_id} (left behind by a rename from {removal.external_id})",
+                    external_id=removal.external_id,
+                    version="",
+                    payload_hash="",
+                    page_id=removal.page_id,
+                    title="",
+                )
+        self.tracker.flush()
+
     # -- removing --------------------------------------------------------------------------
 
     def apply(self, removals: list[Removal]) -> None:

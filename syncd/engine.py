@@ -62,7 +62,7 @@ from syncd.connectors.base import (
     SourceUnavailable,
 )
 from syncd.deletes import Deletions, Removal, uncertain
-from syncd.errors import ExitCode, SyncdError
+from syncd.errors import ExitCode, SafetyStop, SyncdError
 from syncd.freshness import Freshness
 from syncd.plan import PlanItem, RunReport, text_diff
 from syncd.progress import NullProgress, Progress
@@ -208,6 +208,8 @@ class SourceSync:
             self._write_all(to_fetch, known, by_external, listed, remote)
             if not self.stop.is_set():
                 self._remove(gone, held, listed, remote)
+            else:
+                self.deletes.keep(self._left_behind)
         finally:
             self._flush_versions()
             self.tracker.flush()
@@ -278,7 +280,11 @@ class SourceSync:
             self.deletes.apply(removals)
             self.deletes.check(held=held, removals=removals, listed=len(listed))
         else:
-            self.deletes.check(held=held, removals=removals, listed=len(listed))
+            try:
+                self.deletes.check(held=held, removals=removals, listed=len(listed))
+            except SafetyStop:
+                self.deletes.keep(removals)
+                raise
             self.deletes.apply(removals)
 
     def _list(self) -> Listing:

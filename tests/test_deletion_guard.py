@@ -129,6 +129,12 @@ def test_gone_excluded_and_renamed_add_up_to_one_total(h_strict: Harness) -> Non
         h.sync()
     assert "5 of 12 pages (2 excluded: draft, 2 gone, 1 renamed)" in str(info.value)
     assert deletes_sent(h) == before
+    assert {"e4", "e4-moved"} <= set(h.published())  # the moved page was written, none deleted
+    # The page the rename left behind is still tracked: the next run weighs it again.
+    report = h.sync(allow_mass_delete=True)
+    assert report.deleted == 5
+    assert report.deletions == {"gone": 3, "excluded: draft": 2}
+    assert set(h.published()) == {"e4-moved", *(f"e{i}" for i in range(5, 12))}
 
 
 def test_report_run_row_metrics_and_status_name_each_reason(
