@@ -192,16 +192,19 @@ def write_config(
     sources: list[dict[str, Any]],
     *,
     max_concurrency: int = 8,
+    default_lease: bool = False,
 ) -> Path:
-    """A syncd configuration (JSON is YAML) with a SQLite state DB in ``folder``."""
+    """A syncd configuration (JSON is YAML) with a SQLite state DB in ``folder``.
+
+    ``default_lease`` keeps the lease settings at their defaults (2-minute ttl).
+    """
+    state: dict[str, Any] = {"url": f"sqlite:///{folder / 'state.db'}"}
+    if not default_lease:
+        # A short lease TTL, from when a restart after SIGKILL had to wait for it.
+        state.update({"lease_ttl": "2s", "lease_wait": "30s"})
     config = {
         "intercom": {"token": TOKEN, "base_url": sandbox_url, "max_concurrency": max_concurrency},
-        # A short lease TTL lets a restart after SIGKILL take over within seconds.
-        "state": {
-            "url": f"sqlite:///{folder / 'state.db'}",
-            "lease_ttl": "2s",
-            "lease_wait": "30s",
-        },
+        "state": state,
         "sources": sources,
     }
     path = folder / "syncd.yaml"

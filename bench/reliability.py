@@ -11,12 +11,18 @@ faults
     connections (half before handling the request, half after, so the answer is lost but the
     write happened): a first sync, then a changed tree and a second sync.
 
-Both end with the same checks: exactly one content import source for the URL; its pages are
+restart
+    The default settings (a two-minute lease): ten rounds of editing 40 pages, starting
+    ``syncd sync`` and SIGKILLing it after a random 0.3 to 3 s; then one normal sync. No round
+    may find its source locked by the killed run before it.
+
+All end with the same checks: exactly one content import source for the URL; its pages are
 exactly the pages the tree renders to (same external ids, titles, URLs and HTML, computed
 here with the connector and :func:`syncd.content.render`); every row of the state database
 points at the page the sandbox holds for it; and one more sync makes no request at all.
 
-Usage: python -m bench.reliability [kill|faults|both] [--docs 2000] [--kills 20] [--seed 1]
+Usage: python -m bench.reliability [kill|faults|restart|both] [--docs 2000] [--kills 20]
+[--rounds 10] [--seed 1]
 """
 
 from __future__ import annotations
@@ -48,6 +54,7 @@ from syncd.connectors.markdown.connector import MarkdownConnector, MarkdownOptio
 # Each kill round first changes the tree this much, so every restart has writes to make.
 ROUND_EDITS, ROUND_ADDS, ROUND_DELETES = 100, 10, 5
 EARLY_KILLS = 0.2  # the share of kills aimed at start-up and listing rather than the writes
+RESTART_EDITS = 40  # pages edited before each round of the restart run
 
 
 class Tree:
@@ -228,6 +235,50 @@ def kill_run(folder: Path, docs: int, kills: int, rng: random.Random) -> dict[st
         return result
 
 
+def restart_run(folder: Path, docs: int, rounds: int, rng: random.Random) -> dict[str, Any]:
+    """Default settings; each round: edit 40 pages, sync, SIGKILL after 0.3-3 s. Then a sync.
+
+    With the default two-minute lease, a restart used to find the killed run's lease and
+    fail as "being synced"; now the holder lock died with the process, so no round may log
+    ``sync.lease_busy``.
+    """
+    with Sandbox() as sandbox:
+        tree = Tree(folder / "restart-site", docs, rng)
+        config = write_config(folder, sandbox.url, [markdown_source(tree.root)], default_lease=True)
+        results = []
+        for _ in range(rounds):
+            tree.mutate(edits=RESTART_EDITS, adds=0, deletes=0)
+            delay = rng.uniform(0.3, 3.0)
+            before = sandbox.command("stats")["upserts_ok"]
+            run = run_syncd(config, kill_after=delay)
+            results.append(
+                {
+                    "kill_after_s": round(delay, 2),
+                    "exit_code": run.returncode,
+                    "lease_busy": run.stderr.count("sync.lease_busy"),
+                    "took_over": run.stderr.count("lease.taken_over"),
+                    "upserts": sandbox.command("stats")["upserts_ok"] - before,
+                }
+            )
+        final = run_syncd(config)
+        result = settle(sandbox, config, tree.root)
+        result.update(
+            {
+                "docs_initial": docs,
+                "rounds": results,
+                "kills_landed": sum(r["exit_code"] == -9 for r in results),
+                "rounds_locked_out": sum(r["lease_busy"] > 0 for r in results),
+                "final_exit_code": final.returncode,
+                "final_wall_s": round(final.wall, 1),
+                "final_report": _counts(final.report()),
+            }
+        )
+        if final.returncode != 0 or result["rounds_locked_out"]:
+            result["problems"].append("a round was locked out, or the final run failed")
+            result["ok"] = False
+        return result
+
+
 def fault_run(folder: Path, docs: int, rng: random.Random, seed: int) -> dict[str, Any]:
     """A first and a second sync against 10% 5xx and 5% dropped connections."""
     with Sandbox(error_rate=0.10, drop_rate=0.05, seed=seed) as sandbox:
@@ -263,7 +314,10 @@ def _counts(report: dict[str, Any]) -> dict[str, Any]:
 def main() -> None:
     """Run the chosen reliability runs and print their results."""
     parser = argparse.ArgumentParser()
-    parser.add_argument("which", nargs="?", choices=("kill", "faults", "both"), default="both")
+    parser.add_argument(
+        "which", nargs="?", choices=("kill", "faults", "restart", "both"), default="both"
+    )
+    parser.add_argument("--rounds", type=int, default=10, help="rounds of the restart run")
     parser.add_argument("--docs", type=int, default=2000)
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1)
@@ -275,6 +329,9 @@ def main() -> None:
         if args.which in ("kill", "both"):
             (folder / "kill").mkdir()
             results["kill"] = kill_run(folder / "kill", args.docs, args.kills, rng)
+        if args.which == "restart":
+            (folder / "restart").mkdir()
+            results["restart"] = restart_run(folder / "restart", args.docs, args.rounds, rng)
         if args.which in ("faults", "both"):
             (folder / "faults").mkdir()
             results["faults"] = fault_run(folder / "faults", args.docs, rng, args.seed)

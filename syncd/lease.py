@@ -101,22 +101,20 @@ class SourceLease:
         expires = now + self.ttl
         free = sa.or_(Lease.expires_at < now, Lease.holder == self.holder)
         with self.sessions.begin() as session:
-            previous = session.get(Lease, self.source_name) if force else None
+            row = session.get(Lease, self.source_name) if force else None
+            # Read now: the UPDATE below refreshes the row object in the session.
+            previous = (row.holder, row.expires_at) if row is not None else None
             taken = session.execute(
                 sa.update(Lease)
                 .where(Lease.source_name == self.source_name, sa.true() if force else free)
                 .values(holder=self.holder, acquired_at=now, expires_at=expires)
             )
             if getattr(taken, "rowcount", 0) == 1:
-                if (
-                    previous is not None
-                    and previous.holder != self.holder
-                    and previous.expires_at >= now
-                ):
+                if previous is not None and previous[0] != self.holder and previous[1] >= now:
                     log.info(
                         "lease.taken_over",
                         source=self.source_name,
-                        previous=previous.holder,
+                        previous=previous[0],
                         reason="its process ended",
                     )
                 return True

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
+from structlog.testing import capture_logs
 
 from syncd import database
 from syncd.errors import LeaseBusy
@@ -86,9 +87,12 @@ def test_killed_holder_is_taken_over_at_once(
             sessions, "docs", ttl=dt.timedelta(minutes=2), wait=dt.timedelta(seconds=10)
         )
         started = time.monotonic()
-        successor.acquire()
+        with capture_logs() as logs:
+            successor.acquire()
         try:
             assert time.monotonic() - started < 5
+            taken = [e for e in logs if e["event"] == "lease.taken_over"]
+            assert len(taken) == 1 and taken[0]["previous"].split(":")[1] == str(holder.pid)
             held = successor.current_holder()
             assert held is not None and held[0] == successor.holder
         finally:
