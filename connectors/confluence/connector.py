@@ -77,7 +77,7 @@ from syncd.connectors.base import (
     SourceInfo,
     SourceUnavailable,
 )
-from syncd.connectors.confluence import feed
+from syncd.connectors.confluence import feed, xml_reader
 from syncd.connectors.confluence.archive import INDEX_NAME, Export, PageFile, open_export
 from syncd.connectors.confluence.exports import current_exports, examine_folder
 from syncd.connectors.confluence.html import (
@@ -262,6 +262,10 @@ class ConfluenceExportConnector(Connector):
         self._check_html_space()
         for page in pages.values():
             yield DocumentRef(id=page.id, version=page.version)
+
+    def describe_change(self, old: str, new: str) -> str | None:
+        """Confluence's page version and modification date, for pages of an XML export."""
+        return xml_reader.describe_change(old, new)
 
     def fingerprint(self) -> str | None:
         """For XML exports, the exports that would be read (and how): equal means no change.

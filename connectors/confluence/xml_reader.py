@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import html
+import re
 from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import Any
 
@@ -317,3 +318,20 @@ def space_keys(values: Sequence[str] | None) -> list[str] | None:
     if values is None:
         return None
     return [value.strip() for value in values if value.strip()]
+
+
+_XML_VERSION = re.compile(r"^v(\d+):(.*):([0-9a-f]{12})$")
+
+
+def describe_change(old: str, new: str) -> str | None:
+    """Two listed versions of an XML export's page (``v<version>:<modified>:<place>``) in
+    words: ``Confluence version 3 -> 4, modified 2024-05-02 10:11:12``."""
+    before, after = _XML_VERSION.match(old), _XML_VERSION.match(new)
+    if before is None or after is None:
+        return None
+    modified = f", modified {after[2]}" if after[2] else ""
+    if before[1] != after[1]:
+        return f"Confluence version {before[1]} -> {after[1]}{modified}"
+    if before[3] != after[3]:
+        return f"Confluence version {after[1]}, title or place in the page tree changed"
+    return f"Confluence version {after[1]}{modified}"
