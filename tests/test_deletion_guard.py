@@ -309,3 +309,39 @@ def test_full_resync_weighs_orphans_with_the_gone(
     report = h.sync(full_resync=True, allow_mass_delete=True)
     assert report.deletions == {"gone": 2, "orphan": 1}
     assert set(h.published()) == {f"doc-{i}" for i in range(3, 8)}
+
+
+def test_a_stopped_run_keeps_the_page_a_rename_left_behind(
+    sandbox: SandboxServer, sessions: sessionmaker[Session]
+) -> None:
+    """Stopped right after a document moved to a new external id, the run forgets nothing:
+    the next run removes the old page."""
+    import threading
+
+    from tests.fakes import MemoryConnector
+
+    stop = threading.Event()
+
+    class StopsAfterFirst(MemoryConnector):
+        def fetch(self, ref):  # type: ignore[no-untyped-def]
+            document = super().fetch(ref)
+            stop.set()  # the stop arrives while the first document is handled
+            return document
+
+    h = Harness(sandbox, sessions)
+    h.connector = StopsAfterFirst(name=h.name)
+    h.connector.docs.update(
+        {f"doc-{i}": MemoryDoc(f"Doc {i}", f"b{i}", external_id=f"e{i}") for i in range(3)}
+    )
+    h.sync()
+    h.connector.docs["doc-0"] = MemoryDoc("Doc 0", "moved", version=2, external_id="e0-new")
+    h.connector.docs["doc-1"] = MemoryDoc("Doc 1", "edited", version=2, external_id="e1")
+    stop.clear()
+    stopped = h.sync(stop=stop)
+    assert stopped.stopped and stopped.created == 1
+    assert {"e0", "e0-new"} <= set(h.published())
+    stop.clear()
+    h.connector.fetch = MemoryConnector.fetch.__get__(h.connector)  # type: ignore[method-assign]
+    report = h.sync()
+    assert report.deletions == {"gone": 1}
+    assert set(h.published()) == {"e0-new", "e1", "e2"}
