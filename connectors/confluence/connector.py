@@ -203,6 +203,9 @@ class ConfluenceExportConnector(Connector):
             spaces=self.options.spaces,
             include_attachments_list=self.options.include_attachments_list,
             skip_restricted=self.options.restricted_pages == "skip",
+            # Pass 2's compressed copy of the bodies goes on the state volume when there is
+            # one: a container's /tmp is often small.
+            spool_dir=self.source.cache_dir,
         )
         self._xml = site
         path = self.options.path

@@ -7,7 +7,7 @@ pass 1, :func:`build_index`
     parent, version, dates), with which body belongs to which page. Bodies' texts are skipped.
     Memory holds ids and titles: nothing that grows with the size of the pages.
 pass 2, :class:`BodyStore`
-    Run on the first fetch: the texts of the published pages' bodies only, spooled to an
+    Run on the first fetch: the texts of the published pages' bodies only, compressed into an
     anonymous temporary file and read back one at a time.
 
 A page is *published* when it is a ``Page`` or ``BlogPost`` object, its ``contentStatus`` is
@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import dataclasses
 import tempfile
+import zlib
 from collections.abc import Collection, Iterator
+from pathlib import Path
 from typing import IO
 
-from syncd.connectors.base import DocumentError
+from syncd.connectors.base import DocumentError, SourceUnavailable
 from syncd.connectors.confluence.xml_entities import EntitiesSource, XmlObject, iter_objects
 
 PAGE_CLASSES = frozenset({"Page", "BlogPost"})
@@ -285,18 +287,37 @@ class Body:
 
 
 class BodyStore:
-    """Pass 2: the wanted bodies' texts, spooled to an anonymous temporary file."""
+    """Pass 2: the wanted bodies' texts, compressed into an anonymous temporary file.
 
-    def __init__(self, source: EntitiesSource, wanted: Collection[str]) -> None:
-        # Open for the store's lifetime; close() deletes it.
-        self._spool: IO[bytes] = tempfile.TemporaryFile(prefix="syncd-confluence-")  # noqa: SIM115
+    The file lives in ``spool_dir`` (the source's cache folder, on the state volume) or the
+    system's temporary folder, and is unlinked from the start, so nothing is left behind even
+    by a killed process. Compressed, it takes about a fifth of the bodies' text.
+    """
+
+    def __init__(
+        self, source: EntitiesSource, wanted: Collection[str], *, spool_dir: Path | None = None
+    ) -> None:
+        try:
+            if spool_dir is not None:
+                spool_dir.mkdir(parents=True, exist_ok=True)
+            # Open for the store's lifetime; close() deletes it.
+            self._spool: IO[bytes] = tempfile.TemporaryFile(  # noqa: SIM115
+                prefix="syncd-confluence-", dir=spool_dir
+            )
+        except OSError as exc:
+            raise SourceUnavailable(
+                f"cannot create a temporary file for the bodies: {exc}"
+            ) from exc
         self._where: dict[str, tuple[int, int, str]] = {}
         wanted_ids = set(wanted)
         try:
             for obj in _bodies(source, wanted_ids):
-                data = (obj.props.get("body") or "").encode("utf-8")
+                data = zlib.compress((obj.props.get("body") or "").encode("utf-8"), 1)
                 self._where[obj.id] = (self._spool.tell(), len(data), obj.text("bodyType") or WIKI)
                 self._spool.write(data)
+        except OSError as exc:
+            self._spool.close()
+            raise SourceUnavailable(f"cannot keep the bodies in a temporary file: {exc}") from exc
         except BaseException:
             self._spool.close()
             raise
@@ -311,7 +332,7 @@ class BodyStore:
         data = self._spool.read(length)
         if len(data) != length:
             raise DocumentError(f"body {body_id}: the temporary copy was cut short")
-        return Body(text=data.decode("utf-8"), body_type=body_type)
+        return Body(text=zlib.decompress(data).decode("utf-8"), body_type=body_type)
 
     def close(self) -> None:
         """Delete the spool."""

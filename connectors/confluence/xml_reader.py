@@ -29,6 +29,7 @@ import hashlib
 import html
 import re
 from collections.abc import Callable, Collection, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -67,6 +68,7 @@ class _Part:
     source: EntitiesSource
     index: SiteIndex
     stamp: tuple[int, int] | None  # the export's (size, mtime) when pass 1 read it
+    spool_dir: Path | None = None  # where pass 2 keeps the bodies (None: system temp)
     store: BodyStore | None = None
     failed: str | None = None  # why pass 2 could not read the bodies, once it has failed
 
@@ -97,7 +99,9 @@ class _Part:
                 )
             else:
                 try:
-                    return BodyStore(self.source, self.index.bodies.values())
+                    return BodyStore(
+                        self.source, self.index.bodies.values(), spool_dir=self.spool_dir
+                    )
                 except SourceUnavailable as exc:
                     self.failed = str(exc)
         raise DocumentError(self.failed)
@@ -114,11 +118,13 @@ class XmlSite:
         spaces: Collection[str] | None,
         include_attachments_list: bool = False,
         skip_restricted: bool = True,
+        spool_dir: Path | None = None,
     ) -> None:
         self.base_url = base_url
         self.page_url = page_url
         self.spaces = spaces
         self.skip_restricted = skip_restricted
+        self.spool_dir = spool_dir
         self.include_attachments_list = include_attachments_list
         self.parts: list[_Part] = []
         self._owner: dict[str, _Part] = {}
@@ -160,7 +166,7 @@ class XmlSite:
             skip_spaces=skip_spaces,
             skip_restricted=self.skip_restricted,
         )
-        return _Part(source, index, stamp)
+        return _Part(source, index, stamp, self.spool_dir)
 
     def _add(self, part: _Part) -> None:
         self.parts.append(part)

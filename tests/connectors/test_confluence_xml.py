@@ -9,8 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from syncd.connectors.base import Connector, DocumentError, SourceUnavailable
-from syncd.connectors.confluence.connector import ConfluenceExportConnector
+from syncd.connectors.base import Connector, DocumentError, SourceInfo, SourceUnavailable
+from syncd.connectors.confluence.connector import (
+    ConfluenceExportConnector,
+    ConfluenceExportOptions,
+)
 from tests.connectors.confluence_builder import ExportBuilder
 from tests.connectors.confluence_xml_builder import XmlExportBuilder
 from tests.connectors.contract import ConnectorContract
@@ -332,3 +335,22 @@ def test_a_named_space_no_export_holds_stops_the_run(tmp_path: Path) -> None:
         list(refused.list())
     with make_connector(path, spaces=["ENG", "HR"], missing_spaces="delete") as connector:
         assert sorted(ref.id for ref in connector.list()) == ["100", "200", "400"]
+
+
+def test_bodies_are_kept_in_the_sources_cache_folder(tmp_path: Path) -> None:
+    """Pass 2's temporary copy goes under the source's cache folder; if it cannot, pages fail."""
+    path = site().write_zip(tmp_path / "b.zip")
+    options = ConfluenceExportOptions.model_validate({"path": path})
+    cache = tmp_path / "state" / "cache" / "wiki"
+    source = SourceInfo(name="wiki", url=SITE, cache_dir=cache)
+    with ConfluenceExportConnector(options, source=source) as connector:
+        assert "Welcome." in fetch_all(connector)["100"].body
+    assert cache.is_dir()
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the cache folder should be")
+    source = SourceInfo(name="wiki", url=SITE, cache_dir=blocked)
+    with ConfluenceExportConnector(options, source=source) as connector:
+        refs = list(connector.list())
+        for ref in refs[:2]:
+            with pytest.raises(DocumentError, match="temporary file"):
+                connector.fetch(ref)
