@@ -181,6 +181,25 @@ def test_rename_with_stable_external_id_is_an_update(h: Harness) -> None:
     ]
 
 
+def test_rename_onto_a_path_whose_new_document_is_broken_keeps_the_page(h: Harness) -> None:
+    """A renamed document waits while an unreadable document holds its old path, then moves."""
+    h.connector.docs["a.md"] = MemoryDoc("Guide", "v1", external_id="guide")
+    h.sync()
+    h.connector.docs["b.md"] = h.connector.docs.pop("a.md")
+    h.connector.docs["b.md"].version = 2
+    h.connector.docs["a.md"] = MemoryDoc("New", "n", version=3, external_id="new", broken=True)
+    report = h.sync()
+    # The unreadable document at a.md may still be the one that published "guide".
+    assert (report.created, report.updated, report.deleted) == (0, 0, 0)
+    assert any("'guide' is also used by 'a.md'" in reason for _, reason in report.failures)
+    assert h.published() == {"guide": ("Guide", "<p>v1</p>")}
+    h.connector.docs["a.md"].broken = False
+    h.connector.docs["a.md"].version = 4
+    report = h.sync()
+    assert report.failed == 0
+    assert h.published() == {"guide": ("Guide", "<p>v1</p>"), "new": ("New", "<p>n</p>")}
+
+
 def test_two_documents_claiming_one_external_id(h: Harness) -> None:
     """The second claimant of an external id fails with a message naming the first."""
     h.connector.docs["a"] = MemoryDoc("A", "a", external_id="same")
