@@ -48,6 +48,7 @@ from bench.harness import PYTHON, ROOT, TOKEN, Sandbox, emit
 SECRET = "bench-hook-secret-0123456789"
 PAGES = 20
 WIKI_PAGES = 5
+IDLE_POLL = 5.0  # seconds between the idle wiki daemon's polls
 
 
 def free_port() -> int:
@@ -135,8 +136,8 @@ class Daemon:
                 count += json.loads(line).get("event") == name
         return count
 
-    def settle(self, timeout: float = 120.0) -> None:
-        """Wait until the first runs ended, then every run started, and none started for 2 s."""
+    def settle(self, timeout: float = 120.0, quiet: float = 2.0) -> None:
+        """Wait until the first runs ended, then every run started, and none for ``quiet`` s."""
         deadline = time.monotonic() + timeout
         wait_for(lambda: self.events("daemon.run_finished") >= self.sources, timeout=timeout)
         quiet_since = time.monotonic()
@@ -146,7 +147,7 @@ class Daemon:
             ended = self.events("daemon.run_finished") + self.events("daemon.run_failed")
             if started != last or started != ended:
                 last, quiet_since = started, time.monotonic()
-            elif time.monotonic() - quiet_since > 2.0:
+            elif time.monotonic() - quiet_since > quiet:
                 return
             time.sleep(0.1)
         raise RuntimeError(f"the daemon did not settle; see {self.log}")
@@ -282,8 +283,12 @@ def measure_latency(
 def idle_cost(
     daemon: Daemon, sandbox: Sandbox, seconds: float, wiki_log: Path | None
 ) -> dict[str, Any]:
-    """Intercom requests and CPU seconds per minute of a settled daemon left alone."""
-    daemon.settle()
+    """Intercom requests and CPU seconds per minute of a settled daemon left alone.
+
+    Settled means quiet for longer than a wiki poll: the feed's first answer names what changed
+    in the minutes before the start (the wiki's own pages here), which a run then looks up.
+    """
+    daemon.settle(quiet=IDLE_POLL + 3.0)
     sandbox.command("reset")
     wiki_before = _api_calls(wiki_log)
     cpu_before = cpu_seconds(daemon.pid)
@@ -319,7 +324,7 @@ def measure_idle(
         ("watched_folder", [folder_source("quiet", work / "watched", watch=True)]),
     ]
     if wiki is not None:
-        cases.append(("wiki_poll_5s", [wiki_source(wiki, 5.0, name="quietwiki")]))
+        cases.append(("wiki_poll_5s", [wiki_source(wiki, IDLE_POLL, name="quietwiki")]))
     for name, sources in cases:
         idle = work / f"idle-{name}"
         idle.mkdir()
