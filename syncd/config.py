@@ -401,6 +401,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     raw = interpolate(raw, unset)
     unset.drop_overridden(ENV_PREFIX)
     unset.drop_unused_token(raw)
+    unset.drop_unset_hook_secret(raw)
     base_dir = chosen.resolve().parent
     resolve_paths(
         raw,

@@ -84,6 +84,18 @@ class Unset:
             intercom["token"] = None
             del self.by_location["intercom.token"]
 
+    def drop_unset_hook_secret(self, raw: dict[str, Any]) -> None:
+        """An unset ``server.hook_secret: ${VAR}`` means no hook endpoint, not an error.
+
+        The secret's text must never be the reference itself (``${SYNCD_HOOK_SECRET}`` is no
+        secret): the value becomes None, and `syncd run` serves no ``/hooks/``.
+        """
+        server = raw.get("server")
+        names = self.by_location.get("server.hook_secret", [])
+        if isinstance(server, dict) and names:
+            server["hook_secret"] = None
+            del self.by_location["server.hook_secret"]
+
 
 def contains(scope: str, location: str) -> bool:
     """Whether ``location`` is ``scope`` itself or nested inside it (an empty scope: all)."""

@@ -58,3 +58,13 @@ def test_an_empty_hook_secret_means_no_hook_endpoint(
     assert secret is not None
     assert secret.get_secret_value() == "s3cret-s3cret-s3cret"
     assert "s3cret" not in repr(load_config(path).server)
+
+
+def test_an_unset_hook_secret_variable_means_no_endpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """hook_secret: ${VAR} with VAR unset is no endpoint, never the text of the reference."""
+    monkeypatch.delenv("HOOK_SECRET_FOR_TEST", raising=False)
+    config = load_config(write(tmp_path, secret="${HOOK_SECRET_FOR_TEST}"))
+    assert config.server.hook_secret is None
+    config.require("intercom", "server", *config.sources)  # `syncd run` starts without it
