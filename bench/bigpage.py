@@ -5,16 +5,14 @@ sandbox; the peak RSS is the kernel's ``ru_maxrss`` of the ``syncd sync`` proces
 
 baseline
     Only the small page.
-markdown_accepted
-    A Markdown page rendering to just under ``intercom.max_page_bytes`` (5 MB): sent.
-confluence_accepted
-    A Confluence HTML export page rendering to just under 5 MB: sent.
-confluence_largest_read
-    A Confluence page at the export's raw limit (16 MiB): read and parsed, then refused as
-    too large once rendered. Parsing happens before the rendered size is known, so this is the
-    most one page can cost.
+markdown_accepted, confluence_accepted
+    A page rendering to just under ``intercom.max_page_bytes`` (2 MB by default): sent.
+markdown_largest_read, confluence_largest_read
+    A page file just under its connector's raw limit (Markdown 4 MiB, Confluence 3 MiB): read
+    and converted, then refused as too large once rendered. Conversion happens before the
+    rendered size is known, so this is the most one page can cost.
 confluence_over_raw_limit
-    A 40 MB page: refused before it is read.
+    A 40 MB page file: refused before it is parsed.
 
 Usage: python -m bench.bigpage
 """
@@ -29,7 +27,9 @@ from typing import Any
 from bench.harness import SOURCE_URL, Sandbox, emit, markdown_source, run_syncd, write_config
 from tests.connectors.confluence_builder import ExportBuilder
 
-LIMIT = 5_000_000
+LIMIT = 2_000_000  # intercom.max_page_bytes, the default
+MARKDOWN_RAW_LIMIT = 4 * 1024 * 1024  # the connectors' limits on one page's file
+CONFLUENCE_RAW_LIMIT = 3 * 1024 * 1024
 PARAGRAPH = (
     "<p>Paragraph {n} explains how the <strong>service</strong> handles a request, with a"
     ' <a href="https://example.com/{n}">link</a> and <code>inline_code({n})</code>.</p>\n'
@@ -91,9 +91,10 @@ def main() -> None:
     results: dict[str, Any] = {"command": "python -m bench.bigpage", "limit_bytes": LIMIT}
     cases = {
         "baseline": lambda f: confluence(f, None),
-        "markdown_accepted": lambda f: markdown(f, int(LIMIT * 0.8)),
-        "confluence_accepted": lambda f: confluence(f, int(LIMIT * 0.85)),
-        "confluence_largest_read": lambda f: confluence(f, 16 * 1024 * 1024 - 200_000),
+        "markdown_accepted": lambda f: markdown(f, int(LIMIT * 0.7)),
+        "markdown_largest_read": lambda f: markdown(f, int(MARKDOWN_RAW_LIMIT * 0.88)),
+        "confluence_accepted": lambda f: confluence(f, int(LIMIT * 0.9)),
+        "confluence_largest_read": lambda f: confluence(f, int(CONFLUENCE_RAW_LIMIT * 0.93)),
         "confluence_over_raw_limit": lambda f: confluence(f, 40_000_000),
     }
     with tempfile.TemporaryDirectory(prefix="syncd-bench-") as tmp:

@@ -47,6 +47,7 @@ from bench.harness import (
     markdown_source,
     write_markdown_tree,
 )
+from syncd import database
 
 ADMIN_URL = os.environ.get(
     "SYNCD_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -62,8 +63,11 @@ def fresh_database() -> Iterator[str]:
     name = f"syncd_bench_{uuid.uuid4().hex[:10]}"
     with admin.connect() as connection:
         connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    engine, _ = database.open_database(url)  # migrated before the replicas race to it
+    engine.dispose()
     try:
-        yield sa.make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+        yield url
     finally:
         with admin.connect() as connection:
             connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

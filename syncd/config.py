@@ -126,7 +126,7 @@ class IntercomConfig(_Model):
     api_version: str = "2.14"
     max_concurrency: int = pydantic.Field(default=8, ge=1, le=64)
     timeout: float = pydantic.Field(default=30.0, gt=0)
-    max_page_bytes: int = pydantic.Field(default=5_000_000, ge=10_000)  # rendered HTML
+    max_page_bytes: int = pydantic.Field(default=2_000_000, ge=10_000)  # rendered HTML
 
     @pydantic.field_validator("base_url")
     @classmethod

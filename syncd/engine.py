@@ -74,7 +74,7 @@ log = structlog.get_logger(__name__)
 _VERSION_BATCH = 500
 #: The largest rendered page sent (bytes of HTML), unless ``intercom.max_page_bytes`` says
 #: otherwise: far above real pages, and a bound on what one page costs in memory.
-DEFAULT_MAX_PAGE_BYTES = 5_000_000
+DEFAULT_MAX_PAGE_BYTES = 2_000_000
 STILL_TOO_LARGE = "still too large at this version; fetched again once it changes"
 
 

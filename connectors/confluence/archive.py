@@ -36,8 +36,8 @@ from syncd.connectors.base import DocumentError, DocumentTooLarge, SourceUnavail
 
 INDEX_NAME = "index.html"
 # No real page comes near; a bigger file is not a page. It bounds what parsing one page costs
-# in memory (about 14 times its size at peak: see BENCHMARKS.md, "Big pages").
-MAX_PAGE_BYTES = 16 * 1024 * 1024
+# in memory (about 60 times its size at peak: see BENCHMARKS.md, "Failure handling").
+MAX_PAGE_BYTES = 3 * 1024 * 1024
 _PAGE_NAME = re.compile(r"^(?:.+_)?(\d+)\.html$")
 
 

@@ -97,7 +97,9 @@ from syncd.connectors.markdown.urls import (
 )
 from syncd.connectors.markdown.wiki import Kind, Wiki
 
-MAX_FILE_BYTES = 10 * 1024 * 1024  # far beyond any real page; guards against stray dumps
+# Far beyond any real page; guards against stray dumps, and bounds what rendering one page
+# costs in memory (see BENCHMARKS.md, "Failure handling").
+MAX_FILE_BYTES = 4 * 1024 * 1024
 _SKIPPED_FOLDERS = markdown_lookup.SKIPPED_FOLDERS
 _SLUG_KEYS = ("url", "permalink", "slug")  # the front matter keys that move a page
 # Link targets remembered per run: pages link to a few common targets (the home page, a

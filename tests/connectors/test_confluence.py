@@ -177,7 +177,7 @@ def test_zip_slip_names_refuse_the_archive(name: str, tmp_path: Path) -> None:
 def test_a_zip_bomb_page_fails_alone(tmp_path: Path) -> None:
     """A page that inflates far beyond its compressed size fails; the other pages publish."""
     export = sample()
-    export.add("666", "Bomb", raw=b"<html>" + b" " * (4 * 1024 * 1024) + b"</html>")
+    export.add("666", "Bomb", raw=b"<html>" + b" " * (2 * 1024 * 1024) + b"</html>")
     path = export.write_zip(tmp_path / "x.zip")
     with make_connector(path) as connector:
         refs = {ref.id: ref for ref in connector.list()}
