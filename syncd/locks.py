@@ -1,8 +1,9 @@
 """Locks that the operating system or the database releases when their holder dies.
 
-A lease row alone cannot tell a crashed run from a slow one: both stop renewing nothing until
-the row expires. These locks can: they live exactly as long as the process (or its database
-session) that took them, so a lock that can be taken proves that its previous holder is gone.
+A lease row alone cannot tell a crashed run from a live one until the row expires: the row
+says "held until" whether or not its holder still exists. These locks can: they live exactly
+as long as the process (or its database session) that took them, so a lock that can be taken
+proves that its previous holder is gone.
 
 database lock
     On PostgreSQL, a session-level advisory lock held on a connection of its own. The server

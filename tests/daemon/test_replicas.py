@@ -19,7 +19,7 @@ from syncd import database
 from syncd.sandbox import SandboxServer, SandboxSettings
 from tests.daemon.conftest import wait_until
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 SITE_URL = "https://docs.example.com"
 
 
