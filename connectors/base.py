@@ -96,6 +96,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import threading
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -180,6 +181,9 @@ class SourceInfo:
     # the state location; None when the caller has none to offer (a connector needing one
     # must then say so).
     cache_dir: Path | None = None
+    # Set once the run is stopping: a connector waiting on the network may abandon its request
+    # (syncd.deadline.DeadlineTransport does) rather than hold the stop up.
+    stop: threading.Event | None = dataclasses.field(default=None, compare=False)
 
 
 class ConnectorError(Exception):

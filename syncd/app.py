@@ -24,6 +24,7 @@ from syncd import database, metrics, replicas
 from syncd.config import Config, SourceConfig
 from syncd.connectors import registry
 from syncd.connectors.base import EVERYTHING, ChangeSet, Connector, SourceInfo, SourceUnavailable
+from syncd.deadline import Interrupted
 from syncd.engine import SourceSync, SyncOptions
 from syncd.errors import ExitCode, IntercomAuthError, LeaseBusy, SafetyStop, StateError, SyncdError
 from syncd.lease import SourceLease
@@ -125,14 +126,15 @@ class App:
             stop=stop,
         )
 
-    def connector(self, source: SourceConfig) -> Connector:
-        """A fresh connector for ``source``."""
+    def connector(self, source: SourceConfig, stop: threading.Event | None = None) -> Connector:
+        """A fresh connector for ``source``; ``stop`` lets it abandon a stalled request."""
         self.config.require(source)
         cls = registry.load(source.connector)
         info = SourceInfo(
             name=source.name,
             url=source.url,
             cache_dir=self.config.state.cache_root() / source.name,
+            stop=stop,
         )
         return cls(source.connector_options, source=info)
 
@@ -289,7 +291,7 @@ class App:
                     incremental=options.only is not None,
                     keep=self.config.state.run_history,
                 )
-            connector = self.connector(source)
+            connector = self.connector(source, stop)
             sync = SourceSync(
                 source=source,
                 connector=connector,
@@ -302,7 +304,7 @@ class App:
                 progress=progress,
             )
             report = sync.run()
-        except RequestInterrupted:
+        except (RequestInterrupted, Interrupted):
             report = sync.report if sync else report
             report.stopped = True
         except (SafetyStop, IntercomAuthError, SyncdError) as exc:

@@ -42,6 +42,19 @@ class Interrupted(Exception):
     """A request was abandoned because the run is stopping (see the module docstring)."""
 
 
+def describe(exc: BaseException) -> str:
+    """A failure in people's words: the system's error text and, for HTTP, the host.
+
+    httpx words a failed connection as "[Errno -2] Name or service not known" or
+    "[Errno 111] Connection refused" without the host; the request it carries names it.
+    """
+    if not isinstance(exc, httpx.HTTPError):
+        return str(exc) or type(exc).__name__
+    request = getattr(exc, "_request", None)  # httpx.RequestError.request raises when unset
+    host = f" (host {request.url.host})" if isinstance(request, httpx.Request) else ""
+    return f"{type(exc).__name__}: {exc or 'no details'}{host}"
+
+
 def _deadline() -> float | None:
     return getattr(_current, "deadline", None)
 

@@ -61,6 +61,7 @@ from syncd.connectors.base import (
     DocumentTooLarge,
     SourceUnavailable,
 )
+from syncd.deadline import Interrupted
 from syncd.deletes import Deletions, Removal, uncertain
 from syncd.errors import ExitCode, SafetyStop, SyncdError
 from syncd.freshness import Freshness
@@ -527,6 +528,8 @@ class SourceSync:
             self._fail(ref.id, str(exc), final_version=ref.version)
         except DocumentError as exc:
             self._fail(ref.id, str(exc))
+        except Interrupted:
+            pass  # the run is stopping (see syncd.deadline); the next run fetches it
         except Exception as exc:  # a connector bug must fail its document, not the run
             self.log.exception("document.fetch_crashed", ref=ref.id)
             self._fail(ref.id, f"{type(exc).__name__}: {exc}")

@@ -33,6 +33,7 @@ from __future__ import annotations
 import dataclasses
 import email.utils
 import re
+import threading
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -42,7 +43,7 @@ import httpx
 import stamina
 import structlog
 
-from syncd.deadline import DeadlineTransport
+from syncd.deadline import DeadlineTransport, describe
 
 log = structlog.get_logger(__name__)
 
@@ -89,15 +90,6 @@ class _Transient(Exception):
         self.retry_after = retry_after
 
 
-def _describe(exc: Exception) -> str:
-    """A failure in people's words: the system's error text and, for transport errors, the host."""
-    if not isinstance(exc, httpx.TransportError):
-        return str(exc) or type(exc).__name__
-    request = getattr(exc, "_request", None)  # httpx.RequestError.request raises when unset
-    host = f" (host {request.url.host})" if isinstance(request, httpx.Request) else ""
-    return f"{type(exc).__name__}: {exc or 'no details'}{host}"
-
-
 def _retry_after(response: httpx.Response) -> float | None:
     """Seconds from a ``Retry-After`` header (delta seconds or an HTTP date), if any."""
     value = response.headers.get("retry-after")
@@ -130,6 +122,7 @@ class ActionApi:
         bearer_token: str | None = None,
         retry: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         if bearer_token is not None:
@@ -140,7 +133,7 @@ class ActionApi:
         self._client = httpx.Client(
             headers=headers,
             timeout=timeout,
-            transport=transport or DeadlineTransport(total=timeout),
+            transport=transport or DeadlineTransport(total=timeout, stop=stop),
             follow_redirects=True,
         )
         self._credentials: tuple[str, str] | None = None
@@ -233,12 +226,12 @@ class ActionApi:
                         api_url=self.api_url,
                         action=params.get("action"),
                         attempt=attempt.num,
-                        error=_describe(last[0]) if last else None,
+                        error=describe(last[0]) if last else None,
                     )
                 with attempt:
                     return self._once(method, params)
         except (_Transient, httpx.TransportError) as exc:
-            what = _describe(exc)
+            what = describe(exc)
             raise WikiUnavailable(
                 "unavailable",
                 f"the wiki kept failing ({what}) after up to {policy.attempts} attempts",

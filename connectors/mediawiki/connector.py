@@ -173,6 +173,7 @@ class MediaWikiConnector(Connector):
             bearer_token=token,
             retry=self._retry,
             transport=transport,
+            stop=source.stop,
         )
         self._batch_size: int | str = batch_size if batch_size is not None else "max"
         self._excluded = {normalize_category(name) for name in options.exclude_categories}

@@ -57,18 +57,10 @@ def reason(exc: BaseException) -> str:
 
 
 def detail(exc: BaseException) -> str:
-    """What went wrong, for people: the host and the system's words for a transport error.
+    """What went wrong, for people: the status, or the host and the system's words."""
+    from syncd.deadline import describe
 
-    httpx words a failed connection as "[Errno -2] Name or service not known" or
-    "[Errno 111] Connection refused" without the host; the request it carries names it.
-    """
-    if isinstance(exc, RetryableStatus):
-        return str(exc)
-    text = str(exc) or "no details"
-    request = getattr(exc, "_request", None)  # httpx.RequestError.request raises when unset
-    host = request.url.host if isinstance(request, httpx.Request) else None
-    where = f" (host {host})" if host else ""
-    return f"{type(exc).__name__}: {text}{where}"
+    return str(exc) if isinstance(exc, RetryableStatus) else describe(exc)
 
 
 def log_retry(log: Any, operation: str, attempt: int, reason_: str, detail_: str) -> None:

@@ -15,6 +15,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from syncd.connectors.mediawiki.api import ActionApi, RetryPolicy, WikiUnavailable
+from syncd.deadline import Interrupted
 from syncd.errors import IntercomUnavailable
 from syncd.publisher import Publisher, RequestInterrupted
 from tests.slow_server import SlowServer
@@ -145,3 +146,28 @@ def test_wiki_retry_logs_the_transport_error_at_the_same_level() -> None:
     retries = [e for e in logs if e["event"] == "mediawiki.retry"]
     assert len(retries) == 1 and retries[0]["log_level"] == "warning"
     assert "Connection refused" in retries[0]["error"] and "127.0.0.1" in retries[0]["error"]
+
+
+def test_stop_abandons_a_stalled_wiki_request_within_seconds() -> None:
+    """The MediaWiki client given the run's stop event gives up a silent request soon after it."""
+    stop = threading.Event()
+    outcome: list[BaseException] = []
+    with SlowServer("stall") as server:
+        api = ActionApi(f"{server.url}/api.php", timeout=300, stop=stop)
+
+        def call() -> None:
+            try:
+                api.get(action="query", meta="siteinfo")
+            except BaseException as exc:
+                outcome.append(exc)
+
+        worker = threading.Thread(target=call)
+        worker.start()
+        time.sleep(1.0)
+        stopped = time.monotonic()
+        stop.set()
+        worker.join(timeout=30)
+        api.close()
+    assert not worker.is_alive()
+    assert time.monotonic() - stopped < 8
+    assert len(outcome) == 1 and isinstance(outcome[0], Interrupted), outcome
