@@ -106,3 +106,18 @@ def test_postgresql_lost_mid_run_is_exit_5_with_summary(
     assert time.monotonic() - cut < 20
     assert out.startswith("docs: ") and "state database" in out
     assert "Traceback" not in err
+
+
+def test_corrupt_sqlite_is_exit_5_in_one_line(tmp_path: Path, sandbox: SandboxServer) -> None:
+    """A state file that is not a database fails at once with exit 5 and SQLite's reason."""
+    make_site(tmp_path / "site", 2)
+    database = tmp_path / "state.db"
+    database.write_bytes(b"this is not an SQLite database, just some bytes" * 100)
+    config = write_config(tmp_path, sandbox, f"sqlite:///{database}")
+    started = time.monotonic()
+    result = syncd(config, "sync")
+    assert result.returncode == 5, result.stderr
+    assert time.monotonic() - started < 30
+    errors = [line for line in result.stderr.splitlines() if line.startswith("syncd: error:")]
+    assert len(errors) == 1 and "file is not a database" in errors[0]
+    assert "Traceback" not in result.stderr
