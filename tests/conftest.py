@@ -10,6 +10,11 @@ from typing import NoReturn
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from syncd import database
+from syncd.sandbox import SandboxServer, SandboxSettings
+from tests.engine_harness import TOKEN
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_FIXTURES = ROOT.parent / "shared" / "fixtures"
@@ -75,3 +80,18 @@ def state_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'state.db'}"
     url: str = request.getfixturevalue("pg_url")
     return url
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[SandboxServer]:
+    """The Intercom stand-in on loopback, shared by a module's tests; modules may override it."""
+    with SandboxServer(SandboxSettings(token=TOKEN, rate_limit=0)) as server:
+        yield server
+
+
+@pytest.fixture
+def sessions(state_url: str) -> Iterator[sessionmaker[Session]]:
+    """A migrated state database, once on SQLite and once on PostgreSQL."""
+    engine, factory = database.open_database(state_url)
+    yield factory
+    engine.dispose()

@@ -8,34 +8,19 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from syncd import database
 from syncd.connectors.base import SourceInfo
 from syncd.connectors.markdown.connector import MarkdownConnector, MarkdownOptions
 from syncd.errors import ExitCode, SafetyStop
 from syncd.models import Run
-from syncd.sandbox import SandboxServer, SandboxSettings
+from syncd.sandbox import SandboxServer
 from tests.engine_harness import TOKEN, Harness
 from tests.fakes import MemoryDoc
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(SandboxSettings(token=TOKEN, rate_limit=0)) as server:
-        yield server
-
-
-@pytest.fixture
-def sessions(state_url: str) -> Iterator[sessionmaker[Session]]:
-    engine, factory = database.open_database(state_url)
-    yield factory
-    engine.dispose()
 
 
 def docs(n: int) -> dict[str, MemoryDoc]:

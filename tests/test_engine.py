@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -13,23 +12,10 @@ from syncd import database
 from syncd.errors import ExitCode, IntercomAuthError, SafetyStop
 from syncd.models import DocumentState, Run
 from syncd.publisher import Publisher
-from syncd.sandbox import SandboxServer, SandboxSettings
+from syncd.sandbox import SandboxServer
 from syncd.tracker import Tracker
-from tests.engine_harness import TOKEN, Harness
+from tests.engine_harness import Harness
 from tests.fakes import MemoryDoc, RejectingTransport
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(SandboxSettings(token=TOKEN, rate_limit=0)) as server:
-        yield server
-
-
-@pytest.fixture
-def sessions(state_url: str) -> Iterator[sessionmaker[Session]]:
-    engine, factory = database.open_database(state_url)
-    yield factory
-    engine.dispose()
 
 
 @pytest.fixture

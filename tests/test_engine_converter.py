@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from syncd import content, database
-from syncd.sandbox import SandboxServer, SandboxSettings
+from syncd import content
+from syncd.sandbox import SandboxServer
 from syncd.tracker import Tracker
-from tests.engine_harness import TOKEN, Harness
+from tests.engine_harness import Harness
 from tests.fakes import MemoryConnector, MemoryDoc
 
 
@@ -20,19 +19,6 @@ class FingerprintedConnector(MemoryConnector):
 
     def fingerprint(self) -> str | None:
         return "tree-1"
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(SandboxSettings(token=TOKEN, rate_limit=0)) as server:
-        yield server
-
-
-@pytest.fixture
-def sessions(state_url: str) -> Iterator[sessionmaker[Session]]:
-    engine, factory = database.open_database(state_url)
-    yield factory
-    engine.dispose()
 
 
 @pytest.fixture

@@ -8,15 +8,9 @@ import pytest
 
 from syncd import database
 from syncd.errors import ExitCode
-from syncd.sandbox import SandboxServer, SandboxSettings
-from tests.engine_harness import TOKEN, Harness
+from syncd.sandbox import SandboxServer
+from tests.engine_harness import Harness
 from tests.fakes import MemoryDoc
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(SandboxSettings(token=TOKEN, rate_limit=0)) as server:
-        yield server
 
 
 @pytest.fixture

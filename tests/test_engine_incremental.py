@@ -3,36 +3,20 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
 from prometheus_client import REGISTRY
 from sqlalchemy.orm import Session, sessionmaker
 
-from syncd import database, freshness
+from syncd import freshness
 from syncd.connectors.base import ChangeSet
 from syncd.errors import SafetyStop
 from syncd.models import FreshnessSample, Run
-from syncd.sandbox import SandboxServer, SandboxSettings
+from syncd.sandbox import SandboxServer
 from syncd.tracker import Tracker
-from tests.engine_harness import TOKEN, Harness
+from tests.engine_harness import Harness
 from tests.fakes import MemoryDoc
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    """The Intercom stand-in, shared by the module's tests."""
-    with SandboxServer(SandboxSettings(token=TOKEN, rate_limit=0)) as server:
-        yield server
-
-
-@pytest.fixture
-def sessions(state_url: str) -> Iterator[sessionmaker[Session]]:
-    """A migrated state database, SQLite and PostgreSQL."""
-    engine, factory = database.open_database(state_url)
-    yield factory
-    engine.dispose()
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ second run with no change in between makes no write at all.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -18,18 +17,12 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from sqlalchemy.orm import Session, sessionmaker
 
 from syncd import database
-from syncd.sandbox import SandboxServer, SandboxSettings
-from tests.engine_harness import TOKEN, Harness
+from syncd.sandbox import SandboxServer
+from tests.engine_harness import Harness
 from tests.fakes import MemoryDoc
 
 BODIES = st.sampled_from(["alpha", "beta", "*gamma*", "delta\n\nepsilon", "| a |\n|---|\n| b |"])
 KEYS = st.sampled_from([f"k{i}" for i in range(6)])
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(SandboxSettings(token=TOKEN, rate_limit=0)) as server:
-        yield server
 
 
 class SyncModel(RuleBasedStateMachine):

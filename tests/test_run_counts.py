@@ -5,31 +5,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from syncd import database
 from syncd.plan import RunReport
-from syncd.sandbox import SandboxServer, SandboxSettings
+from syncd.sandbox import SandboxServer
 from tests.engine_harness import TOKEN, Harness
 from tests.fakes import MemoryConnector, MemoryDoc
 from tests.test_deletion_guard import markdown_harness
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(SandboxSettings(token=TOKEN, rate_limit=0)) as server:
-        yield server
-
-
-@pytest.fixture
-def sessions(state_url: str) -> Iterator[sessionmaker[Session]]:
-    engine, factory = database.open_database(state_url)
-    yield factory
-    engine.dispose()
 
 
 def buckets(report: RunReport) -> int:
