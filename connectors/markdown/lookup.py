@@ -18,12 +18,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from syncd.connectors.base import DocumentRef, SourceUnavailable
+from syncd.connectors.markdown.listing import SKIPPED_FOLDERS
 from syncd.connectors.markdown.urls import bundle_resource
 
 if TYPE_CHECKING:
     from syncd.connectors.markdown.connector import MarkdownConnector
-
-SKIPPED_FOLDERS = frozenset({"node_modules", "__pycache__"})
 
 
 def candidate(connector: MarkdownConnector, rel: str) -> bool:
