@@ -24,9 +24,16 @@ from syncd import database, metrics, replicas
 from syncd.config import Config, SourceConfig
 from syncd.connectors import registry
 from syncd.connectors.base import EVERYTHING, ChangeSet, Connector, SourceInfo, SourceUnavailable
-from syncd.deadline import Interrupted
 from syncd.engine import SourceSync, SyncOptions
-from syncd.errors import ExitCode, IntercomAuthError, LeaseBusy, SafetyStop, StateError, SyncdError
+from syncd.errors import (
+    ExitCode,
+    IntercomAuthError,
+    Interrupted,
+    LeaseBusy,
+    SafetyStop,
+    StateError,
+    SyncdError,
+)
 from syncd.lease import SourceLease
 from syncd.plan import RunReport
 from syncd.progress import Progress

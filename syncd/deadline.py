@@ -32,14 +32,14 @@ from typing import Any
 import httpcore
 import httpx
 
+from syncd.errors import Interrupted
+
+__all__ = ["DeadlineTransport", "Interrupted", "describe"]
+
 SLICE = 0.5  # longest wait on a silent socket before the deadline and the stop are checked
 DEFAULT_STOP_GRACE = 5.0
 
 _current = threading.local()  # .deadline: monotonic time the request in this thread ends
-
-
-class Interrupted(Exception):
-    """A request was abandoned because the run is stopping (see the module docstring)."""
 
 
 def describe(exc: BaseException) -> str:

@@ -61,9 +61,8 @@ from syncd.connectors.base import (
     DocumentTooLarge,
     SourceUnavailable,
 )
-from syncd.deadline import Interrupted
 from syncd.deletes import Deletions, Removal, uncertain
-from syncd.errors import ExitCode, SafetyStop, SyncdError
+from syncd.errors import ExitCode, Interrupted, SafetyStop, SyncdError
 from syncd.freshness import Freshness
 from syncd.plan import PlanItem, RunReport, text_diff
 from syncd.progress import NullProgress, Progress

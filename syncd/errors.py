@@ -124,3 +124,11 @@ class IntercomUnavailable(SyncdError):
     """Intercom kept failing (5xx, 429, timeouts, dropped connections) after every retry."""
 
     exit_code = ExitCode.INTERCOM_UNAVAILABLE
+
+
+class Interrupted(Exception):
+    """An HTTP request abandoned because the run is stopping (see :mod:`syncd.deadline`).
+
+    Not a :class:`SyncdError`: it ends no command with a code of its own. The run that sees it
+    reports itself stopped, and what was abandoned is done again by the next run.
+    """
