@@ -13,7 +13,8 @@ from structlog.testing import capture_logs
 
 from syncd.config import Schedule
 from syncd.errors import ExitCode, IntercomAuthError
-from syncd.scheduler import Daemon, RunFailed, crontab_trigger, make_trigger
+from syncd.scheduler import Daemon, RunFailed
+from syncd.ticks import crontab_trigger, make_trigger
 from tests.daemon.conftest import RecordingJob, make_source, wait_until
 
 StartDaemon = Callable[..., Daemon]
