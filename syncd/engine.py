@@ -27,8 +27,9 @@ Rules it keeps:
 
 Which document publishes under which external id is decided by :mod:`syncd.claims`; pages
 are removed, behind the safety stop, by :mod:`syncd.deletes`. The listing and its diff against
-the tracker live in :mod:`syncd.listing`, the write pool in :mod:`syncd.writes`, and the
-counting of each document's outcome in :mod:`syncd.outcomes`.
+the tracker live in :mod:`syncd.listing`, fetching and rendering a document in
+:mod:`syncd.fetching`, the write pool in :mod:`syncd.writes`, the dry-run plan item of a write
+in :mod:`syncd.dryrun`, and the counting of each document's outcome in :mod:`syncd.outcomes`.
 
 An *incremental run* (``SyncOptions.only``, a trigger's change set) looks up just the named
 documents instead of listing the source, and counts every other tracked document as still
@@ -56,14 +57,12 @@ from syncd.connectors.base import (
     ChangeSet,
     Connector,
     Document,
-    DocumentError,
-    DocumentExcluded,
     DocumentRef,
-    DocumentTooLarge,
 )
 from syncd.deletes import Deletions, Removal, uncertain
 from syncd.dryrun import plan_write
-from syncd.errors import ExitCode, Interrupted, SafetyStop
+from syncd.errors import ExitCode, SafetyStop
+from syncd.fetching import DEFAULT_MAX_PAGE_BYTES, fetch, render
 from syncd.freshness import Freshness
 from syncd.listing import Listing, diff, list_source, unchanged
 from syncd.outcomes import Outcomes
@@ -74,18 +73,6 @@ from syncd.tracker import Known, Tracker
 from syncd.writes import Write, WritePool
 
 log = structlog.get_logger(__name__)
-
-#: The largest rendered page sent (bytes of HTML), unless ``intercom.max_page_bytes`` says
-#: otherwise: far above real pages, and a bound on what one page costs in memory.
-DEFAULT_MAX_PAGE_BYTES = 2_000_000
-
-
-def too_large(size: int, limit: int) -> str:
-    """Why a rendered page was not sent."""
-    return (
-        f"page too large: {size / 1e6:.1f} MB of HTML once rendered, over the limit of"
-        f" {limit / 1e6:.1f} MB (intercom.max_page_bytes); split the page, or raise the limit"
-    )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -316,7 +303,13 @@ class SourceSync:
                     break
                 listed[ref.id] = None  # the ref holds the version now (see Listing)
                 row = known.get(ref.id)
-                document = self._fetch(ref, row)
+                document = fetch(
+                    self.connector,
+                    ref,
+                    row,
+                    outcomes=self.outcomes,
+                    left_behind=self._left_behind.append,
+                )
                 if row is not None:
                     # Only a tracked document can hold an external id another one wants.
                     self.claims.settle(ref.id)
@@ -371,7 +364,14 @@ class SourceSync:
         replaces = (
             owner.ref_id if owner is not None and takeover and owner.ref_id not in listed else None
         )
-        payload = self._render(ref, document, external_id)
+        payload = render(
+            ref,
+            document,
+            external_id,
+            source=self.source,
+            max_page_bytes=self.max_page_bytes,
+            outcomes=self.outcomes,
+        )
         if payload is None:
             return None
         digest = payload.digest()
@@ -409,56 +409,3 @@ class SourceSync:
             return None
         pending = not takeover and (known is None or known.page_id is None)
         return Write(ref, payload, digest, action, replaces, stale, pending, document.changed_at)
-
-    def _render(
-        self, ref: DocumentRef, document: Document, external_id: str
-    ) -> content.Payload | None:
-        """The payload of a document, or None when it failed (cannot render, too large)."""
-        try:
-            payload = content.render(
-                document,
-                external_id=external_id,
-                ai_agent_availability=self.source.ai_agent_availability,
-                ai_copilot_availability=self.source.ai_copilot_availability,
-            )
-        except Exception as exc:
-            self.outcomes.fail(ref.id, f"cannot render: {type(exc).__name__}: {exc}")
-            return None
-        if (size := len(payload.html.encode())) > self.max_page_bytes:
-            self.outcomes.fail(
-                ref.id, too_large(size, self.max_page_bytes), final_version=ref.version
-            )
-            return None
-        return payload
-
-    def _fetch(self, ref: DocumentRef, known: Known | None) -> Document | None:
-        try:
-            return self.connector.fetch(ref)
-        except DocumentExcluded as exc:
-            self._exclude(ref, known, exc)
-        except DocumentTooLarge as exc:
-            self.outcomes.fail(ref.id, str(exc), final_version=ref.version)
-        except DocumentError as exc:
-            self.outcomes.fail(ref.id, str(exc))
-        except Interrupted:
-            pass  # the run is stopping (see syncd.deadline); the next run fetches it
-        except Exception as exc:  # a connector bug must fail its document, not the run
-            self.log.exception("document.fetch_crashed", ref=ref.id)
-            self.outcomes.fail(ref.id, f"{type(exc).__name__}: {exc}")
-        return None
-
-    # -- outcomes --------------------------------------------------------------------------
-
-    def _exclude(self, ref: DocumentRef, known: Known | None, why: DocumentExcluded) -> None:
-        reason = why.reason
-        if self.outcomes.debug:
-            self.log.debug("document.excluded", ref=ref.id, reason=str(why))
-        if known is not None and known.page_id:
-            # Its page goes behind the safety stop with every other removal; the document is
-            # recorded as excluded once the page is gone (see syncd.deletes).
-            self._left_behind.append(
-                Removal("excluded", ref.id, known.external_id, known.page_id, reason, ref.version)
-            )
-        elif not self.options.dry_run:
-            self.tracker.record_excluded(ref.id, ref.version)
-        self.outcomes.count("excluded")
