@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
 from syncd.sandbox import SandboxServer
+from tests.terminal import run_on_a_terminal
 from tests.test_cli_sync import make_site, sandbox, syncd, write_config  # noqa: F401
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\r")
@@ -18,32 +17,12 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\r")
 
 def on_a_terminal(config: Path, *args: str) -> tuple[int, str]:
     """Run syncd with stdout and stderr on a pseudo-terminal; its exit code and all it showed."""
-    controller, device = os.openpty()
     environment = {k: v for k, v in os.environ.items() if not k.startswith("SYNCD_")}
     environment |= {"TERM": "xterm-256color", "COLUMNS": "120"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "syncd", "--config", str(config), *args],
-        stdin=device,
-        stdout=device,
-        stderr=device,
-        env=environment,
-        close_fds=True,
+    code, shown = run_on_a_terminal(
+        [sys.executable, "-m", "syncd", "--config", str(config), *args], environment
     )
-    os.close(device)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(controller, 65536)
-        except OSError as exc:  # EIO: the child closed the terminal
-            if exc.errno != errno.EIO:
-                raise
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(controller)
-    code = process.wait(timeout=120)
-    return code, ANSI.sub("", b"".join(chunks).decode("utf-8", "replace"))
+    return code, ANSI.sub("", shown)
 
 
 def test_on_a_terminal_the_summary_is_shown_once(

@@ -6,7 +6,6 @@ the crash, the daemon's /metrics, SQLite and PostgreSQL dumped row by row.
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import signal
@@ -24,6 +23,7 @@ import sqlalchemy as sa
 from syncd import redact
 from syncd.errors import ExitCode
 from syncd.sandbox import SandboxServer, SandboxSettings
+from tests.terminal import run_on_a_terminal
 
 TOKEN = "canary-7Hq2Zx9Lp4WmT3"
 WIKI_PASSWORD = "wiki-canary-Rk8Vd2Nc"
@@ -78,30 +78,7 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 
 def on_a_terminal(argv: list[str], env: dict[str, str]) -> tuple[int, str]:
     """Run ``argv`` with all three streams on a pseudo-terminal; its exit code and output."""
-    controller, device = os.openpty()
-    process = subprocess.Popen(
-        argv,
-        stdin=device,
-        stdout=device,
-        stderr=device,
-        env=env | {"TERM": "xterm-256color", "COLUMNS": "200"},
-        close_fds=True,
-    )
-    os.close(device)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(controller, 65536)
-        except OSError as exc:  # EIO: the child closed the terminal
-            if exc.errno != errno.EIO:
-                raise
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(controller)
-    code = process.wait(timeout=120)
-    return code, b"".join(chunks).decode("utf-8", "replace")
+    return run_on_a_terminal(argv, env | {"TERM": "xterm-256color", "COLUMNS": "200"})
 
 
 # Replaces httpx's transport (a process boundary) so that the publisher's first request
