@@ -62,7 +62,7 @@ EXPOSE 9100
 # configuration file, ${VAR}, SYNCD_SERVER__PORT). A container running `syncd sync` instead
 # of `run` serves nothing; disable this check there (--no-healthcheck).
 HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
-    CMD ["python", "-m", "syncd.healthcheck"]
+    CMD ["python", "-m", "syncd.daemon.healthcheck"]
 
 # tini as PID 1 forwards SIGTERM to syncd and reaps zombies.
 ENTRYPOINT ["tini", "--", "syncd"]

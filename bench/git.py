@@ -72,7 +72,7 @@ def _paired(config: Path, fetch_argv: list[str], repeat: int) -> None:
     Pairs taken back to back, so that a loaded machine slows both sides of a pair alike.
     """
     from syncd.app import App
-    from syncd.config import load_config
+    from syncd.config.loading import load_config
     from syncd.log import configure
 
     configure(level="warning", fmt="json")

@@ -18,7 +18,7 @@ restart
 
 All end with the same checks: exactly one content import source for the URL; its pages are
 exactly the pages the tree renders to (same external ids, titles, URLs and HTML, computed
-here with the connector and :func:`syncd.content.render`); every row of the state database
+here with the connector and :func:`syncd.render.content.render`); every row of the state database
 points at the page the sandbox holds for it; and one more sync makes no request at all.
 
 Usage: python -m bench.reliability [kill|faults|restart|both] [--docs 2000] [--kills 20]
@@ -47,9 +47,9 @@ from bench.harness import (
     write_config,
     write_markdown_tree,
 )
-from syncd import content
 from syncd.connectors.base import DocumentExcluded, SourceInfo
 from syncd.connectors.markdown.connector import MarkdownConnector, MarkdownOptions
+from syncd.render import content
 
 # Each kill round first changes the tree this much, so every restart has writes to make.
 ROUND_EDITS, ROUND_ADDS, ROUND_DELETES = 100, 10, 5

@@ -47,7 +47,7 @@ from bench.harness import (
     markdown_source,
     write_markdown_tree,
 )
-from syncd import database
+from syncd.state import database
 
 ADMIN_URL = os.environ.get(
     "SYNCD_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -14,7 +14,7 @@ import sys
 import time
 
 from syncd.app import App
-from syncd.config import load_config
+from syncd.config.loading import load_config
 from syncd.log import configure
 
 

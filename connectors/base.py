@@ -182,7 +182,7 @@ class SourceInfo:
     # must then say so).
     cache_dir: Path | None = None
     # Set once the run is stopping: a connector waiting on the network may abandon its request
-    # (syncd.deadline.DeadlineTransport does) rather than hold the stop up.
+    # (syncd.net.deadline.DeadlineTransport does) rather than hold the stop up.
     stop: threading.Event | None = dataclasses.field(default=None, compare=False)
 
 

@@ -1,6 +1,6 @@
 """Alembic environment: runs migrations on the connection syncd hands over.
 
-syncd applies migrations programmatically (see :mod:`syncd.database`), passing an open
+syncd applies migrations programmatically (see :mod:`syncd.state.database`), passing an open
 connection in ``config.attributes["connection"]``. Running ``alembic`` by hand needs
 ``sqlalchemy.url`` set in an ``alembic.ini`` of your own.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import context
 
-from syncd.models import Base
+from syncd.state.models import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -2,7 +2,7 @@
 
 `syncd sync`, `syncd run` and `syncd status` all go through :class:`App`: it opens (and
 migrates) the state database once, then runs sources one after another, each under its lease,
-and turns every outcome into a :class:`~syncd.plan.RunReport` with an exit code.
+and turns every outcome into a :class:`~syncd.sync.plan.RunReport` with an exit code.
 """
 
 from __future__ import annotations
@@ -20,11 +20,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from syncd import database, metrics, replicas
-from syncd.config import Config, SourceConfig
+from syncd import metrics
+from syncd.config.loading import Config, SourceConfig
 from syncd.connectors import registry
 from syncd.connectors.base import EVERYTHING, ChangeSet, Connector, SourceInfo, SourceUnavailable
-from syncd.engine import SourceSync, SyncOptions
 from syncd.errors import (
     ExitCode,
     IntercomAuthError,
@@ -34,12 +33,14 @@ from syncd.errors import (
     StateError,
     SyncdError,
 )
-from syncd.lease import SourceLease
-from syncd.plan import RunReport
-from syncd.progress import Progress
 from syncd.publisher import Publisher, RequestInterrupted
 from syncd.redact import redact
-from syncd.tracker import Tracker
+from syncd.state import database, replicas
+from syncd.state.lease import SourceLease
+from syncd.state.tracker import Tracker
+from syncd.sync.engine import SourceSync, SyncOptions
+from syncd.sync.plan import RunReport
+from syncd.sync.progress import Progress
 
 log = structlog.get_logger(__name__)
 
@@ -162,7 +163,7 @@ class App:
 
         ``changes`` other than EVERYTHING makes each run incremental: just those documents.
         ``tick``: the start of the scheduled tick this call serves; a source another replica
-        is syncing, or synced since then, is skipped (see :mod:`syncd.replicas`).
+        is syncing, or synced since then, is skipped (see :mod:`syncd.state.replicas`).
         """
         sources = self.config.sources_named(names) if names else list(self.config.sources)
         if publisher is None:

@@ -42,7 +42,7 @@ class _State:
 
 
 def _load(state: _State) -> Any:
-    from syncd.config import DEFAULT_PATH, load_config
+    from syncd.config.loading import DEFAULT_PATH, load_config
 
     state.loaded_from = state.config_path or os.environ.get("SYNCD_CONFIG") or DEFAULT_PATH
     return load_config(state.config_path)
@@ -180,7 +180,7 @@ def run(state: _State) -> None:
 
     Stops cleanly on SIGTERM or SIGINT: the document in flight is finished and recorded.
     """
-    from syncd.scheduler import run_daemon
+    from syncd.daemon.scheduler import run_daemon
 
     app = _open_app(state)
     try:
@@ -227,8 +227,8 @@ def sync(
 ) -> None:
     """Sync once and exit (for CronJobs and manual runs)."""
     from syncd import metrics
-    from syncd.plan import render_plan
-    from syncd.progress import make_progress
+    from syncd.sync.plan import render_plan
+    from syncd.sync.progress import make_progress
 
     metrics.discard()  # no /metrics endpoint to read them from
     app = _open_app(state)
@@ -374,7 +374,7 @@ def db() -> None:
 @global_options
 def upgrade(state: _State) -> None:
     """Apply pending migrations (every command also does this when it starts)."""
-    from syncd import database
+    from syncd.state import database
 
     config = _load(state)
     config.require("state")

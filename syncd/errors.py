@@ -127,7 +127,7 @@ class IntercomUnavailable(SyncdError):
 
 
 class Interrupted(Exception):
-    """An HTTP request abandoned because the run is stopping (see :mod:`syncd.deadline`).
+    """An HTTP request abandoned because the run is stopping (see :mod:`syncd.net.deadline`).
 
     Not a :class:`SyncdError`: it ends no command with a code of its own. The run that sees it
     reports itself stopped, and what was abandoned is done again by the next run.

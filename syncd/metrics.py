@@ -106,7 +106,7 @@ def _build() -> dict[str, Any]:
         "FRESHNESS": Histogram(
             "syncd_freshness_seconds",
             "Seconds from a document's change at the source to its write in Intercom "
-            "(changes after the last full listing only; see syncd.freshness).",
+            "(changes after the last full listing only; see syncd.state.freshness).",
             ["source"],
             buckets=(0.5, 1, 2, 3, 5, 10, 30, 60, 300, 900, 3600, 21600, 86400),
         ),

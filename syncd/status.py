@@ -9,10 +9,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from syncd import freshness
-from syncd.config import Config
-from syncd.models import DocumentState, Run, Source
-from syncd.plan import describe_tally
+from syncd.config.loading import Config
+from syncd.state import freshness
+from syncd.state.models import DocumentState, Run, Source
+from syncd.sync.plan import describe_tally
 
 FAILING_SHOWN = 20
 
@@ -29,7 +29,7 @@ class SourceStatus:
     failing: list[dict[str, Any]]
     failing_total: int
     # Seconds from a change at the source to its write in Intercom: the last measure, the
-    # p95 of those kept, and how many are kept (see syncd.freshness).
+    # p95 of those kept, and how many are kept (see syncd.state.freshness).
     freshness: dict[str, float | int | None] = dataclasses.field(
         default_factory=lambda: {"last": None, "p95": None, "samples": 0}
     )

@@ -12,8 +12,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from syncd import database
 from syncd.sandbox import SandboxServer, SandboxSettings
+from syncd.state import database
 from tests.engine_harness import TOKEN
 
 ROOT = Path(__file__).resolve().parent.parent

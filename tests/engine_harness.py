@@ -9,12 +9,12 @@ from typing import Any
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
-from syncd.config import SourceConfig
-from syncd.engine import SourceSync, SyncOptions
-from syncd.plan import RunReport
+from syncd.config.loading import SourceConfig
 from syncd.publisher import Publisher
 from syncd.sandbox import SandboxServer
-from syncd.tracker import Tracker
+from syncd.state.tracker import Tracker
+from syncd.sync.engine import SourceSync, SyncOptions
+from syncd.sync.plan import RunReport
 from tests.fakes import MemoryConnector
 
 TOKEN = "test-token"

@@ -41,9 +41,9 @@ from collections.abc import Callable
 
 from cmarkgfm.cmark import Options as CmarkOptions
 
-from syncd.connectors import cmark
 from syncd.connectors.markdown.tabs import convert_tabpanes
-from syncd.connectors.sanitize import clean_html
+from syncd.render import cmark
+from syncd.render.sanitize import clean_html
 
 _CMARK_OPTIONS = (
     CmarkOptions.CMARK_OPT_UNSAFE  # sanitized below, after links are resolved

@@ -43,7 +43,7 @@ import httpx
 import stamina
 import structlog
 
-from syncd.deadline import DeadlineTransport, describe
+from syncd.net.deadline import DeadlineTransport, describe
 
 log = structlog.get_logger(__name__)
 

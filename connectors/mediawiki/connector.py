@@ -65,7 +65,7 @@ from syncd.connectors.base import (
 from syncd.connectors.mediawiki import changes
 from syncd.connectors.mediawiki.api import ActionApi, RetryPolicy, WikiError, WikiUnavailable
 from syncd.connectors.mediawiki.html import clean_page_html
-from syncd.connectors.sanitize import html_text
+from syncd.render.sanitize import html_text
 
 _MISSING_PAGE_CODES = {"nosuchpageid", "missingtitle"}
 _TEMPLATE_FIELDS = {"title", "pageid"}

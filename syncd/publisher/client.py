@@ -11,10 +11,10 @@ retries what is worth retrying (:mod:`syncd.publisher.retry`) and ends in one of
   every call of every thread without sending anything;
 * :class:`~syncd.errors.IntercomUnavailable`: still failing after every retry;
 * :class:`~syncd.publisher.models.RequestInterrupted`: the run is stopping and the request
-  was abandoned (see :mod:`syncd.deadline`), or not retried.
+  was abandoned (see :mod:`syncd.net.deadline`), or not retried.
 
 ``timeout`` bounds each request as a whole, from connecting to the last byte of the answer,
-however slowly a server trickles it (:class:`~syncd.deadline.DeadlineTransport`).
+however slowly a server trickles it (:class:`~syncd.net.deadline.DeadlineTransport`).
 """
 
 from __future__ import annotations
@@ -29,11 +29,11 @@ import stamina
 import structlog
 
 from syncd import __version__, metrics
-from syncd.content import Payload
 from syncd.errors import IntercomAuthError, IntercomUnavailable
 from syncd.publisher import answers
 from syncd.publisher.models import RemotePage, RequestInterrupted, error_of
 from syncd.publisher.ratelimit import RateBudget
+from syncd.render.content import Payload
 
 if TYPE_CHECKING:
     import httpx
@@ -121,7 +121,7 @@ class Publisher:
         # isort: split
         import httpx
 
-        from syncd.deadline import DeadlineTransport
+        from syncd.net.deadline import DeadlineTransport
 
         limits = httpx.Limits(
             max_connections=self._max_concurrency,
@@ -301,7 +301,7 @@ class Publisher:
         # isort: split
         import httpx
 
-        from syncd.deadline import Interrupted
+        from syncd.net.deadline import Interrupted
 
         self._check_auth()
         number, last, detail = 0, "none", ""

@@ -58,7 +58,7 @@ def reason(exc: BaseException) -> str:
 
 def detail(exc: BaseException) -> str:
     """What went wrong, for people: the status, or the host and the system's words."""
-    from syncd.deadline import describe
+    from syncd.net.deadline import describe
 
     return str(exc) if isinstance(exc, RetryableStatus) else describe(exc)
 

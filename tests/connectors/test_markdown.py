@@ -226,7 +226,7 @@ def test_without_an_id_the_path_is_the_identity(tmp_path: Path) -> None:
 
 
 def test_duplicate_ids_are_left_to_the_engine(tmp_path: Path) -> None:
-    """Two pages with one id both fetch; the engine fails the second (tests/test_engine.py)."""
+    """Two pages with one id both fetch; the engine fails the second (tests/sync/test_engine.py)."""
     write_tree(
         tmp_path, {"a.md": "---\nexternal_id: x\n---\nA\n", "b.md": "---\nexternal_id: x\n---\nB\n"}
     )

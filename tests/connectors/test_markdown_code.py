@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from syncd.connectors import cmark
+from syncd.render import cmark
 from tests.connectors.test_markdown_support import render_one
 
 GITHUB_EXPRESSION = "REPO_NAME: ${{ github.event.repository.name }}"

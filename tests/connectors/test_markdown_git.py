@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from syncd.config import load_config
+from syncd.config.loading import load_config
 from syncd.connectors.base import Connector, DocumentError, SourceInfo, SourceUnavailable
 from syncd.connectors.markdown.connector import MarkdownConnector
 from syncd.connectors.markdown.git import GitTimeout, run
@@ -334,9 +334,9 @@ def test_a_watched_git_source_gets_a_poll_that_asks_for_a_run_after_a_push(
     tmp_path: Path, upstream: Upstream
 ) -> None:
     """The daemon's change poll over a git source requests a run once the branch moves."""
-    from syncd.config import SourceConfig
-    from syncd.triggers.build import build_triggers
-    from syncd.triggers.poll import ChangePoll
+    from syncd.config.loading import SourceConfig
+    from syncd.daemon.triggers.build import build_triggers
+    from syncd.daemon.triggers.poll import ChangePoll
 
     source = SourceConfig(
         name="docs",

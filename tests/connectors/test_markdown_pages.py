@@ -8,7 +8,7 @@ import pytest
 
 from syncd.connectors.base import DocumentExcluded
 from syncd.connectors.markdown.urls import bundle_resources
-from syncd.plan import RunReport
+from syncd.sync.plan import RunReport
 from tests.connectors.test_markdown_git import connector as git_connector
 from tests.connectors.test_markdown_git import listing
 from tests.connectors.test_markdown_support import connector, render_one, write_tree

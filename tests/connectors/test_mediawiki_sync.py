@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _needs_engine_and_sandbox() -> None:
-    for module in ("syncd.engine", "syncd.sandbox", "syncd.cli"):
+    for module in ("syncd.sync.engine", "syncd.sandbox", "syncd.cli"):
         try:
             importlib.import_module(module)
         except ImportError as exc:

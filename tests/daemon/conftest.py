@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from syncd.config import Schedule, ServerConfig, SourceConfig
-from syncd.scheduler import Daemon, SyncJob
+from syncd.config.loading import Schedule, ServerConfig, SourceConfig
+from syncd.daemon.scheduler import Daemon, SyncJob
 
 
 def make_source(name: str, **schedule: Any) -> SourceConfig:

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
-from syncd.config import ServerConfig, load_config
-from syncd.scheduler import DEFAULT_GRACE
+from syncd.config.loading import ServerConfig, load_config
+from syncd.daemon.scheduler import DEFAULT_GRACE
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFESTS = ROOT / "deploy" / "kubernetes"

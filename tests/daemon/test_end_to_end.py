@@ -94,8 +94,8 @@ def test_daemon_syncs_through_the_app_and_serves_its_state(tmp_path: Path, sandb
     """run_daemon over a real App publishes every page, is ready, and counts them in /metrics."""
     _need("syncd.connectors.markdown.connector", "the Markdown connector")
     app_module = _need("syncd.app", "the application")
-    from syncd.config import load_config
-    from syncd.scheduler import run_daemon
+    from syncd.config.loading import load_config
+    from syncd.daemon.scheduler import run_daemon
 
     port = free_port()
     config = load_config(write_setup(tmp_path, sandbox.url, pages=5, port=port))
@@ -177,9 +177,9 @@ def test_daemon_without_a_token_refuses_to_start(
     """A daemon with no Intercom token fails at once with a ConfigError, not at every tick."""
     _need("syncd.connectors.markdown.connector", "the Markdown connector")
     app_module = _need("syncd.app", "the application")
-    from syncd.config import load_config
+    from syncd.config.loading import load_config
+    from syncd.daemon.scheduler import run_daemon
     from syncd.errors import ConfigError
-    from syncd.scheduler import run_daemon
 
     monkeypatch.delenv("SYNCD_INTERCOM__TOKEN", raising=False)
     path = write_setup(tmp_path, sandbox.url, pages=1, port=free_port())

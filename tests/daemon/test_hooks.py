@@ -14,11 +14,11 @@ import pytest
 from prometheus_client import REGISTRY
 from structlog.testing import capture_logs
 
-from syncd.config import ServerConfig
+from syncd.config.loading import ServerConfig
 from syncd.connectors.base import ChangeSet
+from syncd.daemon.scheduler import Daemon
+from syncd.daemon.triggers.gate import RunGate
 from syncd.errors import ConfigError
-from syncd.scheduler import Daemon
-from syncd.triggers.gate import RunGate
 from tests.daemon.conftest import RecordingJob, make_source, wait_until
 
 SECRET = "hook-secret-0123456789"

@@ -11,7 +11,7 @@ import pytest
 from rich.console import Console
 from structlog.testing import capture_logs
 
-from syncd.progress import LogProgress, RichProgress, make_progress
+from syncd.sync.progress import LogProgress, RichProgress, make_progress
 
 
 class FakeClock:

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from syncd import database
 from syncd.sandbox import SandboxServer, SandboxSettings
+from syncd.state import database
 from tests.daemon.conftest import wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]

@@ -11,10 +11,10 @@ from collections.abc import Callable
 import pytest
 from structlog.testing import capture_logs
 
-from syncd.config import Schedule
+from syncd.config.loading import Schedule
+from syncd.daemon.scheduler import Daemon, RunFailed
+from syncd.daemon.ticks import crontab_trigger, make_trigger
 from syncd.errors import ExitCode, IntercomAuthError
-from syncd.scheduler import Daemon, RunFailed
-from syncd.ticks import crontab_trigger, make_trigger
 from tests.daemon.conftest import RecordingJob, make_source, wait_until
 
 StartDaemon = Callable[..., Daemon]

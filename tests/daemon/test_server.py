@@ -11,9 +11,9 @@ import pytest
 from prometheus_client import REGISTRY
 
 from syncd import metrics
+from syncd.daemon.scheduler import Daemon
+from syncd.daemon.server import HttpServer
 from syncd.errors import ConfigError
-from syncd.scheduler import Daemon
-from syncd.server import HttpServer
 from tests.daemon.conftest import RecordingJob, make_source, wait_until
 
 StartDaemon = Callable[..., Daemon]

@@ -21,8 +21,8 @@ DAEMON_SCRIPT = textwrap.dedent(
     """
     import sys, time
     import structlog
-    from syncd.config import Schedule, SourceConfig
-    from syncd.scheduler import Daemon
+    from syncd.config.loading import Schedule, SourceConfig
+    from syncd.daemon.scheduler import Daemon
 
     mode, grace = sys.argv[1], float(sys.argv[2])
     structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))

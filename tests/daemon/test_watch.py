@@ -11,7 +11,7 @@ import pytest
 
 from syncd.connectors.base import ChangeSet, SourceInfo
 from syncd.connectors.markdown.connector import MarkdownConnector, MarkdownOptions
-from syncd.triggers.watch import FolderWatch
+from syncd.daemon.triggers.watch import FolderWatch
 from tests.daemon.conftest import wait_until
 
 TIMEOUT = 20.0  # generous: events and the debounce on a loaded machine

@@ -8,8 +8,8 @@ import httpx
 import pytest
 from prometheus_client import REGISTRY
 
-from syncd.content import Payload
 from syncd.publisher import Publisher
+from syncd.render.content import Payload
 from syncd.sandbox import SandboxServer, SandboxSettings
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from syncd.content import Payload
 from syncd.publisher import Publisher
 from syncd.publisher.answers import UnexpectedAnswer
+from syncd.render.content import Payload
 from tests.slow_server import SlowServer
 
 PAYLOAD = Payload(

@@ -15,8 +15,8 @@ import pytest
 from structlog.testing import capture_logs
 
 from syncd.connectors.mediawiki.api import ActionApi, RetryPolicy, WikiUnavailable
-from syncd.deadline import Interrupted
 from syncd.errors import IntercomUnavailable
+from syncd.net.deadline import Interrupted
 from syncd.publisher import Publisher, RequestInterrupted
 from tests.slow_server import SlowServer
 

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from syncd.content import Payload
 from syncd.publisher import Publisher
+from syncd.render.content import Payload
 from tests.slow_server import SlowServer, http_date
 
 HOUR = 3600

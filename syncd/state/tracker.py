@@ -1,0 +1,482 @@
+"""The change tracker: what was published for one source, read and written by the engine.
+
+It answers "what do we hold?" with :class:`Known` snapshots streamed once at the start of a
+run, and records each document's outcome.
+
+Written pages are recorded in small batches (:meth:`Tracker.record_written` buffers,
+:meth:`Tracker.flush` commits; every other method flushes first, so the order of records is
+kept). A crash loses at most the last batch of records, never a page: a first write's intent
+(its external id) was committed before the request left (:meth:`Tracker.record_pending`), so
+the next run finds the page by external id, and a re-sent update is idempotent. One
+transaction per page cost more than the HTTP request it recorded.
+
+Writes go through SQLAlchemy Core statements built once per tracker: the ORM's unit of work
+and per-statement cache keys were the largest cost of a full sync.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, NamedTuple
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from syncd.redact import redact
+from syncd.state.models import DocumentState, Run, Source, utcnow
+from syncd.sync.plan import Counts
+
+_ERROR_LIMIT = 2000  # keep stored errors readable; a whole HTML error page helps no one
+# Buffered written records are committed once this many wait, or the oldest waited this long.
+WRITE_BATCH = 64
+WRITE_BATCH_SECONDS = 0.5
+_DOCUMENTS: sa.Table = DocumentState.__table__  # type: ignore[assignment]
+# What recording a written page sets, besides its key (source, ref id).
+_WRITTEN_COLUMNS = (
+    "external_id",
+    "version",
+    "payload_hash",
+    "intercom_page_id",
+    "title",
+    "excluded",
+    "last_written_at",
+    "last_error",
+    "last_error_at",
+    "failures",
+    "failed_version",
+)
+
+
+class Known(NamedTuple):
+    """A snapshot of one tracked document (a tuple: a large source streams many of them)."""
+
+    ref_id: str
+    external_id: str | None
+    version: str | None
+    payload_hash: str | None
+    page_id: str | None
+    excluded: bool
+    failed: bool
+    failed_version: str | None = None  # the version whose failure is final (too large)
+
+
+class Tracker:
+    """The state of one source in the state database."""
+
+    def __init__(self, sessions: sessionmaker[Session], source_name: str) -> None:
+        self.sessions = sessions
+        bind = sessions.kw["bind"]
+        assert isinstance(bind, sa.Engine), bind
+        # The batched writes use Core connections directly: a Session per batch cost more
+        # than the statements it ran.
+        self._engine: sa.Engine = bind
+        self.source_name = source_name
+        (
+            self.source_pk,
+            self.intercom_source_id,
+            self.url,
+            self.status,
+            self.fingerprint,
+            self.converter_version,
+        ) = self._load_source()
+        self._statements: dict[str, sa.Executable] = {}
+        self._written: list[dict[str, Any]] = []  # buffered records of written pages
+        self._replaced: list[dict[str, Any]] = []  # renamed-away rows those writes replace
+        self._written_since = 0.0
+
+    def _load_source(
+        self,
+    ) -> tuple[int, int | None, str | None, str | None, str | None, str | None]:
+        query = sa.select(Source).where(Source.name == self.source_name)
+        with self.sessions.begin() as session:
+            row = session.scalar(query)
+            if row is None:
+                # The first runs of a new source may start at once (the lease is taken after
+                # this): one inserts, the others wait for it and read its row.
+                insert = _dialect_insert(session.get_bind().dialect.name)
+                session.execute(
+                    insert(Source.__table__)
+                    .values(name=self.source_name)
+                    .on_conflict_do_nothing(index_elements=["name"])
+                )
+                row = session.scalars(query).one()
+            return (
+                row.id,
+                row.intercom_source_id,
+                row.url,
+                row.status,
+                row.listing_fingerprint,
+                row.converter_version,
+            )
+
+    def _known_query(self) -> sa.Select[Any]:
+        c = _DOCUMENTS.c
+        return sa.select(
+            c.ref_id,
+            c.external_id,
+            c.version,
+            c.payload_hash,
+            c.intercom_page_id,
+            c.excluded,
+            c.last_error.is_not(None),
+            c.failed_version,
+        ).where(c.source_id == self.source_pk)
+
+    def iter_known(self, batch: int = 2000) -> Iterator[Known]:
+        """Every tracked document of the source, streamed: a large source is never in memory."""
+        self.flush()
+        known = Known._make
+        with self.sessions() as session:
+            connection = session.connection().execution_options(yield_per=batch)
+            for row in connection.execute(self._known_query()):
+                # Core rows, not ORM entities: a no-op run reads every row of the source.
+                yield known((*row[:5], bool(row[5]), bool(row[6]), row[7]))
+
+    def known(self) -> dict[str, Known]:
+        """Every tracked document of the source, by ref id."""
+        return {k.ref_id: k for k in self.iter_known()}
+
+    def holder_of(self, external_id: str) -> Known | None:
+        """The row that holds ``external_id``, preferring one that knows its page."""
+        self.flush()
+        c = _DOCUMENTS.c
+        with self.sessions() as session:
+            row = (
+                session.connection()
+                .execute(
+                    self._known_query()
+                    .where(c.external_id == external_id)
+                    .order_by(c.intercom_page_id.is_(None))
+                    .limit(1)
+                )
+                .first()
+            )
+        return None if row is None else Known._make((*row[:5], bool(row[5]), bool(row[6]), row[7]))
+
+    def set_intercom_source(self, intercom_source_id: int, url: str, status: str) -> None:
+        """Remember the Content Import Source and the URL and status applied to it."""
+        self.flush()
+        with self.sessions.begin() as session:
+            session.execute(
+                sa.update(Source)
+                .where(Source.id == self.source_pk)
+                .values(intercom_source_id=intercom_source_id, url=url, status=status)
+            )
+        self.intercom_source_id, self.url, self.status = intercom_source_id, url, status
+
+    def _row(self, session: Session, ref_id: str) -> DocumentState:
+        row = session.scalar(
+            sa.select(DocumentState).where(
+                DocumentState.source_id == self.source_pk, DocumentState.ref_id == ref_id
+            )
+        )
+        if row is None:
+            row = DocumentState(source_id=self.source_pk, ref_id=ref_id, excluded=False, failures=0)
+            session.add(row)
+        return row
+
+    def record_written(
+        self,
+        ref_id: str,
+        *,
+        external_id: str,
+        version: str,
+        payload_hash: str,
+        page_id: str,
+        title: str,
+        replaces: str | None = None,
+    ) -> None:
+        """A page was created or updated in Intercom; ``replaces`` is a renamed-away ref.
+
+        Buffered: committed with the next batch (see the module docstring), at the latest by
+        :meth:`flush`.
+        """
+        if not self._written:
+            self._written_since = time.monotonic()
+        if replaces is not None:
+            self._replaced.append({"source_id": self.source_pk, "ref_id": replaces})
+        self._written.append(
+            {
+                "source_id": self.source_pk,
+                "ref_id": ref_id,
+                "external_id": external_id,
+                "version": version,
+                "payload_hash": payload_hash,
+                "intercom_page_id": page_id,
+                "title": title[:1024],
+                "excluded": False,
+                "last_written_at": utcnow(),
+                "last_error": None,
+                "last_error_at": None,
+                "failures": 0,
+                "failed_version": None,
+            }
+        )
+        if (
+            len(self._written) >= WRITE_BATCH
+            or time.monotonic() - self._written_since >= WRITE_BATCH_SECONDS
+        ):
+            self.flush()
+
+    def flush(self) -> None:
+        """Commit the buffered records of written pages, in one transaction."""
+        if not self._written:
+            return
+        written, replaced = self._written, self._replaced
+        with self._engine.begin() as connection:
+            # A renamed-away row is never one being written (it is no longer listed), so its
+            # delete can go first.
+            if replaced:
+                connection.execute(self._statement("replaced", connection.dialect.name), replaced)
+            connection.execute(self._statement("written", connection.dialect.name), written)
+        self._written, self._replaced = [], []
+
+    def _statement(self, name: str, dialect: str) -> sa.Executable:
+        key = f"{name}:{dialect}"
+        statement = self._statements.get(key)
+        if statement is None:
+            statement = _build_statement(name, dialect)
+            self._statements[key] = statement
+        return statement
+
+    def record_pending(self, writes: Iterable[tuple[str, str]]) -> None:
+        """Documents about to be sent for the first time: remember their external ids."""
+        rows = [
+            {"source_id": self.source_pk, "ref_id": ref_id, "external_id": external_id}
+            for ref_id, external_id in writes
+        ]
+        if not rows:
+            return
+        self.flush()
+        with self._engine.begin() as connection:
+            connection.execute(self._statement("pending", connection.dialect.name), rows)
+
+    def record_versions(self, versions: Iterable[tuple[str, str]]) -> None:
+        """Documents whose version moved but whose payload did not: nothing was sent."""
+        rows = [{"ref": ref_id, "new_version": version} for ref_id, version in versions]
+        if not rows:
+            return
+        self.flush()
+        c = _DOCUMENTS.c
+        statement = (
+            sa.update(_DOCUMENTS)
+            .where(c.source_id == self.source_pk, c.ref_id == sa.bindparam("ref"))
+            .values(version=sa.bindparam("new_version"))
+        )
+        with self._engine.begin() as connection:
+            connection.execute(statement, rows)
+
+    def record_failed(self, ref_id: str, error: str, *, final_version: str | None = None) -> None:
+        """A document failed; the next run fetches it again whatever its version.
+
+        ``final_version``: the failure is final for this version (the document is too
+        large), so it is fetched again only once its version changes.
+        """
+        self.flush()
+        with self.sessions.begin() as session:
+            row = self._row(session, ref_id)
+            row.last_error = redact(error)[:_ERROR_LIMIT]
+            row.last_error_at = utcnow()
+            row.failures = (row.failures or 0) + 1
+            row.failed_version = final_version
+
+    def record_excluded(self, ref_id: str, version: str) -> None:
+        """A document must not be published (a draft); its page, if any, is gone now."""
+        self.flush()
+        with self.sessions.begin() as session:
+            row = self._row(session, ref_id)
+            row.version = version
+            row.excluded = True
+            row.intercom_page_id = None
+            row.payload_hash = None
+            row.last_error = None
+            row.last_error_at = None
+            row.failures = 0
+            row.failed_version = None
+
+    def record_deleted(self, ref_id: str) -> None:
+        """A document is gone from the source and from Intercom."""
+        self.flush()
+        with self.sessions.begin() as session:
+            session.execute(
+                sa.delete(DocumentState).where(
+                    DocumentState.source_id == self.source_pk, DocumentState.ref_id == ref_id
+                )
+            )
+
+    def start_run(
+        self,
+        *,
+        full_resync: bool,
+        holder: str | None,
+        incremental: bool = False,
+        keep: int | None = None,
+    ) -> int:
+        """Open a run row; returns its id. ``keep``: runs of the source kept, this one included.
+
+        Older runs are deleted in the same transaction, so the history stays bounded whether
+        runs finish or crash (a crash loop records a run per attempt too).
+        """
+        self.flush()
+        with self.sessions.begin() as session:
+            run = Run(
+                source_id=self.source_pk,
+                full_resync=full_resync,
+                holder=holder,
+                incremental=incremental,
+            )
+            session.add(run)
+            session.flush()
+            if keep is not None:
+                oldest_kept = (
+                    sa.select(Run.id)
+                    .where(Run.source_id == self.source_pk)
+                    .order_by(Run.id.desc())
+                    .offset(keep - 1)
+                    .limit(1)
+                    .scalar_subquery()
+                )
+                # The last complete full run is kept whatever its age: freshness measures from
+                # it (syncd.state.freshness), and a burst of triggered runs must not push it out.
+                last_full = (
+                    sa.select(sa.func.max(Run.id))
+                    .where(
+                        Run.source_id == self.source_pk,
+                        Run.incremental.is_(False),
+                        Run.status.in_(("ok", "partial")),
+                    )
+                    .scalar_subquery()
+                )
+                session.execute(
+                    sa.delete(Run).where(
+                        Run.source_id == self.source_pk,
+                        Run.id < oldest_kept,
+                        Run.id != sa.func.coalesce(last_full, -1),
+                    )
+                )
+            return run.id
+
+    def finish_run(
+        self,
+        run_id: int,
+        *,
+        status: str,
+        counts: Counts,
+        duration: float,
+        error: str | None,
+        deletions: Mapping[str, int] | None = None,
+    ) -> None:
+        """Close a run row with its outcome and counts."""
+        self.flush()
+        with self.sessions.begin() as session:
+            session.execute(
+                sa.update(Run)
+                .where(Run.id == run_id)
+                .values(
+                    status=status,
+                    finished_at=utcnow(),
+                    duration=duration,
+                    error=redact(error)[:_ERROR_LIMIT] if error else None,
+                    deletions=dict(deletions) if deletions else None,
+                    **dataclasses.asdict(counts),
+                )
+            )
+
+    def set_fingerprint(self, fingerprint: str | None) -> None:
+        """Remember the listing fingerprint of a run that handled every document (or forget)."""
+        self.flush()
+        with self.sessions.begin() as session:
+            session.execute(
+                sa.update(Source)
+                .where(Source.id == self.source_pk)
+                .values(listing_fingerprint=fingerprint)
+            )
+        self.fingerprint = fingerprint
+
+    def set_converter_version(self, version: str) -> None:
+        """Remember that every document was rendered again by this converter version."""
+        self.flush()
+        with self.sessions.begin() as session:
+            session.execute(
+                sa.update(Source)
+                .where(Source.id == self.source_pk)
+                .values(converter_version=version)
+            )
+        self.converter_version = version
+
+    def documents_held(self) -> int:
+        """How many documents of this source are tracked (published, excluded or failed)."""
+        self.flush()
+        with self.sessions() as session:
+            count = session.scalar(
+                sa.select(sa.func.count())
+                .select_from(DocumentState)
+                .where(DocumentState.source_id == self.source_pk)
+            )
+            return int(count or 0)
+
+    def documents_excluded(self) -> int:
+        """How many tracked documents of this source are excluded (not to be published)."""
+        self.flush()
+        with self.sessions() as session:
+            count = session.scalar(
+                sa.select(sa.func.count())
+                .select_from(DocumentState)
+                .where(DocumentState.source_id == self.source_pk, DocumentState.excluded)
+            )
+            return int(count or 0)
+
+    def pages_held(self) -> int:
+        """How many pages syncd holds in Intercom for this source."""
+        self.flush()
+        with self.sessions() as session:
+            count = session.scalar(
+                sa.select(sa.func.count())
+                .select_from(DocumentState)
+                .where(
+                    DocumentState.source_id == self.source_pk,
+                    DocumentState.intercom_page_id.is_not(None),
+                )
+            )
+            return int(count or 0)
+
+
+def _dialect_insert(dialect: str) -> Callable[[Any], Any]:
+    """The INSERT with ON CONFLICT clauses of ``dialect`` (SQLite or PostgreSQL)."""
+    # Imported here: a run needs one dialect, and a no-op run neither.
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+    return pg_insert
+
+
+def _build_statement(name: str, dialect: str) -> sa.Executable:
+    """The Core statement ``name`` for ``dialect``, with bind parameters for executemany."""
+    insert = _dialect_insert(dialect)
+    c = _DOCUMENTS.c
+    key = [c.source_id, c.ref_id]
+    if name == "replaced":
+        return sa.delete(_DOCUMENTS).where(
+            c.source_id == sa.bindparam("source_id"), c.ref_id == sa.bindparam("ref_id")
+        )
+    if name == "written":
+        base = insert(_DOCUMENTS)
+        written: sa.Executable = base.on_conflict_do_update(
+            index_elements=key,
+            set_={name: base.excluded[name] for name in _WRITTEN_COLUMNS},
+        )
+        return written
+    assert name == "pending", name
+    base = insert(_DOCUMENTS).values(excluded=False, failures=0)
+    # A row that knows its page keeps its external id: the write will tell.
+    pending: sa.Executable = base.on_conflict_do_update(
+        index_elements=key,
+        set_={"external_id": base.excluded.external_id, "excluded": False},
+        where=c.intercom_page_id.is_(None),
+    )
+    return pending

@@ -1,0 +1,299 @@
+"""Deletes: the half of a run that removes pages, and the safety stop that guards it.
+
+A *removal* is any page that exists in Intercom and that a run takes away, whatever the
+reason. Its kind:
+
+gone
+    Its document is no longer listed. Only a complete listing gets here (a failed listing
+    raises before the diff), and a page whose external id a renamed document took over stays.
+    A gone document whose last first write was interrupted (the external id was recorded, the
+    page id was not) is looked up in Intercom's page list first.
+
+excluded
+    Its document is still listed but must not be published any more: a draft, ``unlisted``,
+    ``sync: false``, a file with nothing to publish (an empty or 0-byte file), a page in an
+    excluded category. The reason is the connector's (``excluded: draft``, ``excluded: empty``).
+
+renamed
+    Its document moved to another external id this run, and the old page stays behind.
+
+orphan
+    On a full resync only: a page in our Content Import Source that no listed document claims.
+
+Every removal of a run is planned first, once every write is done, and counted in one total
+that the safety stop (:meth:`Deletions.check`) weighs *before the first DELETE is sent*. The
+stop refuses the run, raising :class:`~syncd.errors.SafetyStop` with nothing deleted, when:
+
+* the source lists no document while pages are held, or the run would remove every page held
+  (the empty-source stop: it applies whatever the counts), or
+* the run removes more than ``delete_allowance`` pages *and* more than
+  ``max_delete_fraction`` of the pages held.
+
+``--allow-mass-delete`` lifts both. Removals are tallied by reason (``gone``,
+``excluded: draft``, ``renamed``, ``orphan``) in the run report, the ``runs`` row, the
+``syncd_pages_deleted`` metric and the dry-run plan.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Mapping
+from typing import Literal
+
+import structlog
+
+from syncd import metrics
+from syncd.config.loading import SourceConfig
+from syncd.errors import SafetyStop
+from syncd.publisher import Publisher
+from syncd.state.tracker import Known, Tracker
+from syncd.sync.plan import PlanItem, RunReport, describe_tally, ordered
+
+log = structlog.get_logger(__name__)
+
+Kind = Literal["gone", "excluded", "renamed", "orphan"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Removal:
+    """One page a run takes out of Intercom, or a page left behind that may be (see above).
+
+    ``page_id`` is None only for a gone document whose last write was interrupted, until its
+    page is looked up. ``version`` is set for an excluded document: it is recorded as excluded
+    at that version once its page is gone.
+    """
+
+    kind: Kind
+    ref_id: str
+    external_id: str | None
+    page_id: str | None
+    detail: str | None = None  # excluded: the connector's short reason ("draft", "empty")
+    version: str | None = None
+
+    @property
+    def reason(self) -> str:
+        """The short reason removals are tallied by: ``gone``, ``excluded: draft``, ..."""
+        if self.kind == "excluded":
+            return f"excluded: {self.detail}" if self.detail else "excluded"
+        return self.kind
+
+    def describe(self) -> str:
+        """The reason in words, for the plan and the logs."""
+        if self.kind == "gone":
+            if self.page_id is None:
+                return "gone from the source (its last write was interrupted)"
+            return "gone from the source"
+        if self.kind == "renamed":
+            return "its document now publishes under another external id"
+        if self.kind == "orphan":
+            return "orphan in Intercom: no listed document claims it"
+        return self.reason
+
+
+def uncertain(known: Known) -> bool:
+    """A row whose page may exist in Intercom although no page id was recorded."""
+    return known.page_id is None and known.external_id is not None and not known.excluded
+
+
+class Deletions:
+    """Plans, guards and makes the removals of one run of one source.
+
+    ``count`` is the run's outcome counter (report, metrics, progress); with ``dry_run``
+    every removal becomes a plan item and nothing is sent or recorded.
+    """
+
+    def __init__(
+        self,
+        *,
+        source: SourceConfig,
+        tracker: Tracker,
+        publisher: Publisher,
+        report: RunReport,
+        count: Callable[[str], None],
+        dry_run: bool,
+        allow_mass_delete: bool,
+    ) -> None:
+        self.source = source
+        self.tracker = tracker
+        self.publisher = publisher
+        self.report = report
+        self.count = count
+        self.dry_run = dry_run
+        self.allow_mass_delete = allow_mass_delete
+
+    # -- the safety stop -------------------------------------------------------------------
+
+    def check(self, *, held: int, removals: Collection[Removal], listed: int) -> None:
+        """Raise SafetyStop when taking ``removals`` out of ``held`` pages is too many."""
+        deleting = len(removals)
+        if self.allow_mass_delete or deleting == 0:
+            return
+        fraction = self.source.max_delete_fraction
+        allowance = self.source.delete_allowance
+        why = describe_tally(ordered(Counter(r.reason for r in removals)))
+        if listed == 0 and held > 0:
+            reason = f"it lists no documents but {held} pages are published"
+        elif held > 0 and deleting >= held:
+            reason = f"it would delete every page it holds ({deleting}: {why})"
+        elif deleting > allowance and deleting > fraction * held:
+            reason = (
+                f"it would delete {deleting} of {held} pages ({why}), more than "
+                f"max_delete_fraction {fraction:.0%} and more than delete_allowance {allowance}"
+            )
+        else:
+            return
+        raise SafetyStop(
+            f"source {self.source.name!r}: refusing to delete: {reason}; nothing was deleted. "
+            "If this is intended, run again with --allow-mass-delete"
+        )
+
+    # -- planning --------------------------------------------------------------------------
+
+    def plan(
+        self,
+        *,
+        gone: Iterable[Known],
+        left_behind: Iterable[Removal],
+        claimed: Mapping[str, str],
+        source_id: int | None,
+        remote: Mapping[str, str] | None,
+        listed: Collection[str],
+    ) -> list[Removal]:
+        """Every page this run removes, with its reason; nothing is sent or recorded here.
+
+        ``claimed`` maps external ids written this run to their documents; ``remote`` is our
+        source's pages in Intercom (external id -> page id) on a full resync, else None.
+        Rows of gone documents that hold no page are forgotten here (there is nothing to
+        remove), and a left-behind page another document took over stays.
+        """
+        removals: list[Removal] = []
+        unsure: list[Known] = []
+        for known in gone:
+            taker = claimed.get(known.external_id or "")
+            if taker is not None and taker != known.ref_id:
+                continue  # a renamed document took this page over
+            if uncertain(known):
+                unsure.append(known)
+            elif known.page_id is not None:
+                removals.append(Removal("gone", known.ref_id, known.external_id, known.page_id))
+            elif not self.dry_run:
+                self.tracker.record_deleted(known.ref_id)
+        if unsure:
+            removals.extend(self._uncertain(unsure, claimed, source_id, remote))
+        for page in left_behind:
+            if page.external_id not in claimed:
+                removals.append(page)
+            elif page.kind == "excluded" and page.version is not None and not self.dry_run:
+                # Another document publishes under this external id now: the page is its.
+                self.tracker.record_excluded(page.ref_id, page.version)
+        if remote is not None:
+            removals.extend(self._orphans(remote, listed, claimed, removals))
+        return removals
+
+    def _uncertain(
+        self,
+        unsure: list[Known],
+        claimed: Mapping[str, str],
+        source_id: int | None,
+        remote: Mapping[str, str] | None,
+    ) -> list[Removal]:
+        if self.dry_run:  # a dry run does not look: it says what it would check
+            return [Removal("gone", k.ref_id, k.external_id, None) for k in unsure]
+        pages = remote if remote is not None else self.remote_pages(source_id)
+        found = []
+        for known in unsure:
+            page_id = pages.get(known.external_id or "")
+            if page_id is not None and known.external_id not in claimed:
+                found.append(Removal("gone", known.ref_id, known.external_id, page_id))
+            else:
+                self.tracker.record_deleted(known.ref_id)
+        return found
+
+    def _orphans(
+        self,
+        remote: Mapping[str, str],
+        listed: Collection[str],
+        claimed: Mapping[str, str],
+        planned: list[Removal],
+    ) -> list[Removal]:
+        if self.report.failed:
+            # A failed document's external id may be one we cannot see; deleting on a guess
+            # could remove a page that still exists at the source.
+            log.warning(
+                "resync.orphans_skipped",
+                source=self.source.name,
+                reason="documents failed this run",
+            )
+            return []
+        ours = set(claimed) | {
+            k.external_id for k in self.tracker.iter_known() if k.external_id and k.ref_id in listed
+        }
+        already = {r.page_id for r in planned} | {r.external_id for r in planned}
+        return [
+            Removal("orphan", external_id, external_id, page_id)
+            for external_id, page_id in sorted(remote.items())
+            if external_id not in ours and page_id not in already and external_id not in already
+        ]
+
+    def remote_pages(self, source_id: int | None) -> dict[str, str]:
+        """Our Content Import Source's pages in Intercom: external id -> page id."""
+        if source_id is None:
+            return {}
+        pages = self.publisher.list_pages(source_id)
+        return {page.external_id: page.id for page in pages if page.external_id is not None}
+
+    def keep(self, removals: Iterable[Removal]) -> None:
+        """Track the pages renamed documents left behind, when this run does not remove them.
+
+        A run refused by the safety stop, or stopped early, would otherwise forget them: the
+        document's row already names its new page. Each is kept as a row of its own that no
+        listing names, so a later run removes it as gone, behind the safety stop again.
+        """
+        if self.dry_run:
+            return
+        for removal in removals:
+            if removal.kind == "renamed" and removal.page_id and removal.external_id:
+                self.tracker.record_written(
+                    f"{removal.ref_id} (left behind by a rename from {removal.external_id})",
+                    external_id=removal.external_id,
+                    version="",
+                    payload_hash="",
+                    page_id=removal.page_id,
+                    title="",
+                )
+        self.tracker.flush()
+
+    # -- removing --------------------------------------------------------------------------
+
+    def apply(self, removals: list[Removal]) -> None:
+        """Remove each page (or, in a dry run, plan it) and record it; tallied by reason."""
+        for removal in removals:
+            if self.dry_run:
+                self.report.plan.append(
+                    PlanItem(
+                        "delete", removal.ref_id, removal.external_id, None, removal.describe()
+                    )
+                )
+            else:
+                assert removal.page_id is not None, removal
+                log.debug(
+                    "document.deleting",
+                    source=self.source.name,
+                    ref=removal.ref_id,
+                    reason=removal.reason,
+                )
+                self.publisher.delete_page(removal.page_id)
+                self._record(removal)
+                metrics.PAGES_DELETED.labels(self.source.name, removal.kind).inc()
+            deletions = self.report.deletions
+            deletions[removal.reason] = deletions.get(removal.reason, 0) + 1
+            self.count("deleted")
+        self.report.deletions = ordered(self.report.deletions)
+
+    def _record(self, removal: Removal) -> None:
+        if removal.kind == "gone":
+            self.tracker.record_deleted(removal.ref_id)
+        elif removal.kind == "excluded" and removal.version is not None:
+            self.tracker.record_excluded(removal.ref_id, removal.version)
+        # renamed: the row was rewritten with its new page; orphan: there was no row.

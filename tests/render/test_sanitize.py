@@ -1,0 +1,71 @@
+"""The shared HTML allowlist: what it keeps and drops, and each caller's attribute filter."""
+
+from __future__ import annotations
+
+import threading
+
+from syncd.render.sanitize import clean_html, html_text
+
+_PAGE = (
+    '<p onclick="x()">Hi <a href="javascript:alert(1)">bad</a> <a href="/ok" rel="x">ok</a>'
+    '<script>alert(1)</script><img src="a.png" style="x"></p>\n\n\n\n<pre class="p">x</pre>'
+)
+
+
+def test_the_allowlist_keeps_structure_and_drops_what_runs() -> None:
+    """Scripts, handlers, styles and javascript: URLs go; text, links and images stay."""
+    assert clean_html(_PAGE) == (
+        '<p>Hi <a>bad</a> <a href="/ok">ok</a><img src="a.png"></p>\n\n<pre class="p">x</pre>'
+    )
+
+
+def test_a_filter_rewrites_or_drops_values_and_applies_to_its_call_only() -> None:
+    """The filter sees every kept attribute; None drops it; the next call runs unfiltered."""
+    seen: list[tuple[str, str, str]] = []
+
+    def only_links(element: str, attribute: str, value: str) -> str | None:
+        seen.append((element, attribute, value))
+        return "https://x.org" + value if attribute == "href" else None
+
+    html = clean_html(_PAGE, attribute_filter=only_links)
+    assert html == '<p>Hi <a>bad</a> <a href="https://x.org/ok">ok</a><img></p>\n\n<pre>x</pre>'
+    assert ("img", "src", "a.png") in seen
+    assert clean_html(_PAGE).count('src="a.png"') == 1
+
+
+def test_concurrent_callers_each_get_their_own_filter() -> None:
+    """Threads cleaning at once never see another thread's filter."""
+    results: dict[int, set[str]] = {}
+
+    def work(number: int) -> None:
+        def mark(element: str, attribute: str, value: str) -> str:
+            return f"{value}?t={number}"
+
+        found: set[str] = set()
+        for _ in range(300):
+            found.add(clean_html('<a href="/p">p</a>', attribute_filter=mark))
+        results[number] = found
+
+    threads = [threading.Thread(target=work, args=(number,)) for number in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == {number: {f'<a href="/p?t={number}">p</a>'} for number in range(4)}
+
+
+def test_html_text_is_what_a_reader_sees() -> None:
+    """Tags go, entities decode, scripts and comments vanish, whitespace runs collapse."""
+    assert html_text('<span class="mw-page-title-main">Main  Page</span>') == "Main Page"
+    assert html_text("A &amp; B <i>x</i>&lt;y&gt;<script>no()</script><!-- c -->\n z") == (
+        "A & B x<y> z"
+    )
+    assert html_text("") == ""
+
+
+def test_blank_lines_in_code_are_kept_while_runs_between_blocks_collapse() -> None:
+    """Three blank lines inside ``<pre>`` stay as written; outside, runs shrink to one."""
+    html = "<p>a</p>\n\n\n\n<pre><code>x = 1\n\n\n\ny = 2\n</code></pre>\n\n\n<p>b</p>"
+    assert clean_html(html) == (
+        "<p>a</p>\n\n<pre><code>x = 1\n\n\n\ny = 2\n</code></pre>\n\n<p>b</p>"
+    )
