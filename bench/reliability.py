@@ -28,6 +28,7 @@ Usage: python -m bench.reliability [kill|faults|restart|both] [--docs 2000] [--k
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import random
 import sqlite3
@@ -55,6 +56,17 @@ from syncd.render import content
 ROUND_EDITS, ROUND_ADDS, ROUND_DELETES = 100, 10, 5
 EARLY_KILLS = 0.2  # the share of kills aimed at start-up and listing rather than the writes
 RESTART_EDITS = 40  # pages edited before each round of the restart run
+
+
+@dataclasses.dataclass(frozen=True)
+class _Settings:
+    """The page settings of the bench's source: available to the AI agent and the copilot."""
+
+    ai_agent_availability: bool = True
+    ai_copilot_availability: bool = True
+
+
+EVERYWHERE = _Settings()
 
 
 class Tree:
@@ -97,12 +109,7 @@ def expected_pages(tree: Path) -> dict[str, dict[str, Any]]:
         except DocumentExcluded:
             continue
         external_id = document.external_id or ref.id
-        payload = content.render(
-            document,
-            external_id=external_id,
-            ai_agent_availability=True,
-            ai_copilot_availability=True,
-        )
+        payload = content.render(document, external_id=external_id, settings=EVERYWHERE)
         pages[external_id] = {
             "title": payload.title,
             "url": payload.url,

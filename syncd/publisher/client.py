@@ -225,18 +225,7 @@ class Publisher:
 
     def upsert_page(self, *, source_id: int, payload: Payload) -> str:
         """Create or update the page (source_id, external_id); returns Intercom's page id."""
-        body: dict[str, Any] = {
-            "title": payload.title,
-            "html": payload.html,
-            "locale": "en",
-            "source_id": int(source_id),
-            "external_id": payload.external_id,
-            # Sent always: on update Intercom keeps omitted flags instead of defaulting them.
-            "ai_agent_availability": payload.ai_agent_availability,
-            "ai_copilot_availability": payload.ai_copilot_availability,
-        }
-        if payload.url is not None:
-            body["url"] = payload.url
+        body = payload.request_body(source_id)
         operation = f"upsert page {payload.external_id!r}"
         response = self._call(operation, "POST", PAGES, json=body)
         written = answers.body_of(response, operation, page=payload.external_id)

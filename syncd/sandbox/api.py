@@ -1,5 +1,8 @@
 """The ten AI Content endpoints of the sandbox, validated the way the 2.14 spec describes.
 
+A page upsert is validated against :data:`syncd.render.content.PAGE_FIELDS`, the same list of
+fields the publisher builds its request bodies from.
+
 Where Intercom's behaviour is undocumented the sandbox picks the generic pattern of the rest of
 the API: an unknown id is 404 ``not_found``; a missing required field is 400
 ``parameter_not_found``; a wrong type or value, or a body that is not a JSON object, is 400
@@ -18,12 +21,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from syncd.render.content import PAGE_FIELDS
 from syncd.sandbox.settings import SandboxSettings
 from syncd.sandbox.store import Obj, SandboxStore
 
 REQUEST_ID_KEY = "syncd.sandbox.request_id"
 _SOURCE_STATUSES = ("active", "deactivated")
-_TYPE_NAMES = {str: "a string", int: "an integer", bool: "a boolean"}
+_TYPE_NAMES = {str: "a string", int: "an integer", bool: "a boolean", list: "an array"}
 
 
 class ApiError(Exception):
@@ -155,20 +159,11 @@ class SandboxApi:
 
     async def upsert_page(self, request: Request) -> Response:
         body = await _body(request)
-        fields: Obj = {
-            "title": _field(body, "title", str, required=True),
-            "html": _field(body, "html", str, required=True),
-            "locale": _field(body, "locale", str, required=True, choices=("en",)),
-            "source_id": _field(body, "source_id", int, required=True),
-            "external_id": _field(body, "external_id", str, required=True),
-        }
-        url = _field(body, "url", str, required=False)
-        if url is not None:
-            fields["url"] = url
-        for flag in ("ai_agent_availability", "ai_copilot_availability"):
-            value = _field(body, flag, bool, required=False)
-            if value is not None:  # omitted flags keep their value on update
-                fields[flag] = value
+        fields: Obj = {}
+        for spec in PAGE_FIELDS:
+            value = _field(body, spec.name, spec.kind, required=spec.required, choices=spec.choices)
+            if value is not None:  # omitted optional fields keep their value on update
+                fields[spec.name] = value
         self._api_source(fields["source_id"])
         page, _ = self.store.upsert_page(fields)
         return JSONResponse(page)

@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from syncd.render.content import PAGE_FIELDS
+
 Obj = dict[str, Any]
 
 
@@ -101,16 +103,9 @@ class SandboxStore:
             page: Obj = {
                 "id": str(self._next_page_id),
                 "type": "external_page",
-                "title": fields["title"],
-                "html": fields["html"],
-                "url": fields.get("url"),
-                "ai_agent_availability": fields.get("ai_agent_availability", False),
-                "ai_copilot_availability": fields.get("ai_copilot_availability", False),
+                **{spec.name: fields.get(spec.name, spec.default) for spec in PAGE_FIELDS},
                 "ai_sales_agent_availability": False,
                 "fin_availability": False,
-                "locale": "en",
-                "source_id": fields["source_id"],
-                "external_id": fields["external_id"],
                 "created_at": now,
                 "updated_at": now,
                 "last_ingested_at": now,

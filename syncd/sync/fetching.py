@@ -79,12 +79,7 @@ def render(
 ) -> content.Payload | None:
     """The payload of a document, or None when it failed (cannot render, too large)."""
     try:
-        payload = content.render(
-            document,
-            external_id=external_id,
-            ai_agent_availability=source.ai_agent_availability,
-            ai_copilot_availability=source.ai_copilot_availability,
-        )
+        payload = content.render(document, external_id=external_id, settings=source)
     except Exception as exc:
         outcomes.fail(ref.id, f"cannot render: {type(exc).__name__}: {exc}")
         return None

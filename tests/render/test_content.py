@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from syncd.connectors.base import Document
 from syncd.render import content
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """A source's page settings, as a configured source provides them."""
+
+    ai_agent_availability: bool = True
+    ai_copilot_availability: bool = True
 
 
 def payload(body: str, **kw: object) -> content.Payload:
     doc = Document(title=str(kw.pop("title", "T")), body=body, url="https://x.example.com/a")
     flags = {"ai_agent_availability": True, "ai_copilot_availability": False, **kw}
-    return content.render(doc, external_id="a", **flags)  # type: ignore[arg-type]
+    return content.render(doc, external_id="a", settings=Settings(**flags))  # type: ignore[arg-type]
 
 
 def test_scripts_styles_and_handlers_never_reach_intercom() -> None:
@@ -27,9 +37,7 @@ def test_scripts_styles_and_handlers_never_reach_intercom() -> None:
 def test_markdown_bodies_render_with_code_languages_and_tables() -> None:
     """Markdown bodies become HTML with language classes, tables and task lists."""
     doc = Document(title="T", body="```go\nx\n```\n\n| a |\n|---|\n| b |\n", body_format="markdown")
-    html = content.render(
-        doc, external_id="a", ai_agent_availability=True, ai_copilot_availability=True
-    ).html
+    html = content.render(doc, external_id="a", settings=Settings()).html
     assert '<code class="language-go">' in html
     assert "<th>a</th>" in html and "<td>b</td>" in html
 
@@ -84,3 +92,15 @@ def test_markdown_rendering_does_not_leak_native_memory() -> None:
         content.markdown_to_html(page)
     grown = resident_kib() - before
     assert grown < 20_000, f"rendering 3,000 pages grew resident memory by {grown} KiB"
+
+
+def test_the_request_body_is_the_payload_in_the_page_fields() -> None:
+    """Every payload field is a page field; the body sends each one, bar an absent URL."""
+    names = [field.name for field in content.PAGE_FIELDS]
+    payload_fields = {field.name for field in dataclasses.fields(content.Payload)}
+    assert payload_fields | {"locale", "source_id"} == set(names)
+    body = payload("<p>x</p>").request_body(7)
+    assert list(body) == names
+    assert body["locale"] == "en" and body["source_id"] == 7 and body["external_id"] == "a"
+    no_url = dataclasses.replace(payload("<p>x</p>"), url=None).request_body(7)
+    assert "url" not in no_url and no_url["ai_copilot_availability"] is False
