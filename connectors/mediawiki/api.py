@@ -16,8 +16,9 @@ session
 transient failure
     An answer worth asking again: the ``maxlag`` error, HTTP 429 or 503 (waiting as long as
     their ``Retry-After`` says), any other 5xx, a timeout or a dropped connection. Retries are
-    bounded by :class:`RetryPolicy` in attempts *and* total time; a ``Retry-After`` that would
-    overrun the remaining time ends the retries at once rather than sleeping past the budget.
+    bounded by a :class:`~syncd.net.retry.RetryPolicy` in attempts *and* total time; a
+    ``Retry-After`` that would overrun the remaining time ends the retries at once rather than
+    sleeping past the budget (:func:`syncd.net.retry.retrying`).
 
 The errors, all rooted at :class:`WikiError`::
 
@@ -30,20 +31,24 @@ Messages name the wiki and the user, never a password or a token.
 
 from __future__ import annotations
 
-import dataclasses
-import email.utils
 import re
 import threading
-import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import stamina
 import structlog
 
-from syncd.net.deadline import DeadlineTransport, describe
+from syncd.net import http
+from syncd.net.retry import RetryPolicy, Verdict, retry_after, retrying
+
+__all__ = [
+    "ActionApi",
+    "LoginRefused",
+    "RetryPolicy",
+    "WikiError",
+    "WikiUnavailable",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -52,17 +57,6 @@ MAXLAG_SECONDS = 5
 _RETRY_STATUSES = {429, 503}
 # What MediaWiki accepts as a bot password (BotPassword::canonicalizeLoginData, 1.39).
 _BOT_PASSWORD = re.compile(r"^[0-9a-w]{32,}$")
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """How long transient failures are retried: attempts, total seconds and back-off shape."""
-
-    attempts: int = 5
-    total_seconds: float = 120.0
-    wait_initial: float = 0.5
-    wait_max: float = 10.0
-    wait_jitter: float = 1.0
 
 
 class WikiError(Exception):
@@ -90,23 +84,6 @@ class _Transient(Exception):
         self.retry_after = retry_after
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta seconds or an HTTP date), if any."""
-    value = response.headers.get("retry-after")
-    if value is None:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
 class ActionApi:
     """One wiki's Action API over one HTTP session.
 
@@ -130,10 +107,11 @@ class ActionApi:
         self.api_url = api_url
         self.retry = retry or RetryPolicy()
         # ``timeout`` bounds each request as a whole, however slowly the wiki answers.
-        self._client = httpx.Client(
-            headers=headers,
+        self._client = http.client(
             timeout=timeout,
-            transport=transport or DeadlineTransport(total=timeout, stop=stop),
+            stop=stop,
+            transport=transport,
+            headers=headers,
             follow_redirects=True,
         )
         self._credentials: tuple[str, str] | None = None
@@ -195,48 +173,35 @@ class ActionApi:
         return self._call_with_retries(method, params)
 
     def _call_with_retries(self, method: str, params: Mapping[str, str | int]) -> dict[str, Any]:
-        policy = self.retry
-        started = time.monotonic()
-        last: list[Exception] = []
-
-        def backoff(exc: Exception) -> bool | float:
-            last[:] = [exc]
-            if isinstance(exc, httpx.TransportError):
+        def transient(exc: Exception) -> Verdict:
+            if isinstance(exc, http.TRANSPORT_ERRORS):
                 return True
             if not isinstance(exc, _Transient):
                 return False
-            if exc.retry_after is None:
-                return True
-            remaining = policy.total_seconds - (time.monotonic() - started)
-            # Sleeping past the budget would only end in the same failure, later.
-            return exc.retry_after if exc.retry_after <= remaining else False
+            return True if exc.retry_after is None else exc.retry_after
+
+        def before_retry(number: int, exc: Exception) -> None:
+            log.warning(
+                "mediawiki.retry",
+                api_url=self.api_url,
+                action=params.get("action"),
+                attempt=number,
+                error=http.describe(exc),
+            )
 
         try:
-            for attempt in stamina.retry_context(
-                on=backoff,
-                attempts=policy.attempts,
-                timeout=policy.total_seconds,
-                wait_initial=policy.wait_initial,
-                wait_max=policy.wait_max,
-                wait_jitter=policy.wait_jitter,
-            ):
-                if attempt.num > 1:
-                    log.warning(
-                        "mediawiki.retry",
-                        api_url=self.api_url,
-                        action=params.get("action"),
-                        attempt=attempt.num,
-                        error=describe(last[0]) if last else None,
-                    )
-                with attempt:
-                    return self._once(method, params)
+            return retrying(
+                lambda _: self._once(method, params),
+                policy=self.retry,
+                retry_on=transient,
+                before_retry=before_retry,
+            )
         except (_Transient, httpx.TransportError) as exc:
-            what = describe(exc)
             raise WikiUnavailable(
                 "unavailable",
-                f"the wiki kept failing ({what}) after up to {policy.attempts} attempts",
+                f"the wiki kept failing ({http.describe(exc)})"
+                f" after up to {self.retry.attempts} attempts",
             ) from exc
-        raise AssertionError("stamina ended without an answer or an error")  # pragma: no cover
 
     def _once(self, method: str, params: Mapping[str, str | int]) -> dict[str, Any]:
         query: dict[str, str | int] = {
@@ -252,7 +217,7 @@ class ActionApi:
         else:
             response = self._client.get(self.api_url, params=query)
         if response.status_code in _RETRY_STATUSES or response.status_code >= 500:
-            raise _Transient(f"HTTP {response.status_code}", _retry_after(response))
+            raise _Transient(f"HTTP {response.status_code}", retry_after(response.headers))
         if response.status_code >= 400:
             raise WikiError(
                 f"http-{response.status_code}",
@@ -271,7 +236,7 @@ class ActionApi:
         if isinstance(error, Mapping):
             code = str(error.get("code", "unknown"))
             if code == "maxlag":
-                wait = _retry_after(response)
+                wait = retry_after(response.headers)
                 raise _Transient(
                     "database lag above maxlag", MAXLAG_SECONDS if wait is None else wait
                 )

@@ -25,11 +25,11 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar
 from urllib.parse import quote
 
-import stamina
 import structlog
 
 from syncd import __version__, metrics
 from syncd.errors import IntercomAuthError, IntercomUnavailable
+from syncd.net.retry import RetryPolicy, retrying
 from syncd.publisher import answers
 from syncd.publisher.models import RemotePage, RequestInterrupted, error_of
 from syncd.publisher.ratelimit import RateBudget
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 # httpx and the retry policy built on its exceptions are imported by the first request, not
 # here: a run where nothing changed sends none, and they cost ~20 ms to import. The methods
-# that need them import syncd.publisher.retry first, which imports httpx.
+# that need them import syncd.publisher.retry, which imports httpx (through syncd.net.http).
 
 log = structlog.get_logger("syncd.publisher")
 
@@ -48,6 +48,8 @@ T = TypeVar("T")
 SOURCES = "/ai/content_import_sources"
 PAGES = "/ai/external_pages"
 PER_PAGE = 150  # the largest page Intercom's list endpoints serve
+# Back-off between attempts (seconds): first wait, longest wait, jitter.
+WAIT_INITIAL, WAIT_MAX, WAIT_JITTER = 0.25, 15.0, 0.5
 
 
 def _same_url(a: str, b: str) -> bool:
@@ -86,8 +88,13 @@ class Publisher:
         self._closed = False
         self._client_lock = threading.Lock()
         self._budget = RateBudget()
-        self._max_attempts = max_attempts
-        self._retry_deadline = retry_deadline
+        self._retry = RetryPolicy(
+            attempts=max_attempts,
+            total_seconds=retry_deadline,
+            wait_initial=WAIT_INITIAL,
+            wait_max=WAIT_MAX,
+            wait_jitter=WAIT_JITTER,
+        )
         self._lock = threading.Lock()
         self._source_lock = threading.Lock()
         self._requests = 0
@@ -116,26 +123,15 @@ class Publisher:
             return self._client
 
     def _new_client(self) -> httpx.Client:
-        from syncd.publisher import retry  # noqa: F401 - imports httpx, see the module top
+        from syncd.net import http
 
-        # isort: split
-        import httpx
-
-        from syncd.net.deadline import DeadlineTransport
-
-        limits = httpx.Limits(
+        return http.client(
+            timeout=self._timeout,
+            stop=self._stop,
+            transport=self._transport,
             max_connections=self._max_concurrency,
-            max_keepalive_connections=self._max_concurrency,
-        )
-        transport = self._transport or DeadlineTransport(
-            total=self._timeout, stop=self._stop, limits=limits
-        )
-        return httpx.Client(
             base_url=self._base_url,
             headers=self._headers,
-            timeout=httpx.Timeout(self._timeout),
-            limits=limits,
-            transport=transport,
         )
 
     def __enter__(self) -> Self:
@@ -293,31 +289,26 @@ class Publisher:
         from syncd.net.deadline import Interrupted
 
         self._check_auth()
-        number, last, detail = 0, "none", ""
+        number = 0
+
+        def counted(attempt_number: int) -> T:
+            nonlocal number
+            number = attempt_number
+            return attempt(attempt_number)
 
         def worth_retrying(exc: Exception) -> bool:
             # A stopping run does not wait out a back-off for a request it would abandon.
             return isinstance(exc, retry.RETRYABLE) and not self._stopping()
 
+        def before_retry(attempt_number: int, exc: Exception) -> None:
+            reason = retry.reason(exc)
+            metrics.RETRIES.labels(reason=reason).inc()
+            retry.log_retry(log, operation, attempt_number, reason, retry.detail(exc))
+
         try:
-            for trial in stamina.retry_context(
-                on=worth_retrying,
-                attempts=self._max_attempts,
-                timeout=self._retry_deadline,
-                wait_initial=retry.WAIT_INITIAL,
-                wait_max=retry.WAIT_MAX,
-                wait_jitter=retry.WAIT_JITTER,
-            ):
-                with trial:
-                    number += 1
-                    if number > 1:
-                        metrics.RETRIES.labels(reason=last).inc()
-                        retry.log_retry(log, operation, number, last, detail)
-                    try:
-                        return attempt(number)
-                    except retry.RETRYABLE as exc:
-                        last, detail = retry.reason(exc), retry.detail(exc)
-                        raise
+            return retrying(
+                counted, policy=self._retry, retry_on=worth_retrying, before_retry=before_retry
+            )
         except Interrupted as exc:
             raise RequestInterrupted(f"{operation}: {exc}") from None
         except retry.RETRYABLE as exc:
@@ -334,7 +325,6 @@ class Publisher:
             ) from exc
         except httpx.HTTPError as exc:  # not worth retrying (a decoding error, a bad URL)
             raise IntercomUnavailable(f"{operation}: {retry.detail(exc)}") from exc
-        raise AssertionError("the retry loop ended without a result")  # pragma: no cover
 
     def _stopping(self) -> bool:
         return self._stop is not None and self._stop.is_set()

@@ -1,35 +1,21 @@
 """Which failures the publisher retries, and how.
 
 Retried: 408, 409, 429 and every 5xx, and transport failures (connection refused or reset, a
-connection closed without an answer, timeouts). Never retried: any other 4xx, because the same
-request would fail the same way. Backoff is exponential with jitter (stamina), bounded both by
-a number of attempts and by a deadline; a 429 additionally holds every worker until the
-rate-limit window resets (see :mod:`syncd.publisher.ratelimit`).
+connection closed without an answer, timeouts: :data:`syncd.net.http.TRANSPORT_ERRORS`). Never
+retried: any other 4xx, because the same request would fail the same way. Backoff is
+exponential with jitter (:func:`syncd.net.retry.retrying`), bounded both by a number of
+attempts and by a deadline; a 429 additionally holds every worker until the rate-limit window
+resets (see :mod:`syncd.publisher.ratelimit`).
+
+Importing this module imports httpx (through :mod:`syncd.net.http`): the publisher does so on
+its first request.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from syncd.log import hidden_modules
-
-# The httpx package imports its command-line client, and with it rich and pygments: some 30 ms
-# that syncd never needs (newer httpx releases import it lazily). Hidden, httpx.main is a stub.
-# This module is where the publisher first imports httpx, on its first request.
-with hidden_modules("rich", "pygments"):
-    import httpx
-
-# Failures of the exchange itself: the request may or may not have reached Intercom, so only
-# idempotent operations (all of ours: upserts by external id, deletes, reads) are retried.
-TRANSPORT_ERRORS: tuple[type[httpx.HTTPError], ...] = (
-    httpx.TimeoutException,
-    httpx.NetworkError,
-    httpx.RemoteProtocolError,
-)
-
-WAIT_INITIAL = 0.25
-WAIT_MAX = 15.0
-WAIT_JITTER = 0.5
+from syncd.net.http import TRANSPORT_ERRORS, describe
 
 
 class RetryableStatus(Exception):
@@ -58,8 +44,6 @@ def reason(exc: BaseException) -> str:
 
 def detail(exc: BaseException) -> str:
     """What went wrong, for people: the status, or the host and the system's words."""
-    from syncd.net.deadline import describe
-
     return str(exc) if isinstance(exc, RetryableStatus) else describe(exc)
 
 
