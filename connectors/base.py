@@ -40,6 +40,14 @@ A connector is built once per run from its validated options (:class:`ConnectorO
 listed once, then asked to fetch each new or re-versioned document. Fetches of different
 documents may run one after another in one thread; a connector need not be thread-safe.
 
+memory
+    A few small values a connector must keep between runs, such as which renamed file keeps
+    which external id (:class:`Memory`, given as :attr:`SourceInfo.memory`). The engine keeps
+    them in the state database, beside the source's documents: unlike the cache folder, they
+    survive a lost volume. Keep values small (a few hundred kilobytes at most) and never put a
+    secret in them. Everything else a connector keeps is a cache: losing it must cost a
+    re-fetch and nothing else.
+
 change set
     What a change trigger saw changed at a source (:class:`ChangeSet`): the ref ids edited,
     created or moved, the ref ids deleted, or "everything" when it cannot say which. A run
@@ -171,6 +179,38 @@ class Poll:
     cursor: str
 
 
+class Memory(abc.ABC):
+    """Small named values a connector keeps between runs (see ``memory`` in the module doc).
+
+    Keys are short names chosen by the connector (``git.identities``); values are text (JSON
+    when structured). A value put is kept at once, as the state database keeps it.
+    """
+
+    @abc.abstractmethod
+    def get(self, key: str) -> str | None:
+        """The value last put under ``key``, None if there is none."""
+
+    @abc.abstractmethod
+    def put(self, key: str, value: str | None) -> None:
+        """Keep ``value`` under ``key`` (None forgets the key)."""
+
+
+class InMemory(Memory):
+    """A :class:`Memory` held in this process only: for tests and callers without a state."""
+
+    def __init__(self, values: Mapping[str, str] | None = None) -> None:
+        self.values: dict[str, str] = dict(values or {})
+
+    def get(self, key: str) -> str | None:
+        return self.values.get(key)
+
+    def put(self, key: str, value: str | None) -> None:
+        if value is None:
+            self.values.pop(key, None)
+        else:
+            self.values[key] = value
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class SourceInfo:
     """What a connector may know about the configured source it reads for."""
@@ -179,8 +219,11 @@ class SourceInfo:
     url: str
     # A folder this source alone may keep files in between runs (a git repository), under
     # the state location; None when the caller has none to offer (a connector needing one
-    # must then say so).
+    # must then say so). A cache: it may be lost between any two runs.
     cache_dir: Path | None = None
+    # What must outlast the cache (see Memory); None when the caller keeps nothing, so the
+    # connector remembers only within this run.
+    memory: Memory | None = dataclasses.field(default=None, compare=False)
     # Set once the run is stopping: a connector waiting on the network may abandon its request
     # (syncd.net.deadline.DeadlineTransport does) rather than hold the stop up.
     stop: threading.Event | None = dataclasses.field(default=None, compare=False)

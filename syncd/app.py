@@ -37,6 +37,7 @@ from syncd.publisher import Publisher, RequestInterrupted
 from syncd.redact import redact
 from syncd.state import database, replicas
 from syncd.state.lease import SourceLease
+from syncd.state.memory import StoredMemory
 from syncd.state.tracker import Tracker
 from syncd.sync.engine import SourceSync, SyncOptions
 from syncd.sync.plan import RunReport
@@ -134,16 +135,15 @@ class App:
             stop=stop,
         )
 
-    def connector(self, source: SourceConfig, stop: threading.Event | None = None) -> Connector:
-        """A fresh connector for ``source``; ``stop`` lets it abandon a stalled request."""
+    def connector(
+        self, source: SourceConfig, stop: threading.Event | None = None, *, dry_run: bool = False
+    ) -> Connector:
+        """A connector remembering in the state database; ``stop`` abandons a stalled request."""
         self.config.require(source)
         cls = registry.load(source.connector)
-        info = SourceInfo(
-            name=source.name,
-            url=source.url,
-            cache_dir=self.config.state.cache_root() / source.name,
-            stop=stop,
-        )
+        cache = self.config.state.cache_root() / source.name
+        memory = StoredMemory(self.sessions, source.name, dry_run=dry_run)
+        info = SourceInfo(source.name, source.url, cache_dir=cache, stop=stop, memory=memory)
         return cls(source.connector_options, source=info)
 
     def sync(
@@ -299,7 +299,7 @@ class App:
                     incremental=options.only is not None,
                     keep=self.config.state.run_history,
                 )
-            connector = self.connector(source, stop)
+            connector = self.connector(source, stop, dry_run=options.dry_run)
             sync = SourceSync(
                 source=source,
                 connector=connector,

@@ -58,6 +58,7 @@ from syncd.connectors.base import (
     DocumentError,
     DocumentExcluded,
     DocumentRef,
+    InMemory,
     Poll,
     SourceInfo,
     SourceUnavailable,
@@ -102,7 +103,11 @@ class MarkdownConnector(Connector):
             if source.cache_dir is None:
                 raise SourceUnavailable("a git source needs a cache folder; none was given")
             self.git = GitTree(
-                options.git, options.folder(), source.cache_dir, _options_digest(options, source)
+                options.git,
+                options.folder(),
+                source.cache_dir,
+                _options_digest(options, source),
+                memory=source.memory or InMemory(),
             )
         self.wiki = Wiki(options.wiki, options.base_url or source.url) if options.wiki else None
         # Without git this is the tree's folder; with git it only names the source.

@@ -310,6 +310,29 @@ class Repository:
             f"+{ref}:{HEAD_REF}",
         )
 
+    def fetch_commit(self, commit: str) -> None:
+        """Fetch one commit by its id (shallow), keeping its objects without naming it.
+
+        Servers speaking git's protocol version 2 (git's own, GitHub, GitLab) allow it for any
+        commit their refs still reach.
+        """
+        self.ensure()
+        self.git(
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            "--no-write-fetch-head",
+            "--no-recurse-submodules",
+            "--no-auto-maintenance",
+            "--depth=1",
+            self.remote.url,
+            commit,
+        )
+
+    def commit(self, name: str) -> str:
+        """The commit id ``name`` (a ref) points to."""
+        return self.git("rev-parse", "--verify", f"{name}^{{commit}}").decode().strip()
+
     def maintain(self) -> None:
         """Pack loose objects and drop unreachable ones when git thinks it is time."""
         self.git("gc", "--auto", "--quiet")

@@ -17,9 +17,14 @@ fingerprint
 identity
     A file keeps the external id it was first published under when git sees it renamed
     (``git diff-tree -M`` between the last listed tree and this one, 50% similarity), so its
-    Intercom page is updated in place. The moves are remembered in the cache folder
-    (``identities.json``) beside the repository; a path that a renamed file's page still
-    holds gets its own id when a new file takes that path.
+    Intercom page is updated in place; a path that a renamed file's page still holds gets its
+    own id when a new file takes that path. The moves, and the commit and tree last listed,
+    are the connector's memory (:class:`~syncd.connectors.base.Memory`, key
+    ``git.identities``), kept in the state database. The cache folder holds only the bare
+    repository: when it is lost, the next fetch also brings the last listed commit back (one
+    more shallow fetch, by its id), so renames are still followed. A remote that no longer
+    has that commit (history rewritten, then collected) is logged, and its renames since the
+    last run become a delete plus a create.
 
 A page kept in Git LFS (a pointer blob) fails alone with a message; its text is never sent.
 
@@ -31,15 +36,13 @@ is a listing like any other, so the engine's mass-deletion guard judges it.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pydantic
 import structlog
 
-from syncd.connectors.base import DocumentError, SourceUnavailable
+from syncd.connectors.base import DocumentError, Memory, SourceUnavailable
 from syncd.connectors.markdown import git
 from syncd.connectors.markdown.git import Entry, GitError, Remote, Repository
 from syncd.connectors.markdown.gitblobs import Blobs
@@ -47,7 +50,8 @@ from syncd.connectors.markdown.gitblobs import Blobs
 log = structlog.get_logger(__name__)
 
 _REGULAR_MODES = frozenset({"100644", "100755"})  # not 120000 (symlink) or 160000 (submodule)
-_STATE_FILE = "identities.json"
+_MEMORY_KEY = "git.identities"
+_OLD_STATE_FILE = "identities.json"  # where earlier versions kept it, in the cache folder
 _LFS_POINTER = b"version https://git-lfs.github.com/spec/"
 
 
@@ -114,11 +118,15 @@ def valid_folder(folder: str) -> str:
 class GitTree:
     """The fetched snapshot of one git source, for one run."""
 
-    def __init__(self, options: GitOptions, folder: str, cache_dir: Path, salt: str) -> None:
+    def __init__(
+        self, options: GitOptions, folder: str, cache_dir: Path, salt: str, *, memory: Memory
+    ) -> None:
         self.options = options
         self.folder = folder
         self.cache_dir = cache_dir
         self.salt = salt
+        self.memory = memory
+        self._commit: str | None = None
         self.repository = Repository(cache_dir / "repo.git", options.remote())
         self._ref: str | None = None
         self._tree: str | None = None
@@ -147,6 +155,7 @@ class GitTree:
                     log.warning("git.default_branch_changed", old=state.get("ref"), new=ref)
             self.repository.fetch(ref)
             tree = self.repository.tree(git.HEAD_REF, self.folder)
+            self._commit = self.repository.commit(git.HEAD_REF)
         except GitError as exc:
             raise SourceUnavailable(
                 f"cannot fetch {ref or 'HEAD'} from {self._where}: {exc}"
@@ -191,7 +200,7 @@ class GitTree:
         state = self._state()
         ids: dict[str, str] = dict(state.get("ids") or {})
         last = state.get("tree")
-        if isinstance(last, str) and last != self._tree and self.repository.has_object(last):
+        if isinstance(last, str) and last != self._tree and self._recover(last, state):
             assert self._tree is not None
             changes = self.repository.renames(last, self._tree)
             for status, old, new in changes:
@@ -207,8 +216,29 @@ class GitTree:
                     # A new file at a path whose old page moved on: it needs an id of its own.
                     ids[new] = f"{new}@{entries[new].sha[:12]}"
         ids = {path: identity for path, identity in ids.items() if path in entries}
-        self._save_state({"ref": self._ref, "tree": self._tree, "ids": ids})
+        self._save_state({"ref": self._ref, "commit": self._commit, "tree": self._tree, "ids": ids})
         return ids
+
+    def _recover(self, tree: str, state: dict[str, Any]) -> bool:
+        """Whether the last listed tree is at hand, fetching its commit again if the cache
+        lost it (a new volume); False, logged, when the remote no longer has it."""
+        if self.repository.has_object(tree):
+            return True
+        commit = state.get("commit")
+        if not isinstance(commit, str):
+            return False
+        try:
+            self.repository.fetch_commit(commit)
+        except GitError as exc:
+            log.warning(
+                "git.renames_not_followed",
+                commit=commit,
+                reason=f"the last listed commit cannot be fetched again: {exc}",
+                hint="a file renamed since the last run is published as a new page",
+            )
+            return False
+        log.info("git.last_commit_fetched_again", commit=commit, reason="not in the cache")
+        return self.repository.has_object(tree)
 
     def identity(self, path: str) -> str | None:
         """The external id a moved file keeps, None for the path's own."""
@@ -270,22 +300,22 @@ class GitTree:
             self._blobs.close()
             self._blobs = None
 
-    # -- state beside the repository -------------------------------------------------------
+    # -- memory in the state database ------------------------------------------------------
 
     def _state(self) -> dict[str, Any]:
+        text = self.memory.get(_MEMORY_KEY)
+        if text is None:
+            # Kept in the cache folder by earlier versions: taken over once (the next save
+            # goes to the memory, which is read first from then on).
+            try:
+                text = (self.cache_dir / _OLD_STATE_FILE).read_text(encoding="utf-8")
+            except OSError:
+                return {}
         try:
-            data = json.loads((self.cache_dir / _STATE_FILE).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            data = json.loads(text)
+        except ValueError:
             return {}
         return data if isinstance(data, dict) else {}
 
     def _save_state(self, state: dict[str, Any]) -> None:
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=self.cache_dir, prefix=".identities-")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump(state, out, sort_keys=True)
-            Path(temporary).replace(self.cache_dir / _STATE_FILE)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        self.memory.put(_MEMORY_KEY, json.dumps(state, sort_keys=True))

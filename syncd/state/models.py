@@ -22,6 +22,11 @@ freshness sample
     For one document written in Intercom, the seconds from its change at the source to the
     write (see :mod:`syncd.state.freshness`); the last :data:`FRESHNESS_KEPT` per source are kept.
 
+connector memory
+    Small values a source's connector keeps between runs (a git source's renamed files and
+    the tree it last listed; see :class:`syncd.connectors.base.Memory`), by key. They are kept
+    here rather than in the cache folder because losing them would turn renames into deletes.
+
 lease
     Who runs a source right now, until when. Only the holder of an unexpired lease writes.
 
@@ -174,6 +179,19 @@ class FreshnessSample(Base):
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
     written_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     seconds: Mapped[float] = mapped_column(Float)
+
+
+class ConnectorMemory(Base):
+    """One value a source's connector keeps between runs."""
+
+    __tablename__ = "connector_memory"
+
+    source_id: Mapped[int] = mapped_column(
+        ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Lease(Base):

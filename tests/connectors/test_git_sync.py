@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -243,3 +244,25 @@ def test_moving_most_pages_is_renames_not_a_mass_deletion(site: Site, upstream: 
     assert (code, report["updated"], report["created"], report["deleted"]) == (0, 5, 0, 0)
     assert {external_id: page["id"] for external_id, page in site.pages().items()} == ids
     assert site.pages()["page-0.md"]["url"] == SITE_URL + "/moved/page-0/"
+
+
+def test_a_lost_cache_volume_costs_a_fetch_not_the_renames(site: Site, upstream: Upstream) -> None:
+    """The cache folder removed between runs (an emptyDir): a rename still keeps its page."""
+    assert site.sync()[0] == 0
+    ids = {external_id: page["id"] for external_id, page in site.pages().items()}
+    shutil.rmtree(site.tmp_path / "cache")
+    # Nothing changed: the state database's fingerprint makes the run a no-op after one fetch.
+    requests = len(site.sandbox.store.request_log)
+    code, report, _ = site.sync()
+    assert (code, report["created"], report["updated"], report["deleted"]) == (0, 0, 0, 0)
+    assert len(site.sandbox.store.request_log) == requests
+
+    shutil.rmtree(site.tmp_path / "cache")
+    upstream.run("mv", "docs/page-2.md", "docs/renamed.md")
+    upstream.push("rename")
+    code, report, logs = site.sync()
+    assert (code, report["updated"], report["created"], report["deleted"]) == (0, 1, 0, 0)
+    assert {external_id: page["id"] for external_id, page in site.pages().items()} == ids
+    assert site.pages()["page-2.md"]["url"] == SITE_URL + "/renamed/"
+    assert "git.last_commit_fetched_again" in logs
+    assert not list((site.tmp_path / "cache").rglob("identities.json"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import threading
 import time
@@ -13,7 +14,14 @@ from pathlib import Path
 import pytest
 
 from syncd.config.loading import load_config
-from syncd.connectors.base import Connector, DocumentError, SourceInfo, SourceUnavailable
+from syncd.connectors.base import (
+    Connector,
+    DocumentError,
+    InMemory,
+    Memory,
+    SourceInfo,
+    SourceUnavailable,
+)
 from syncd.connectors.markdown.connector import MarkdownConnector
 from syncd.connectors.markdown.git import GitTimeout, run
 from syncd.errors import ConfigError
@@ -21,11 +29,16 @@ from tests.connectors.contract import ConnectorContract
 from tests.gitrepos import Upstream, git, http_server
 
 
-def connector(tmp_path: Path, url: str, **options: object) -> MarkdownConnector:
+def connector(
+    tmp_path: Path, url: str, memory: Memory | None = None, **options: object
+) -> MarkdownConnector:
     git_options = {"url": url, **options.pop("git", {})}  # type: ignore[dict-item]
+    source = SourceInfo(
+        "docs", "https://docs.example.com", cache_dir=tmp_path / "cache", memory=memory
+    )
     built = MarkdownConnector.from_config(
         {"git": git_options, "base_url": "https://docs.example.com/", **options},
-        source=SourceInfo("docs", "https://docs.example.com", cache_dir=tmp_path / "cache"),
+        source=source,
         base_dir=tmp_path,
     )
     assert isinstance(built, MarkdownConnector)
@@ -142,11 +155,12 @@ def test_symlinks_submodules_and_hidden_files_are_not_pages(
 
 def test_a_renamed_file_keeps_its_external_id(tmp_path: Path, upstream: Upstream) -> None:
     """git's rename detection carries a page's external id to its new path, across runs."""
-    with connector(tmp_path, upstream.url) as source:
+    memory = InMemory()
+    with connector(tmp_path, upstream.url, memory) as source:
         listing(source)
     upstream.run("mv", "guide/setup.md", "guide/install.md")
     upstream.push("rename")
-    with connector(tmp_path, upstream.url) as source:
+    with connector(tmp_path, upstream.url, memory) as source:
         refs = listing(source)
         moved = source.fetch(next(r for r in source.list() if r.id == "guide/install.md"))
     assert set(refs) == {"index.md", "guide/install.md"}
@@ -157,12 +171,56 @@ def test_a_renamed_file_keeps_its_external_id(tmp_path: Path, upstream: Upstream
         {"guide/setup.md": "# A new setup page\n", "guide/install.md": "# Install\n\nEdited.\n"}
     )
     upstream.push("new file at the old path")
-    with connector(tmp_path, upstream.url) as source:
+    with connector(tmp_path, upstream.url, memory) as source:
         listing(source)
         new = source.fetch(next(r for r in source.list() if r.id == "guide/setup.md"))
         edited = source.fetch(next(r for r in source.list() if r.id == "guide/install.md"))
     assert edited.external_id == "guide/setup.md"
     assert new.external_id not in (None, "guide/setup.md")
+
+
+def test_renames_are_followed_after_the_cache_folder_is_lost(
+    tmp_path: Path, upstream: Upstream
+) -> None:
+    """The memory, not the cache, remembers: a new cache fetches the last commit back."""
+    memory = InMemory()
+    with connector(tmp_path, upstream.url, memory) as source:
+        listing(source)
+    assert not (tmp_path / "cache" / "identities.json").exists()
+    upstream.run("mv", "guide/setup.md", "guide/install.md")
+    upstream.push("rename")
+    shutil.rmtree(tmp_path / "cache")
+    with connector(tmp_path, upstream.url, memory) as source:
+        assert set(listing(source)) == {"index.md", "guide/install.md"}
+        moved = source.fetch(next(r for r in source.list() if r.id == "guide/install.md"))
+    assert moved.external_id == "guide/setup.md"
+    # Without the memory, the move is not followed: the file is a new page.
+    shutil.rmtree(tmp_path / "cache")
+    upstream.run("mv", "guide/install.md", "guide/setup-guide.md")
+    upstream.push("rename again")
+    with connector(tmp_path, upstream.url, InMemory()) as source:
+        listing(source)
+        fresh = source.fetch(next(r for r in source.list() if r.id == "guide/setup-guide.md"))
+    assert fresh.external_id is None
+
+
+def test_renames_are_not_followed_when_the_last_commit_is_gone(
+    tmp_path: Path, upstream: Upstream, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """History rewritten and collected upstream, cache lost: a warning, then a new page."""
+    memory = InMemory()
+    with connector(tmp_path, upstream.url, memory) as source:
+        listing(source)
+    state = json.loads(memory.get("git.identities") or "{}")
+    memory.put("git.identities", json.dumps({**state, "tree": "1" * 40, "commit": "2" * 40}))
+    shutil.rmtree(tmp_path / "cache")
+    upstream.run("mv", "guide/setup.md", "guide/install.md")
+    upstream.push("rename")
+    with connector(tmp_path, upstream.url, memory) as source:
+        assert set(listing(source)) == {"index.md", "guide/install.md"}
+        moved = source.fetch(next(r for r in source.list() if r.id == "guide/install.md"))
+    assert moved.external_id is None
+    assert "git.renames_not_followed" in capsys.readouterr().out
 
 
 def test_the_token_never_reaches_argv_or_the_cache(tmp_path: Path, upstream: Upstream) -> None:

@@ -47,7 +47,7 @@ def test_upgrade_twice_is_a_no_op(state_url: str) -> None:
 def test_two_processes_migrating_at_once(state_url: str) -> None:
     """Two processes starting together both succeed; the schema is migrated once."""
     code = (
-        "import sys; from syncd import database; "
+        "import sys; from syncd.state import database; "
         "e, _ = database.open_database(sys.argv[1]); e.dispose()"
     )
     procs = [
