@@ -227,6 +227,9 @@ class SourceInfo:
     # Set once the run is stopping: a connector waiting on the network may abandon its request
     # (syncd.net.deadline.DeadlineTransport does) rather than hold the stop up.
     stop: threading.Event | None = dataclasses.field(default=None, compare=False)
+    # The run was asked to re-read everything (``--full-resync``): a connector that keeps
+    # something between runs (what it checked, when) checks it again.
+    full_resync: bool = False
 
 
 class ConnectorError(Exception):

@@ -18,6 +18,7 @@ BUILTIN: dict[str, str] = {
     "markdown": "syncd.connectors.markdown.connector:MarkdownConnector",
     "confluence_export": "syncd.connectors.confluence.connector:ConfluenceExportConnector",
     "mediawiki": "syncd.connectors.mediawiki.connector:MediaWikiConnector",
+    "confluence": "syncd.connectors.confluence.live.connector:ConfluenceConnector",
 }
 
 

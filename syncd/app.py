@@ -136,14 +136,26 @@ class App:
         )
 
     def connector(
-        self, source: SourceConfig, stop: threading.Event | None = None, *, dry_run: bool = False
+        self,
+        source: SourceConfig,
+        stop: threading.Event | None = None,
+        *,
+        dry_run: bool = False,
+        full_resync: bool = False,
     ) -> Connector:
         """A connector remembering in the state database; ``stop`` abandons a stalled request."""
         self.config.require(source)
         cls = registry.load(source.connector)
         cache = self.config.state.cache_root() / source.name
         memory = StoredMemory(self.sessions, source.name, dry_run=dry_run)
-        info = SourceInfo(source.name, source.url, cache_dir=cache, stop=stop, memory=memory)
+        info = SourceInfo(
+            source.name,
+            source.url,
+            cache_dir=cache,
+            stop=stop,
+            memory=memory,
+            full_resync=full_resync,
+        )
         return cls(source.connector_options, source=info)
 
     def sync(
@@ -299,7 +311,9 @@ class App:
                     incremental=options.only is not None,
                     keep=self.config.state.run_history,
                 )
-            connector = self.connector(source, stop, dry_run=options.dry_run)
+            connector = self.connector(
+                source, stop, dry_run=options.dry_run, full_resync=options.full_resync
+            )
             sync = SourceSync(
                 source=source,
                 connector=connector,

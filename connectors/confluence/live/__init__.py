@@ -1,0 +1,1 @@
+"""The ``confluence`` connector: a live Confluence site, Cloud or Data Center, read over REST."""

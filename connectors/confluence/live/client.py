@@ -1,0 +1,299 @@
+"""HTTP to one Confluence site: authentication, bounded retries, paging, errors in words.
+
+The vocabulary:
+
+site
+    The base URL the options name: ``https://acme.atlassian.net/wiki`` on Cloud, the base URL
+    with any context path (``https://wiki.example.com/confluence``) on Data Center. Every
+    path here is relative to it (``/rest/api/...``, ``/api/v2/...``).
+
+transient failure
+    HTTP 429, 503 and other 5xx, a timeout or a dropped connection: asked again within
+    :class:`RetryPolicy`. A ``Retry-After`` is honoured up to :attr:`RetryPolicy.max_wait`;
+    a longer one (Data Center answers a user whom the admin *blocked* with
+    ``Retry-After: 9223372036854775807``) is reported at once as :class:`RateLimited`, never
+    slept.
+
+refused
+    401 and 403: the site does not accept the credentials (expired or revoked API token,
+    wrong e-mail, personal access token of another site) or the account may not read. Never
+    retried: a refusal asked again a hundred times is a lockout, not a recovery.
+
+The errors are :class:`~syncd.connectors.base.SourceUnavailable` (a listing that meets them
+deletes nothing): :class:`SiteRefused`, :class:`RateLimited`, :class:`SiteUnavailable`.
+:class:`NotFound` (404) is left to the caller: a page gone, or one we may no longer see.
+Messages name the site and never carry the token or the e-mail's password.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import email.utils
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+import httpx
+import stamina
+import structlog
+
+from syncd.connectors.base import ConnectorError, SourceUnavailable
+from syncd.net.deadline import DeadlineTransport, describe
+
+log = structlog.get_logger(__name__)
+
+USER_AGENT = "syncd-confluence-connector/1"
+_TRANSIENT = {429, 502, 503, 504}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How long transient failures are retried: attempts, total seconds, longest wait."""
+
+    attempts: int = 5
+    total_seconds: float = 120.0
+    wait_initial: float = 0.5
+    wait_max: float = 10.0
+    wait_jitter: float = 1.0
+    max_wait: float = 60.0  # the longest Retry-After slept; longer ones are reported
+
+
+class SiteRefused(SourceUnavailable):
+    """401/403: the site refuses the credentials or the account may not read."""
+
+
+class RateLimited(SourceUnavailable):
+    """The site asks us to wait far longer than we would (an admin's block, usually)."""
+
+
+class SiteUnavailable(SourceUnavailable):
+    """Transient failures outlasted the retry policy."""
+
+
+class NotFound(ConnectorError):
+    """404: the content does not exist, or the account may not see it (Confluence says both)."""
+
+
+class _Transient(Exception):
+    def __init__(self, what: str, retry_after: float | None) -> None:
+        super().__init__(what)
+        self.retry_after = retry_after
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta seconds or an HTTP date), if any."""
+    value = (response.headers.get("retry-after") or "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def auth_header(email_address: str | None, token: str | None) -> str | None:
+    """Basic with the e-mail (a Cloud API token), Bearer without (a Data Center PAT)."""
+    if token is None:
+        return None
+    if email_address:
+        pair = f"{email_address}:{token}".encode()
+        return "Basic " + base64.b64encode(pair).decode("ascii")
+    return f"Bearer {token}"
+
+
+class SiteClient:
+    """GETs of one Confluence site's REST resources, as JSON objects."""
+
+    def __init__(
+        self,
+        site: str,
+        *,
+        authorization: str | None,
+        timeout: float,
+        what_to_check: str,
+        retry: RetryPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
+        stop: threading.Event | None = None,
+    ) -> None:
+        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        if authorization is not None:
+            headers["Authorization"] = authorization
+        self.site = site.rstrip("/")
+        self.retry = retry or RetryPolicy()
+        self.requests = 0  # made, retries included: what the benchmarks count
+        self.base: str | None = None  # the last ``_links.base`` the site answered with
+        self._what_to_check = what_to_check
+        self._client = httpx.Client(
+            headers=headers,
+            timeout=timeout,
+            transport=transport or DeadlineTransport(total=timeout, stop=stop),
+            follow_redirects=False,  # a redirect to a login page is not an answer
+        )
+        split = urlsplit(self.site)
+        self._origin = urlunsplit((split.scheme, split.netloc, "", "", ""))
+
+    def close(self) -> None:
+        """Close the HTTP session."""
+        self._client.close()
+
+    def url(self, path: str, params: Mapping[str, str | int] | None = None) -> str:
+        """An absolute URL of ``path`` under the site (or the site's origin for ``/wiki/...``)."""
+        if path.startswith(("http://", "https://")):
+            base = path
+        elif self.site.endswith("/wiki") and path.startswith("/wiki/"):
+            base = self._origin + path  # Cloud v2 next links already carry /wiki
+        else:
+            base = self.site + path
+        if not params:
+            return base
+        return f"{base}{'&' if '?' in base else '?'}{urlencode(params)}"
+
+    def get(self, path: str, params: Mapping[str, str | int] | None = None) -> dict[str, Any]:
+        """The JSON object at ``path``; the errors of the module docstring."""
+        url = self.url(path, params)
+        policy = self.retry
+        started = time.monotonic()
+
+        def backoff(exc: Exception) -> bool | float:
+            if isinstance(exc, httpx.TransportError):
+                return True
+            if not isinstance(exc, _Transient):
+                return False
+            if exc.retry_after is None:
+                return True
+            remaining = policy.total_seconds - (time.monotonic() - started)
+            return exc.retry_after if exc.retry_after <= remaining else False
+
+        try:
+            for attempt in stamina.retry_context(
+                on=backoff,
+                attempts=policy.attempts,
+                timeout=policy.total_seconds,
+                wait_initial=policy.wait_initial,
+                wait_max=policy.wait_max,
+                wait_jitter=policy.wait_jitter,
+            ):
+                if attempt.num > 1:
+                    log.warning("confluence.retry", site=self.site, attempt=attempt.num)
+                with attempt:
+                    return self._once(url)
+        except (_Transient, httpx.TransportError) as exc:
+            raise SiteUnavailable(
+                f"Confluence at {self.site} kept failing ({describe(exc)})"
+                f" after up to {policy.attempts} attempts"
+            ) from exc
+        raise AssertionError("stamina ended without an answer or an error")  # pragma: no cover
+
+    def _once(self, url: str) -> dict[str, Any]:
+        self.requests += 1
+        response = self._client.get(url)
+        status = response.status_code
+        limits = {k: v for k, v in response.headers.items() if "ratelimit" in k.lower()}
+        if limits:
+            log.debug("confluence.rate_limit_headers", site=self.site, **limits)
+        if status in _TRANSIENT or status >= 500:
+            wait = retry_after(response)
+            if wait is not None and wait > self.retry.max_wait:
+                raise RateLimited(
+                    f"Confluence at {self.site} answered HTTP {status} asking to wait"
+                    f" {_duration(wait)} (Retry-After); not waiting that long. A Data Center"
+                    " administrator may have set this account's rate limit to Block"
+                    " (General configuration > Rate limiting)"
+                )
+            raise _Transient(f"HTTP {status}", wait)
+        if status in (401, 403):
+            raise SiteRefused(
+                f"Confluence at {self.site} refused the request (HTTP {status});"
+                f" {self._what_to_check}"
+            )
+        if status == 404:
+            raise NotFound(f"{urlsplit(url).path}: not found on {self.site}")
+        if 300 <= status < 400:
+            raise SiteRefused(
+                f"Confluence at {self.site} redirected a REST request (HTTP {status}) to"
+                f" {response.headers.get('location', 'elsewhere')}; check that `site` is the"
+                " base URL of the site, with its context path"
+            )
+        if status >= 400:
+            raise SourceUnavailable(f"Confluence at {self.site} answered HTTP {status} for {url}")
+        try:
+            answer = response.json()
+        except ValueError:
+            raise SourceUnavailable(
+                f"{self.site} did not answer JSON; is `site` the Confluence base URL?"
+            ) from None
+        if not isinstance(answer, dict):
+            raise SourceUnavailable(f"{self.site} answered JSON that is not an object")
+        base = (answer.get("_links") or {}).get("base")
+        if isinstance(base, str) and base.startswith(("http://", "https://")):
+            self.base = base.rstrip("/")
+        return answer
+
+    def cursor_pages(
+        self, path: str, params: Mapping[str, str | int]
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Each page of results of a cursor-paged listing, following ``_links.next`` exactly."""
+        answer = self.get(path, params)
+        while True:
+            yield [item for item in answer.get("results", []) if isinstance(item, dict)]
+            following = (answer.get("_links") or {}).get("next")
+            if not following:
+                return
+            answer = self.get(self._next_url(answer, str(following)))
+
+    def offset_pages(
+        self, path: str, params: Mapping[str, str | int]
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Each page of a v1 listing: cursors followed as given, offsets recomputed.
+
+        Data Center caps ``limit`` silently and may under-count the ``start`` of its next link,
+        announce a next page after the end, or answer past the end with records already seen:
+        the next start is the previous one plus what came, and a page of nothing new ends it.
+        """
+        query: dict[str, str | int] = {**params, "start": 0}
+        answer = self.get(path, query)
+        seen: set[str] = set()
+        while True:
+            results = [item for item in answer.get("results", []) if isinstance(item, dict)]
+            fresh = [item for item in results if str(item.get("id")) not in seen]
+            if not fresh:
+                return
+            seen.update(str(item.get("id")) for item in fresh)
+            yield fresh
+            following = (answer.get("_links") or {}).get("next")
+            if not following:
+                return
+            if "cursor=" in str(following):
+                answer = self.get(self._next_url(answer, str(following)))
+                continue
+            query["start"] = int(query["start"]) + len(results)
+            answer = self.get(path, query)
+
+    def _next_url(self, answer: Mapping[str, Any], following: str) -> str:
+        """A next link as an absolute URL: v1 links are relative to ``_links.base``."""
+        if following.startswith(("http://", "https://")):
+            return following
+        if following.startswith("/wiki/"):
+            return self.url(following)
+        base = str((answer.get("_links") or {}).get("base") or self.site).rstrip("/")
+        # Keep our own scheme and host: a proxy may rewrite what the site believes it is.
+        split, ours = urlsplit(base), urlsplit(self.site)
+        path = split.path or ours.path
+        return urlunsplit((ours.scheme, ours.netloc, path, "", "")) + following
+
+
+def _duration(seconds: float) -> str:
+    if seconds > 10 * 365 * 86400:
+        return "forever"
+    if seconds >= 3600:
+        return f"{seconds / 3600:.0f} h"
+    return f"{seconds:.0f} s"

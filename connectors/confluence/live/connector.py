@@ -1,0 +1,397 @@
+"""The ``confluence`` connector: a live Confluence site (Cloud or Data Center) over REST.
+
+How the connector vocabulary maps onto a site (resources: :mod:`.site`):
+
+ref id and external id
+    The page (or blog post) id, as in the export connector: a space moved from exports to
+    the live connector keeps its pages in Intercom.
+version
+    ``v<Confluence version number>::<place>``, where *place* digests the space name, the
+    ancestors' titles and the title, which the body's opening trail shows: a page moved under
+    another parent is fetched again although Confluence kept its number. The listing reads
+    ids and versions only (no bodies), so a run where nothing changed fetches nothing and
+    sends nothing to Intercom.
+document
+    As the XML export gives it (:mod:`syncd.connectors.confluence.xml_reader`): the trail,
+    then the storage format rendered by the export connector's renderer with what only a
+    live site can give (:mod:`.render`); the URL is the site's own (``_links.base`` +
+    ``_links.webui``).
+
+Who we are: every run asks the site first (``/rest/api/user/current``). Data Center runs a
+request with an unknown personal access token as *anonymous* (CONFSERVER-98199) and answers
+200 with whatever anonymous may read: such a run stops before listing, deleting nothing.
+A chosen space that is missing or lists nothing stops the run too.
+
+Removals: a page trashed, purged, moved out of the chosen spaces or newly view-restricted
+(see :mod:`.restrictions`) is absent from the next full listing; the engine removes it behind
+the mass-delete guard. ``watch: true`` polls CQL (:mod:`.changes`); Data Center webhooks name
+pages (:mod:`syncd.daemon.triggers.hooks`), which a run looks up with :meth:`lookup`.
+"""
+
+from __future__ import annotations
+
+import builtins
+import dataclasses
+import hashlib
+import html
+from collections.abc import Collection, Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+import httpx
+import structlog
+
+from syncd.connectors.base import (
+    Connector,
+    ConnectorOptions,
+    Document,
+    DocumentError,
+    DocumentExcluded,
+    DocumentRef,
+    Poll,
+    SourceInfo,
+    SourceUnavailable,
+)
+from syncd.connectors.confluence import xml_reader
+from syncd.connectors.confluence.live import changes
+from syncd.connectors.confluence.live.client import (
+    NotFound,
+    RetryPolicy,
+    SiteClient,
+    auth_header,
+)
+from syncd.connectors.confluence.live.options import ConfluenceOptions
+from syncd.connectors.confluence.live.render import render_storage
+from syncd.connectors.confluence.live.restrictions import RestrictionCache, hidden
+from syncd.connectors.confluence.live.site import Meta, SiteApi, Space, meta_v1, quote_cql
+
+log = structlog.get_logger(__name__)
+TRAIL_SEPARATOR = xml_reader.TRAIL_SEPARATOR
+
+
+class ConfluenceConnector(Connector):
+    """Reads the chosen spaces of a live site; see the module docstring for the mapping."""
+
+    Options = ConfluenceOptions
+    options: ConfluenceOptions
+
+    def __init__(
+        self,
+        options: ConnectorOptions,
+        *,
+        source: SourceInfo,
+        transport: httpx.BaseTransport | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        if not isinstance(options, ConfluenceOptions):
+            raise TypeError("ConfluenceConnector needs ConfluenceOptions")
+        super().__init__(options, source=source)
+        token = options.token.get_secret_value() if options.token is not None else None
+        cloud = options.kind == "cloud"
+        check = (
+            "check `email` and `token` (Cloud API tokens expire within a year: make a new one"
+            " at id.atlassian.com > Security > API tokens) and that the account may view the"
+            " spaces"
+            if cloud
+            else "check `token` (a personal access token made on this site, not expired) and"
+            " that its user may view the spaces"
+        )
+        self._client = SiteClient(
+            options.site,
+            authorization=auth_header(options.email if cloud else None, token),
+            timeout=options.timeout,
+            what_to_check=check,
+            retry=retry,
+            transport=transport,
+            stop=source.stop,
+        )
+        self._api = SiteApi(self._client, options.kind, options.page_size)
+        self.kinds = ["page", "blogpost"] if options.blogposts else ["page"]
+        self._skip = options.restricted_pages == "skip"
+        self._restrictions = RestrictionCache(source.cache_dir, options.site)
+        self._zone: Any = None
+        self._identified = False
+        self._spaces: dict[str, Space] = {}  # lower-case key -> space
+        self._metas: dict[str, Meta] = {}
+        self._listed_spaces: set[str] = set()  # lower-case keys listed in full this run
+        self._hidden: set[str] = set()
+        self._titles: dict[tuple[str, str], str | None] = {}
+        self._users: dict[str, str | None] = {}
+        self._children: dict[str, list[str]] = {}
+
+    def close(self) -> None:
+        """Close the HTTP session."""
+        self._client.close()
+
+    # -- who we are, and where ---------------------------------------------------------------
+
+    def _identify(self) -> None:
+        if self._identified:
+            return
+        me = self._api.whoami()
+        anonymous = me.get("type") == "anonymous" or not (
+            me.get("accountId") or me.get("username") or me.get("userKey")
+        )
+        if anonymous and self.options.token is not None:
+            raise SourceUnavailable(
+                f"Confluence at {self.options.site} took the token for an anonymous visitor:"
+                " it is not a valid token of this site (Data Center runs an unknown personal"
+                " access token as anonymous); check `token`. Nothing is deleted"
+            )
+        if anonymous:
+            log.warning("confluence.anonymous", site=self.options.site)
+        self._zone = changes.zone_of(me.get("timeZone"))
+        self._identified = True
+
+    def _chosen_spaces(self) -> dict[str, Space]:
+        if not self._spaces:
+            found = self._api.spaces(self.options.spaces)
+            self._spaces = {key.lower(): space for key, space in found.items()}
+        return self._spaces
+
+    @property
+    def base(self) -> str:
+        """The site's ``_links.base``, as it last told it; ``site`` until it has."""
+        return self._client.base or self.options.site
+
+    def page_url(self, page_id: str) -> str:
+        """A page's URL on the site."""
+        meta = self._metas.get(page_id)
+        if meta is not None and meta.webui:
+            return self.base + meta.webui
+        return f"{self.base}/pages/viewpage.action?pageId={page_id}"
+
+    # -- listing ----------------------------------------------------------------------------
+
+    def list(self) -> Iterator[DocumentRef]:
+        """Every current page of the chosen spaces, restricted ones left out; no bodies read."""
+        self._identify()
+        metas: dict[str, Meta] = {}
+        for space in self._chosen_spaces().values():
+            count = 0
+            for meta in self._api.listing(space, self.kinds):
+                metas[meta.id] = meta
+                count += 1
+            if count == 0:
+                raise SourceUnavailable(
+                    f"Confluence at {self.options.site}: space {space.key} lists no page this"
+                    " account can read; nothing is deleted (check the account's permissions)"
+                )
+            self._listed_spaces.add(space.key.lower())
+        self._metas.update(metas)
+        self._index_tree(metas)
+        if self._skip:
+            if self._restrictions.due(full_resync=self.source.full_resync):
+                own: set[str] = set()
+                for space in self._chosen_spaces().values():
+                    own |= self._api.restricted_in(space.key, self.kinds)
+                self._restrictions.swept(own)
+                log.info("confluence.restrictions_swept", site=self.options.site, own=len(own))
+            self._hidden = hidden(metas, self._restrictions.own, self._ancestor_ids)
+        # Collected in full above: a listing that fails halfway must not look complete.
+        for meta in metas.values():
+            if meta.id not in self._hidden:
+                yield DocumentRef(id=meta.id, version=self._version(meta))
+
+    def _index_tree(self, metas: dict[str, Meta]) -> None:
+        children: dict[str, list[Meta]] = {}
+        for meta in metas.values():
+            if meta.parent_id is not None and meta.kind == "page":
+                children.setdefault(meta.parent_id, []).append(meta)
+        for parent, kids in children.items():
+            kids.sort(key=lambda m: (m.position if m.position is not None else 1 << 30, m.title))
+            self._children[parent] = [kid.id for kid in kids]
+
+    def _ancestors(self, meta: Meta) -> tuple[tuple[str, str], ...]:
+        """(id, title) of the page's ancestors, root first."""
+        if meta.ancestors is not None:
+            return meta.ancestors
+        chain: builtins.list[tuple[str, str]] = []
+        seen = {meta.id}
+        parent = self._metas.get(meta.parent_id or "")
+        while parent is not None and parent.id not in seen:
+            seen.add(parent.id)
+            chain.append((parent.id, parent.title))
+            parent = self._metas.get(parent.parent_id or "")
+        return tuple(chain[::-1])
+
+    def _ancestor_ids(self, page_id: str) -> builtins.list[str]:
+        meta = self._metas.get(page_id)
+        return [a for a, _ in self._ancestors(meta)] if meta is not None else []
+
+    def _trail(self, meta: Meta) -> builtins.list[str]:
+        space = self._spaces.get(meta.space_key.lower())
+        names = [space.name] if space is not None and space.name else []
+        return [*names, *(title for _, title in self._ancestors(meta))]
+
+    def _version(self, meta: Meta) -> str:
+        place = "\x1f".join([*self._trail(meta), meta.title]).encode()
+        return f"v{meta.number}::{hashlib.sha256(place).hexdigest()[:12]}"
+
+    def describe_change(self, old: str, new: str) -> str | None:
+        """Confluence's version numbers, or that the page's title or place changed."""
+        return xml_reader.describe_change(old, new)
+
+    # -- change feed ------------------------------------------------------------------------
+
+    def poll_changes(self, cursor: str | None) -> Poll:
+        """The pages CQL finds modified since ``cursor`` (see :mod:`.changes`)."""
+        self._identify()
+        return changes.poll(
+            self._api, cursor, spaces=self.options.spaces, kinds=self.kinds, zone=self._zone
+        )
+
+    def lookup(self, ids: Collection[str]) -> Sequence[DocumentRef]:
+        """The named pages as a listing would give them now, restrictions checked."""
+        self._identify()
+        self._chosen_spaces()
+        found = list(changes.lookup(self._api, ids, spaces=self.options.spaces, kinds=self.kinds))
+        self._metas.update((meta.id, meta) for meta in found)
+        refs = []
+        for meta in found:
+            if self._skip and self._restricted_now(meta):
+                self._hidden.add(meta.id)
+                continue
+            refs.append(DocumentRef(id=meta.id, version=self._version(meta)))
+        return refs
+
+    def _restricted_now(self, meta: Meta) -> bool:
+        """Whether the page or an ancestor carries a view restriction, asked of the site."""
+        for page_id in [meta.id, *self._ancestor_ids(meta.id)]:
+            restricted = self._api.own_restriction(page_id)
+            self._restrictions.mark(page_id, restricted)
+            if restricted:
+                return True
+        return False
+
+    # -- fetching ---------------------------------------------------------------------------
+
+    def _meta(self, ref: DocumentRef) -> Meta:
+        meta = self._metas.get(ref.id)
+        if meta is None:
+            found = list(
+                changes.lookup(self._api, [ref.id], spaces=self.options.spaces, kinds=self.kinds)
+            )
+            if not found:
+                raise DocumentError(f"page {ref.id} is no longer a current page of the spaces")
+            meta = found[0]
+            self._metas[meta.id] = meta
+        return meta
+
+    def fetch(self, ref: DocumentRef) -> Document:
+        """The page as it is now; DocumentExcluded when it carries a view restriction."""
+        self._identify()
+        self._chosen_spaces()
+        meta = self._meta(ref)
+        where = f"page {meta.id} {meta.title!r}"
+        try:
+            storage, fresh, restricted = self._api.body(meta.id, meta.kind)
+        except NotFound as exc:
+            raise DocumentError(
+                f"{where} is gone, or this account may no longer see it: {exc}"
+            ) from exc
+        if fresh is not None and fresh.number >= meta.number:
+            meta = dataclasses.replace(fresh, webui=fresh.webui or meta.webui)
+            self._metas[meta.id] = meta
+        if self._skip:
+            if restricted is None:
+                restricted = self._api.own_restriction(meta.id)
+            self._restrictions.mark(meta.id, restricted)
+            if restricted:
+                self._hidden.add(meta.id)
+                raise DocumentExcluded(f"{where} has a view restriction", reason="restricted")
+        space = self._spaces.get(meta.space_key.lower())
+        ancestors = self._ancestors(meta)
+        trail = [*self._trail(meta), meta.title]
+        crumbs = TRAIL_SEPARATOR.join(html.escape(step) for step in trail)
+        content = self._render(meta, storage, where)
+        metadata: dict[str, Any] = {
+            "page_id": meta.id,
+            "content_type": meta.kind,
+            "space_key": meta.space_key,
+            "space_name": space.name if space is not None else None,
+            "ancestors": [title for _, title in ancestors],
+            "ancestor_ids": [page for page, _ in ancestors],
+            "parent_id": ancestors[-1][0] if ancestors else None,
+            "version": meta.number,
+            "last_modified": meta.modified,
+        }
+        return Document(
+            title=meta.title,
+            body="\n".join(part for part in (f"<p>{crumbs}</p>", content) if part),
+            body_format="html",
+            url=self.page_url(meta.id),
+            metadata=metadata,
+            changed_at=_timestamp(meta.modified),
+        )
+
+    def _render(self, meta: Meta, storage: str, where: str) -> str:
+        return render_storage(
+            storage,
+            where=where,
+            page_id=meta.id,
+            space_key=meta.space_key,
+            base=self.base,
+            site=self,
+            exists=lambda page_id: page_id in self._metas and page_id not in self._hidden,
+        )
+
+    # -- what the renderer asks the site ----------------------------------------------------
+
+    def find(self, space_key: str, title: str) -> str | None:
+        """The published page titled so in the space (this run's listing, else CQL)."""
+        key = (space_key.lower(), title.lower())
+        for meta in self._metas.values():
+            if (meta.space_key.lower(), meta.title.lower()) == key:
+                return None if meta.id in self._hidden else meta.id
+        if key not in self._titles:
+            cql = f"space = {quote_cql(space_key)} and title = {quote_cql(title)}"
+            found = next(self._api.search(f"{cql} and type in (page, blogpost)"), None)
+            self._titles[key] = str(found["id"]) if found else None
+            if found:
+                self._metas.setdefault(str(found["id"]), meta_v1(found))
+        page = self._titles[key]
+        return None if page is None or page in self._hidden else page
+
+    def load(self, page_id: str) -> tuple[str, str] | None:
+        """(storage body, space key) of a page to include; None when it may not be."""
+        meta = self._metas.get(page_id)
+        if meta is None or page_id in self._hidden:
+            return None
+        try:
+            storage, _, restricted = self._api.body(page_id, meta.kind)
+        except NotFound:
+            return None
+        if self._skip and (restricted or page_id in self._restrictions.own):
+            return None
+        return storage, meta.space_key
+
+    def user(self, key: str) -> str | None:
+        """A person's display name, asked once per run."""
+        if key not in self._users:
+            self._users[key] = self._api.user_name(key)
+        return self._users[key]
+
+    def children_of(self, page_id: str) -> builtins.list[str]:
+        """Published children of a page: this run's tree, else CQL ``parent``."""
+        meta = self._metas.get(page_id)
+        listed = meta is not None and meta.space_key.lower() in self._listed_spaces
+        if not listed and page_id not in self._children:
+            found = [meta_v1(item) for item in self._api.search(f"parent = {page_id}")]
+            found.sort(key=lambda m: (m.position if m.position is not None else 1 << 30, m.title))
+            for child in found:
+                self._metas.setdefault(child.id, child)
+            self._children[page_id] = [child.id for child in found]
+        return [kid for kid in self._children.get(page_id, []) if kid not in self._hidden]
+
+    def title_of(self, page_id: str) -> str:
+        """A known page's title."""
+        meta = self._metas.get(page_id)
+        return meta.title if meta is not None else page_id
+
+
+def _timestamp(value: str) -> float | None:
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() if value else None
+    except ValueError:
+        return None
