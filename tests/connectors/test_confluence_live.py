@@ -13,6 +13,7 @@ from syncd.connectors.base import (
     Connector,
     DocumentExcluded,
     DocumentRef,
+    InMemory,
     SourceInfo,
     SourceUnavailable,
 )
@@ -23,6 +24,7 @@ from tests.confluence_server import EMAIL, TOKEN, StandIn
 from tests.connectors.contract import ConnectorContract
 
 EXPORT = Path("confluence-xml-xwiki-contrib") / "5.9.zip"
+MEMORIES: dict[Path, InMemory] = {}  # one connector memory per test, as the state keeps one
 FAST = RetryPolicy(attempts=3, total_seconds=20, wait_initial=0.01, wait_max=0.05, max_wait=5)
 
 
@@ -43,8 +45,13 @@ def make(
     }
     if stand_in.deployment == "cloud":
         values.setdefault("email", EMAIL)
+    memory = MEMORIES.setdefault(tmp_path, InMemory())
     info = SourceInfo(
-        name="wiki", url=stand_in.site, cache_dir=tmp_path / "cache", full_resync=full_resync
+        name="wiki",
+        url=stand_in.site,
+        cache_dir=tmp_path / "cache",
+        memory=memory,
+        full_resync=full_resync,
     )
     return ConfluenceConnector(ConfluenceOptions.model_validate(values), source=info, retry=FAST)
 
@@ -275,4 +282,5 @@ def test_the_token_is_not_logged(site: StandIn, tmp_path: Path) -> None:
         refs = list(connector.list())
         connector.fetch(refs[0])
     assert TOKEN not in repr(logs)
-    assert TOKEN not in (tmp_path / "cache" / "restrictions.json").read_text()
+    assert TOKEN not in repr(MEMORIES[tmp_path].values)
+    assert MEMORIES[tmp_path].values  # the sweep was kept

@@ -31,9 +31,7 @@ def sandbox() -> Iterator[SandboxServer]:
         yield server
 
 
-def write_config(
-    path: Path, site: StandIn, sandbox: SandboxServer, **source: Any
-) -> Path:
+def write_config(path: Path, site: StandIn, sandbox: SandboxServer, **source: Any) -> Path:
     """A configuration with one ``confluence`` source reading the stand-in."""
     options: dict[str, Any] = {
         "site": site.site,

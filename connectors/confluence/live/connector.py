@@ -108,7 +108,7 @@ class ConfluenceConnector(Connector):
         self._api = SiteApi(self._client, options.kind, options.page_size)
         self.kinds = ["page", "blogpost"] if options.blogposts else ["page"]
         self._skip = options.restricted_pages == "skip"
-        self._restrictions = RestrictionCache(source.cache_dir, options.site)
+        self._restrictions = RestrictionCache(source.memory, options.site)
         self._zone: Any = None
         self._identified = False
         self._spaces: dict[str, Space] = {}  # lower-case key -> space

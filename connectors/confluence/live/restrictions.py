@@ -8,8 +8,8 @@ sweep
     One CQL pass per space with the read restrictions expanded (ids only, no bodies) finds
     every page that carries its own. It runs when the connector is asked for a full resync,
     when the last sweep is older than :data:`SWEEP_EVERY`, and when none was recorded. Its
-    result is kept in the source's cache folder (``restrictions.json``: ids and the time,
-    nothing secret), so the runs in between cost nothing.
+    result is kept in the connector's memory in the state database (key :data:`KEY`: the
+    site, the time and the ids, nothing secret), so the runs in between cost nothing.
 inheritance
     A page is *hidden* when it or any ancestor carries its own restriction.
 fetch
@@ -22,36 +22,34 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable
-from pathlib import Path
 
-import structlog
-
-log = structlog.get_logger(__name__)
+from syncd.connectors.base import Memory
 
 SWEEP_EVERY = 24 * 3600.0
-FILE_NAME = "restrictions.json"
+KEY = "confluence.restrictions"
 
 
 class RestrictionCache:
     """Ids of pages with their own view restriction, and when they were last swept."""
 
-    def __init__(self, folder: Path | None, site: str) -> None:
-        self._path = folder / FILE_NAME if folder is not None else None
+    def __init__(self, memory: Memory | None, site: str) -> None:
+        self._memory = memory
         self._site = site
         self.own: set[str] = set()
         self.swept_at: float | None = None
         self._load()
 
     def _load(self) -> None:
-        if self._path is None or not self._path.is_file():
+        text = self._memory.get(KEY) if self._memory is not None else None
+        if not text:
             return
         try:
-            data = json.loads(self._path.read_text(encoding="utf-8"))
+            data = json.loads(text)
             if data.get("site") != self._site:
                 return
             self.own = {str(page) for page in data.get("own", [])}
             self.swept_at = float(data["swept_at"])
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             self.own, self.swept_at = set(), None  # unreadable: sweep again
 
     def due(self, *, full_resync: bool, now: float | None = None) -> bool:
@@ -78,17 +76,11 @@ class RestrictionCache:
             self.save()
 
     def save(self) -> None:
-        """Write the file atomically; a failure only costs a sweep next run."""
-        if self._path is None or self.swept_at is None:
+        """Keep what is known in the connector's memory (nothing without one)."""
+        if self._memory is None or self.swept_at is None:
             return
         data = {"site": self._site, "swept_at": self.swept_at, "own": sorted(self.own)}
-        try:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = self._path.with_suffix(".tmp")
-            temporary.write_text(json.dumps(data), encoding="utf-8")
-            temporary.replace(self._path)
-        except OSError as exc:
-            log.warning("confluence.restrictions_not_saved", error=str(exc))
+        self._memory.put(KEY, json.dumps(data, separators=(",", ":")))
 
 
 def hidden(ids: Iterable[str], own: set[str], ancestors: Callable[[str], list[str]]) -> set[str]:
