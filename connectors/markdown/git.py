@@ -37,6 +37,8 @@ import subprocess
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from syncd.connectors.markdown.giturl import PROTOCOL_CONFIG, credential_scope
+
 HEAD_REF = "refs/syncd/head"
 LAST_REF = "refs/syncd/last"
 # What git gets from our environment: the search path, locale-free messages, proxies and
@@ -98,15 +100,21 @@ class Remote:
     def environment(self) -> dict[str, str]:
         """The environment every git command of this remote runs with."""
         env = {name: value for name in _PASSED_ON if (value := os.environ.get(name)) is not None}
-        config = [
+        config: list[tuple[str, str]] = [
             ("credential.helper", ""),  # forget the host's helpers: none may see the token
             ("gc.autoDetach", "false"),  # no background gc outliving the run
             ("http.lowSpeedLimit", "1000"),  # a stalled server fails well before our limit
             ("http.lowSpeedTime", str(max(5, min(60, int(self.timeout / 2))))),
             ("core.hooksPath", os.devnull),
         ]
-        if self.token is not None:
-            config.append(("credential.helper", _CREDENTIAL_HELPER))
+        config += PROTOCOL_CONFIG
+        # A redirect is followed on the first request only (a moved repository), and the
+        # token is answered only for the configured host: a remote that redirects to
+        # another host (or port) is asked nothing and gets nothing there.
+        config.append(("http.followRedirects", "initial"))
+        scope = credential_scope(self.url)
+        if self.token is not None and scope is not None:
+            config.append((f"credential.{scope}.helper", _CREDENTIAL_HELPER))
             env["SYNCD_GIT_TOKEN"] = self.token
             env["SYNCD_GIT_USERNAME"] = self.username
         env.update(
@@ -246,7 +254,7 @@ class Repository:
         """Create the bare repository unless it exists."""
         if not (self.path / "HEAD").is_file():
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            run(["init", "--quiet", "--bare", str(self.path)], env=self.env, timeout=30)
+            run(["init", "--quiet", "--bare", "--", str(self.path)], env=self.env, timeout=30)
 
     def default_branch(self) -> str:
         """The full ref name the remote's HEAD points to (``refs/heads/main``)."""
@@ -255,7 +263,7 @@ class Repository:
     def default_head(self) -> tuple[str, str | None]:
         """The remote's default branch (full ref name) and the commit it names, in one call."""
         out = run(
-            ["ls-remote", "--symref", self.remote.url, "HEAD"],
+            ["ls-remote", "--symref", "--", self.remote.url, "HEAD"],
             env=self.env,
             timeout=self.remote.timeout,
             secret=self.remote.token,
@@ -276,7 +284,7 @@ class Repository:
         """The commit ``ref`` names at the remote now (one ``ls-remote``), None if absent."""
         try:
             out = run(
-                ["ls-remote", "--exit-code", self.remote.url, ref],
+                ["ls-remote", "--exit-code", "--", self.remote.url, ref],
                 env=self.env,
                 timeout=self.remote.timeout,
                 secret=self.remote.token,
@@ -306,6 +314,7 @@ class Repository:
             "--no-recurse-submodules",
             "--no-auto-maintenance",
             "--depth=1",
+            "--",  # the URL and the ref are never read as options
             self.remote.url,
             f"+{ref}:{HEAD_REF}",
         )

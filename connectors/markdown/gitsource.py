@@ -43,9 +43,10 @@ import pydantic
 import structlog
 
 from syncd.connectors.base import DocumentError, Memory, SourceUnavailable
-from syncd.connectors.markdown import git
+from syncd.connectors.markdown import git, giturl
 from syncd.connectors.markdown.git import Entry, GitError, Remote, Repository
 from syncd.connectors.markdown.gitblobs import Blobs
+from syncd.net.plaintext import refuse_plain_http
 
 log = structlog.get_logger(__name__)
 
@@ -70,17 +71,24 @@ class GitOptions(pydantic.BaseModel):
 
     @pydantic.field_validator("url")
     @classmethod
-    def _no_credentials(cls, value: str) -> str:
+    def _url(cls, value: str) -> str:
         if git.mask(value) != value:
             # Not echoed: the value holds a secret.
             raise ValueError("the URL holds credentials; give the token as git.token instead")
+        giturl.check_url(value)
         return value
 
     @pydantic.field_validator("token")
     @classmethod
-    def _empty_token_is_none(cls, value: pydantic.SecretStr | None) -> pydantic.SecretStr | None:
+    def _token(
+        cls, value: pydantic.SecretStr | None, info: pydantic.ValidationInfo
+    ) -> pydantic.SecretStr | None:
         # ${GIT_TOKEN:-} with the variable unset: a public repository, no login.
-        return value if value is not None and value.get_secret_value() else None
+        if value is None or not value.get_secret_value():
+            return None
+        if isinstance(url := info.data.get("url"), str):
+            refuse_plain_http(url, what="the git token", context=info.context)
+        return value
 
     @pydantic.field_validator("ref")
     @classmethod

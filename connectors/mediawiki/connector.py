@@ -65,6 +65,7 @@ from syncd.connectors.base import (
 from syncd.connectors.mediawiki import changes
 from syncd.connectors.mediawiki.api import ActionApi, RetryPolicy, WikiError, WikiUnavailable
 from syncd.connectors.mediawiki.html import clean_page_html
+from syncd.net.plaintext import refuse_plain_http
 from syncd.render.sanitize import html_text
 
 _MISSING_PAGE_CODES = {"nosuchpageid", "missingtitle"}
@@ -112,6 +113,15 @@ class MediaWikiOptions(ConnectorOptions):
     def _api_url(cls, value: str) -> str:
         if not re.match(r"^https?://[^/\s]+", value):
             raise ValueError("expected the http:// or https:// address of the wiki's api.php")
+        return value
+
+    @pydantic.field_validator("password", "token")
+    @classmethod
+    def _secret_over_tls(
+        cls, value: pydantic.SecretStr | None, info: pydantic.ValidationInfo
+    ) -> pydantic.SecretStr | None:
+        if value is not None and isinstance(url := info.data.get("api_url"), str):
+            refuse_plain_http(url, what=f"the wiki {info.field_name}", context=info.context)
         return value
 
     @pydantic.field_validator("namespaces")

@@ -23,6 +23,7 @@ import pydantic
 from syncd.config.raw import Unset, join, referenced
 from syncd.connectors.base import Connector, ConnectorOptions
 from syncd.errors import ConfigError
+from syncd.net.plaintext import CONTEXT_KEY
 
 _NAME = re.compile(r"^[a-z0-9_-]+$")
 _SOURCE = re.compile(r"^sources\[(\d+)\]")
@@ -181,7 +182,11 @@ def check_connector(
 ) -> tuple[list[ConfigError], ConnectorOptions | None]:
     """Problems of one source's connector and options, and the options when valid."""
     if isinstance(source, pydantic.BaseModel):  # a validated SourceConfig
-        source = {"connector": source.connector, "options": source.options}  # type: ignore[attr-defined]
+        source = {
+            "connector": source.connector,  # type: ignore[attr-defined]
+            "options": source.options,  # type: ignore[attr-defined]
+            CONTEXT_KEY: source.allow_insecure_http,  # type: ignore[attr-defined]
+        }
     connector = source.get("connector") if isinstance(source, dict) else None
     raw_options = source.get("options", {}) if isinstance(source, dict) else None
     if not isinstance(connector, str) or not isinstance(raw_options, dict):
@@ -194,7 +199,9 @@ def check_connector(
     except ConfigError as exc:
         return [places.error(exc.message, f"{key}.connector")], None
     try:
-        options = connector_cls.Options.model_validate(raw_options, context={"base_dir": base_dir})
+        # A secret's transport is judged with the source's allow_insecure_http (plaintext).
+        context = {"base_dir": base_dir, CONTEXT_KEY: _flag(source.get(CONTEXT_KEY))}
+        options = connector_cls.Options.model_validate(raw_options, context=context)
     except pydantic.ValidationError as exc:
         problems = validation_problems(
             exc,
@@ -205,6 +212,15 @@ def check_connector(
         )
         return problems, None
     return [], options
+
+
+def _flag(value: Any) -> bool:
+    """A boolean key's value as the source model reads it; False if it is no boolean (the
+    source's own validation reports that)."""
+    try:
+        return pydantic.TypeAdapter(bool).validate_python(value)
+    except pydantic.ValidationError:
+        return False
 
 
 def _connector_class(name: str) -> type[Connector]:

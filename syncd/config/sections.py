@@ -267,6 +267,8 @@ class SourceConfig(_Model):
     # A run may always remove this many pages, whatever their share: a small source must be
     # able to lose a page. The empty-source stop still applies (see syncd.sync.deletes).
     delete_allowance: int = pydantic.Field(default=DEFAULT_DELETE_ALLOWANCE, ge=0)
+    # A token or password may go over plain http:// to another host (see syncd.net.plaintext).
+    allow_insecure_http: bool = False
     options: dict[str, Any] = pydantic.Field(default_factory=dict)
 
     _connector_options: ConnectorOptions | None = pydantic.PrivateAttr(default=None)
