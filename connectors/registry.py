@@ -19,6 +19,7 @@ BUILTIN: dict[str, str] = {
     "confluence_export": "syncd.connectors.confluence.connector:ConfluenceExportConnector",
     "mediawiki": "syncd.connectors.mediawiki.connector:MediaWikiConnector",
     "confluence": "syncd.connectors.confluence.live.connector:ConfluenceConnector",
+    "dokuwiki": "syncd.connectors.dokuwiki.connector:DokuWikiConnector",
 }
 
 

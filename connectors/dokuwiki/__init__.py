@@ -1,0 +1,1 @@
+"""The ``dokuwiki`` connector: pages of a private DokuWiki, read through its remote API."""

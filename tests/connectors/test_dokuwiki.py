@@ -1,0 +1,198 @@
+"""The dokuwiki connector against a real private DokuWiki on 127.0.0.1."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from structlog.testing import capture_logs
+
+from syncd.connectors.base import Connector, DocumentError, DocumentRef, SourceUnavailable
+from syncd.connectors.dokuwiki.connector import DokuWikiConnector
+from tests.connectors.contract import ConnectorContract
+from tests.connectors.dokuwiki_fixtures import (
+    SAMPLE_PAGES,
+    CountingTransport,
+    make_connector,
+    running_wiki,
+)
+from tests.dokuwiki_server import (
+    BOT_PASSWORD,
+    BOT_USER,
+    OUTSIDER_PASSWORD,
+    OUTSIDER_USER,
+    DokuWikiServer,
+)
+
+pytestmark = pytest.mark.dokuwiki
+
+
+@pytest.fixture(scope="module")
+def wiki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DokuWikiServer]:
+    """One private wiki with the sample pages, shared by this module's read-only tests."""
+    with running_wiki(tmp_path_factory.mktemp("wiki"), SAMPLE_PAGES) as server:
+        yield server
+
+
+class TestDokuWikiContract(ConnectorContract):
+    """The connector contract, over the real wiki."""
+
+    @pytest.fixture
+    def connector(self, wiki: DokuWikiServer) -> Iterator[Connector]:
+        """The sync bot's connector over the sample wiki."""
+        with make_connector(wiki) as connector:
+            yield connector
+
+
+def _documents(connector: DokuWikiConnector) -> dict[str, object]:
+    return {ref.id: connector.fetch(ref) for ref in connector.list()}
+
+
+def test_listing_names_every_readable_page_with_its_revision(wiki: DokuWikiServer) -> None:
+    """Page ids are the refs; the version starts with the page's revision (Unix seconds)."""
+    with make_connector(wiki) as connector:
+        refs = {ref.id: ref.version for ref in connector.list()}
+    assert refs.keys() == set(SAMPLE_PAGES)
+    for page, revision in wiki.pages().items():
+        assert refs[page].startswith(f"{revision}@")
+
+
+def test_namespaces_limit_the_listing(wiki: DokuWikiServer) -> None:
+    """``namespaces: [ops]`` lists ops:* only; a readable namespace without pages lists none."""
+    with make_connector(wiki, namespaces=["ops"]) as connector:
+        assert [ref.id for ref in connector.list()] == ["ops:restart"]
+    with make_connector(wiki, namespaces=["nothing-here"]) as connector:
+        assert list(connector.list()) == []
+
+
+def test_a_listing_is_one_listing_call_and_no_basic_auth(wiki: DokuWikiServer) -> None:
+    """Dialect check, login, one listing call; the password only ever in a POST body."""
+    assert {":", "#", "%", " "} <= set(BOT_PASSWORD)
+    transport = CountingTransport()
+    with make_connector(wiki, transport=transport) as connector:
+        list(connector.list())
+    methods = transport.methods()
+    assert [m for m in methods if m in {"dokuwiki.getPagelist", "core.listPages"}] == [methods[-1]]
+    assert len(methods) <= 4, methods
+    for request in transport.requests:
+        assert "authorization" not in request.headers
+        assert BOT_PASSWORD not in str(request.url)
+        assert "B0t" not in str(request.url)
+
+
+def test_titles_urls_and_clean_html(wiki: DokuWikiServer) -> None:
+    """First heading else id; doku.php?id= URLs; machinery gone, links absolute, code kept."""
+    with make_connector(wiki) as connector:
+        documents = {ref.id: connector.fetch(ref) for ref in connector.list()}
+    start, restart = documents["start"], documents["ops:restart"]
+    assert start.title == "Ops handbook & runbooks"
+    assert restart.title == "ops:restart"
+    assert documents["hr:leave"].title == "Leave"
+    assert start.url == f"{wiki.base_url}doku.php?id=start"
+    body = start.body
+    for machinery in ("<!--", "EDIT{", "sectionedit", "export_code", "<form", "wikilink2"):
+        assert machinery not in body
+    assert f'href="{wiki.base_url}doku.php?id=ops:restart"' in body
+    assert f'href="{wiki.base_url}doku.php?id=start#on_call"' in body
+    assert "/dokuwiki/dokuwiki/" not in body
+    assert "ops:missing" not in body and "missing" in body  # the red link's text stays
+    assert "<table" in body and "<th" in body
+    assert '<code class="language-bash">' in body
+    code = body.split('<code class="language-bash">')[1].split("</code>")[0]
+    assert html.unescape(code) == (
+        'systemctl restart app && echo "done" < /dev/null\n\ntail -f /var/log/app.log'
+    )
+    assert "notes.txt" in body and "a plain file" in body
+    assert "mailto:ops@example.invalid" in body
+    assert "indented code keeps   its spaces" in restart.body
+    assert restart.changed_at is not None
+
+
+def test_rewritten_urls_are_learnt_from_the_wiki(tmp_path: Path) -> None:
+    """With ``userewrite`` 2 the page URLs and links are ``doku.php/<page>``, as on the wiki."""
+    pages = {"ops:restart": RESTART_AGAIN, "start": "====== Home ======\nSee [[ops:restart]]."}
+    with running_wiki(tmp_path, pages, userewrite=2) as wiki:
+        with make_connector(wiki) as connector:
+            document = connector.fetch(DocumentRef("start", "1@x"))
+        assert document.url == f"{wiki.base_url}doku.php/start"
+        assert f'href="{wiki.base_url}doku.php/ops:restart"' in document.body
+        with make_connector(wiki, url_style="query") as connector:
+            document = connector.fetch(DocumentRef("start", "1@x"))
+        assert document.url == f"{wiki.base_url}doku.php?id=start"
+
+
+RESTART_AGAIN = "Restart."
+
+
+def test_wrong_password_is_a_clear_error_and_never_shown(wiki: DokuWikiServer) -> None:
+    """DokuWiki answers a wrong password with False (HTTP 200): refused, named, not listed."""
+    wrong = "Wr0ng: #pass%word"
+    transport = CountingTransport()
+    with (
+        capture_logs() as logs,
+        make_connector(wiki, password=wrong, transport=transport) as connector,
+        pytest.raises(SourceUnavailable, match="refused the login of 'syncbot'") as caught,
+    ):
+        list(connector.list())
+    assert "wrong user name or password" in str(caught.value)
+    assert wrong not in str(caught.value) + repr(logs)
+    assert "dokuwiki.getPagelist" not in transport.methods()
+
+
+def test_anonymous_and_outsiders_are_told_apart(wiki: DokuWikiServer) -> None:
+    """No login: 401 and a hint; a user outside ``remoteuser``: 403 naming the setting."""
+    with (
+        make_connector(wiki, username=None, password=None) as anonymous,
+        pytest.raises(SourceUnavailable, match="401") as caught,
+    ):
+        list(anonymous.list())
+    assert "configure username and password" in str(caught.value)
+    with (
+        make_connector(wiki, username=OUTSIDER_USER, password=OUTSIDER_PASSWORD) as outsider,
+        pytest.raises(SourceUnavailable, match="403") as caught,
+    ):
+        list(outsider.list())
+    assert "remoteuser" in str(caught.value) and OUTSIDER_USER in str(caught.value)
+
+
+def test_an_unreadable_namespace_is_an_error_not_an_empty_listing(tmp_path: Path) -> None:
+    """Pages the ACL hides list as nothing: without read access that is an error."""
+    with running_wiki(tmp_path, SAMPLE_PAGES) as wiki:
+        wiki.set_acl("*\t@ALL\t0\n*\t@bots\t1\nops:*\t@bots\t0\n")
+        with (
+            make_connector(wiki, namespaces=["ops"]) as connector,
+            pytest.raises(SourceUnavailable, match="may not read namespace 'ops'"),
+        ):
+            list(connector.list())
+        with make_connector(wiki) as connector:
+            assert {ref.id for ref in connector.list()} == {"start", "hr:leave"}
+        wiki.set_acl("*\t@ALL\t0\n")
+        with (
+            make_connector(wiki) as connector,
+            pytest.raises(SourceUnavailable, match="may not read any page"),
+        ):
+            list(connector.list())
+
+
+def test_a_page_deleted_after_the_listing_fails_alone(wiki: DokuWikiServer) -> None:
+    """A missing page renders as "": a DocumentError naming the page, not an empty document."""
+    with (
+        make_connector(wiki) as connector,
+        pytest.raises(DocumentError, match="page ops:gone no longer exists"),
+    ):
+        connector.fetch(DocumentRef("ops:gone", "1@x"))
+
+
+def test_login_happens_once_per_connector(wiki: DokuWikiServer) -> None:
+    """Listing, fetching and polling share one session."""
+    transport = CountingTransport()
+    with make_connector(wiki, transport=transport) as connector:
+        for ref in connector.list():
+            connector.fetch(ref)
+        connector.poll_changes(None)
+    assert (
+        transport.methods().count("dokuwiki.login") + transport.methods().count("core.login") == 1
+    )
+    assert BOT_USER  # logged in as the bot
