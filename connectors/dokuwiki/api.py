@@ -33,6 +33,7 @@ Messages name the wiki and the user, never the password.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import xmlrpc.client
@@ -40,16 +41,15 @@ from typing import Any
 from xml.parsers.expat import ExpatError
 
 import httpx
-import stamina
 import structlog
 
-from syncd.net.deadline import DeadlineTransport, describe
+from syncd.net import http
+from syncd.net.http import TRANSPORT_ERRORS, describe
+from syncd.net.retry import RetryPolicy, Verdict, retry_after, retrying
 
 log = structlog.get_logger(__name__)
 
 USER_AGENT = "syncd-dokuwiki-connector/1"
-ATTEMPTS = 4
-RETRY_SECONDS = 60.0
 MISSING_PAGE = 121  # DokuWiki's "the requested page does not exist"
 
 
@@ -74,7 +74,11 @@ class WikiUnavailable(WikiError):
 
 
 class _Transient(Exception):
-    """One failed attempt that may succeed later."""
+    """One failed attempt that may succeed later; ``wait`` is the server's Retry-After."""
+
+    def __init__(self, what: str, wait: float | None = None) -> None:
+        super().__init__(what)
+        self.wait = wait
 
 
 class DokuWikiApi:
@@ -90,16 +94,18 @@ class DokuWikiApi:
         timeout: float,
         transport: httpx.BaseTransport | None = None,
         stop: threading.Event | None = None,
-        attempts: int = ATTEMPTS,
+        retry: RetryPolicy | None = None,
     ) -> None:
         self.base_url = base_url
         self.json_rpc = False
         self.api_version: int | None = None
-        self.attempts = attempts
-        self._client = httpx.Client(
-            headers={"User-Agent": USER_AGENT},
+        self.policy = retry or RetryPolicy()
+        self.retry = self.policy  # what calls use now: once per call during an outage
+        self._client = http.client(
             timeout=timeout,
-            transport=transport or DeadlineTransport(total=timeout, stop=stop),
+            stop=stop,
+            transport=transport,
+            headers={"User-Agent": USER_AGENT},
             follow_redirects=True,
         )
         self._credentials: tuple[str, str] | None = None
@@ -126,7 +132,7 @@ class DokuWikiApi:
 
     def _detect(self) -> None:
         try:
-            version = self._post_json("core.getAPIVersion", {})
+            version = self._with_retries("core.getAPIVersion", {}, json_rpc=True)
         except WikiError as exc:
             if isinstance(exc, WikiUnavailable):
                 raise
@@ -135,7 +141,7 @@ class DokuWikiApi:
             self.json_rpc, self.api_version = True, version
             return
         try:
-            legacy = self._post_xml("dokuwiki.getXMLRPCAPIVersion", ())
+            legacy = self._with_retries("dokuwiki.getXMLRPCAPIVersion", {}, json_rpc=False)
         except WikiError as exc:
             if isinstance(exc, WikiUnavailable | NotAllowed) or exc.code == -32605:
                 raise
@@ -186,40 +192,46 @@ class DokuWikiApi:
             raise WikiError(f"{url} answered HTTP {response.status_code}", response.status_code)
         return response.text
 
-    def _with_retries(self, method: str, params: dict[str, Any]) -> Any:
-        last: list[BaseException] = []
+    def outage(self, happening: bool) -> None:
+        """During an outage every call is tried once; after it, retried by the policy again."""
+        self.retry = dataclasses.replace(self.policy, attempts=1) if happening else self.policy
 
-        def retry_on(exc: Exception) -> bool:
-            last[:] = [exc]
-            return isinstance(exc, _Transient | httpx.TransportError)
+    def _with_retries(
+        self, method: str, params: dict[str, Any], *, json_rpc: bool | None = None
+    ) -> Any:
+        def attempt(_: int) -> Any:
+            if self.json_rpc if json_rpc is None else json_rpc:
+                return self._post_json(method, params)
+            return self._post_xml(method, tuple(params.values()))
+
+        def retry_on(exc: Exception) -> Verdict:
+            if isinstance(exc, _Transient):
+                return True if exc.wait is None else exc.wait
+            return isinstance(exc, TRANSPORT_ERRORS)
+
+        def before_retry(number: int, failure: Exception) -> None:
+            log.warning(
+                "dokuwiki.retry",
+                base_url=self.base_url,
+                method=method,
+                attempt=number,
+                error=describe(failure),
+            )
 
         try:
-            for attempt in stamina.retry_context(
-                on=retry_on, attempts=self.attempts, timeout=RETRY_SECONDS, wait_max=5.0
-            ):
-                if attempt.num > 1:
-                    log.warning(
-                        "dokuwiki.retry",
-                        base_url=self.base_url,
-                        method=method,
-                        attempt=attempt.num,
-                        error=describe(last[0]) if last else None,
-                    )
-                with attempt:
-                    if self.json_rpc:
-                        return self._post_json(method, params)
-                    return self._post_xml(method, tuple(params.values()))
-        except (_Transient, httpx.TransportError) as exc:
+            return retrying(
+                attempt, policy=self.retry, retry_on=retry_on, before_retry=before_retry
+            )
+        except (_Transient, httpx.HTTPError) as exc:
             raise WikiUnavailable(
                 f"the wiki at {self.base_url} kept failing ({describe(exc)})"
-                f" after {self.attempts} attempts"
+                f" after up to {self.retry.attempts} attempts"
             ) from exc
-        raise AssertionError("stamina ended without an answer or an error")  # pragma: no cover
 
     def _check_status(self, response: httpx.Response, method: str) -> None:
         status = response.status_code
         if status == 429 or status >= 500:
-            raise _Transient(f"HTTP {status}")
+            raise _Transient(f"HTTP {status}", retry_after(response.headers))
         user = self._credentials[0] if self._credentials else None
         if status == 401:
             who = f"{user!r} is not logged in" if user else "no username is configured"

@@ -55,7 +55,6 @@ from syncd.connectors.base import (
 )
 from syncd.connectors.dokuwiki import changes, pages
 from syncd.connectors.dokuwiki.api import (
-    ATTEMPTS,
     MISSING_PAGE,
     DokuWikiApi,
     NotAllowed,
@@ -63,6 +62,7 @@ from syncd.connectors.dokuwiki.api import (
     WikiUnavailable,
 )
 from syncd.connectors.dokuwiki.html import clean_page_html, first_heading, page_url, url_style_of
+from syncd.net.retry import RetryPolicy
 
 _NAMESPACE = re.compile(r"^[a-z0-9_.\-]+(:[a-z0-9_.\-]+)*$")
 
@@ -119,16 +119,22 @@ class DokuWikiConnector(Connector):
         *,
         source: SourceInfo,
         transport: httpx.BaseTransport | None = None,
+        retry: RetryPolicy | None = None,
     ) -> None:
         """Build the connector; nothing is asked of the wiki until it is listed or polled.
 
-        ``transport`` replaces the network (tests count requests with it).
+        ``transport`` replaces the network (tests count requests with it); ``retry`` bounds
+        retries of transient failures (timeouts, dropped connections, 5xx).
         """
         if not isinstance(options, DokuWikiOptions):
             raise TypeError("DokuWikiConnector needs DokuWikiOptions")
         super().__init__(options, source=source)
         self._api = DokuWikiApi(
-            options.base_url, timeout=options.timeout, transport=transport, stop=source.stop
+            options.base_url,
+            timeout=options.timeout,
+            transport=transport,
+            stop=source.stop,
+            retry=retry,
         )
         self._style: str | None = None if options.url_style == "auto" else options.url_style
 
@@ -224,11 +230,11 @@ class DokuWikiConnector(Connector):
             if isinstance(exc, WikiUnavailable):
                 # Every later page would wait out the same outage again: until the wiki
                 # answers, ask once per page instead of retrying each one in full.
-                self._api.attempts = 1
+                self._api.outage(True)
             if exc.code != MISSING_PAGE:
                 raise DocumentError(f"cannot render page {ref.id}: {exc}") from exc
             rendered = ""
-        self._api.attempts = ATTEMPTS
+        self._api.outage(False)
         if not isinstance(rendered, str):
             raise DocumentError(f"the wiki answered no rendering for page {ref.id}")
         if not rendered.strip():

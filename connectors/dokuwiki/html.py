@@ -81,7 +81,7 @@ def _code_block(pre: Tag, soup: BeautifulSoup) -> None:
     language = classes[0] if classes and classes[0] not in _PLAIN_LANGUAGES else ""
     code = soup.new_tag("code")
     if language:
-        code["class"] = [f"language-{language}"]
+        code["class"] = f"language-{language}"
     # GeSHi fills a blank line of code with one no-break space.
     lines = pre.get_text().split("\n")
     code.string = "\n".join("" if line == "\xa0" else line for line in lines)
@@ -111,7 +111,7 @@ def clean_page_html(rendered: str, *, base_url: str, page_url: str) -> str:
             _code_block(tag, soup)
     _absolute_links(body, base_url, page_url)
     for tag in body.find_all(class_=True):
-        kept = [c for c in tag.get("class") or [] if not c.startswith("sectionedit")]
+        kept = [c for c in tag.get_attribute_list("class") if not c.startswith("sectionedit")]
         if kept:
             tag["class"] = " ".join(kept)
         else:

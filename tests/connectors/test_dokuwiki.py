@@ -9,8 +9,15 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from syncd.connectors.base import Connector, DocumentError, DocumentRef, SourceUnavailable
+from syncd.connectors.base import (
+    Connector,
+    DocumentError,
+    DocumentRef,
+    SourceInfo,
+    SourceUnavailable,
+)
 from syncd.connectors.dokuwiki.connector import DokuWikiConnector
+from syncd.net.retry import RetryPolicy
 from tests.connectors.contract import ConnectorContract
 from tests.connectors.dokuwiki_fixtures import (
     SAMPLE_PAGES,
@@ -196,3 +203,18 @@ def test_login_happens_once_per_connector(wiki: DokuWikiServer) -> None:
         transport.methods().count("dokuwiki.login") + transport.methods().count("core.login") == 1
     )
     assert BOT_USER  # logged in as the bot
+
+
+def test_an_unreachable_wiki_is_unavailable_after_bounded_retries(tmp_path: Path) -> None:
+    """A wiki that stopped answering fails the listing (so nothing is deleted), retries bounded."""
+    with running_wiki(tmp_path, SAMPLE_PAGES) as wiki:
+        wiki.stop()
+        policy = RetryPolicy(attempts=2, total_seconds=5, wait_initial=0.01, wait_max=0.01)
+        connector = DokuWikiConnector(
+            make_connector(wiki).options,
+            source=SourceInfo(name="ops", url="https://wiki.example.com"),
+            retry=policy,
+        )
+        with connector, pytest.raises(SourceUnavailable, match="kept failing") as caught:
+            list(connector.list())
+    assert "Connect" in str(caught.value) and BOT_PASSWORD not in str(caught.value)
