@@ -62,6 +62,7 @@ from syncd.connectors.dokuwiki.api import (
     WikiUnavailable,
 )
 from syncd.connectors.dokuwiki.html import clean_page_html, first_heading, page_url, url_style_of
+from syncd.net.plaintext import refuse_plain_http
 from syncd.net.retry import RetryPolicy
 
 _NAMESPACE = re.compile(r"^[a-z0-9_.\-]+(:[a-z0-9_.\-]+)*$")
@@ -90,6 +91,15 @@ class DokuWikiOptions(ConnectorOptions):
             raise ValueError("expected the http:// or https:// address of the wiki's root")
         value = re.sub(r"doku\.php$", "", value)
         return value if value.endswith("/") else value + "/"
+
+    @pydantic.field_validator("password")
+    @classmethod
+    def _password_over_tls(
+        cls, value: pydantic.SecretStr | None, info: pydantic.ValidationInfo
+    ) -> pydantic.SecretStr | None:
+        if value is not None and isinstance(url := info.data.get("base_url"), str):
+            refuse_plain_http(url, what="the wiki password", context=info.context)
+        return value
 
     @pydantic.field_validator("namespaces")
     @classmethod
