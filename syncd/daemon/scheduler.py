@@ -215,10 +215,10 @@ class Daemon:
                 daemon=True,
             ).start()
 
-    def _hook(self, source: str) -> bool:
+    def _hook(self, source: str, changes: ChangeSet) -> bool:
         if all(s.name != source for s in self.sources):
             return False
-        self.request(source, EVERYTHING, "hook")
+        self.request(source, changes, "hook")
         return True
 
     @property

@@ -25,7 +25,7 @@ from tests.connectors.contract import ConnectorContract
 
 EXPORT = Path("confluence-xml-xwiki-contrib") / "5.9.zip"
 MEMORIES: dict[Path, InMemory] = {}  # one connector memory per test, as the state keeps one
-FAST = RetryPolicy(attempts=3, total_seconds=20, wait_initial=0.01, wait_max=0.05, max_wait=5)
+FAST = RetryPolicy(attempts=3, total_seconds=20, wait_initial=0.01, wait_max=0.05)
 
 
 def make(

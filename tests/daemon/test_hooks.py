@@ -240,3 +240,49 @@ def test_a_short_hook_secret_is_refused_at_start() -> None:
     server = ServerConfig(host="127.0.0.1", port=0, hook_secret="short")
     with pytest.raises(ConfigError, match=r"server\.hook_secret"):
         Daemon([make_source("handbook")], RecordingJob(), server=server)
+
+
+def test_a_confluence_webhook_runs_the_page_it_names(daemons: list[Daemon]) -> None:
+    """Data Center's X-Hub-Signature (with or without sha256=) names a page: a run of it alone.
+
+    A retried delivery (same X-Atlassian-Webhook-Identifier) runs nothing; a wrong signature
+    and a SHA-1 one are refused.
+    """
+    seen: list[ChangeSet | None] = []
+
+    def job(source: str, stop: threading.Event, changes: ChangeSet | None = None) -> None:
+        seen.append(changes)
+
+    server = ServerConfig(host="127.0.0.1", port=0, hook_secret=SECRET)
+    daemon = Daemon([make_source("wiki")], job, server=server, jitter=0)
+    daemon.start()
+    daemons.append(daemon)
+    wait_until(lambda: len(seen) == 1)
+    body = b'{"timestamp": 1768246501113, "event": "page_updated", "page": {"id": 1015809}}'
+    digest = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    url = f"{daemon.url}/hooks/wiki"
+    for number, signature in enumerate([digest, f"sha256={digest}"]):
+        headers = {"X-Hub-Signature": signature, "X-Atlassian-Webhook-Identifier": f"d{number}"}
+        answer = httpx.post(url, content=body, headers=headers)
+        assert answer.status_code == 202, answer.text
+        wait_until(lambda n=number: len(seen) == n + 2)  # type: ignore[misc]
+    named = frozenset({"1015809"})
+    assert seen[1:] == [ChangeSet(named, named), ChangeSet(named, named)]
+    again = httpx.post(
+        url,
+        content=body,
+        headers={"X-Hub-Signature": digest, "X-Atlassian-Webhook-Identifier": "d1"},
+    )
+    assert again.status_code == 200
+    assert again.text == "duplicate\n"
+    sha1 = "sha1=" + hmac.new(SECRET.encode(), body, hashlib.sha1).hexdigest()
+    for wrong in (sha1, digest[:-1] + "0" if digest[-1] != "0" else digest[:-1] + "1"):
+        answer = httpx.post(url, content=body, headers={"X-Hub-Signature": wrong})
+        assert answer.status_code == 401
+    space = b'{"event": "space_updated", "space": {"key": "ENG"}}'
+    signature = hmac.new(SECRET.encode(), space, hashlib.sha256).hexdigest()
+    assert httpx.post(url, content=space, headers={"X-Hub-Signature": signature}).status_code == 202
+    wait_until(lambda: len(seen) == 4)
+    assert seen[3] is None  # a full run: the payload names no page
+    time.sleep(0.3)
+    assert len(seen) == 4

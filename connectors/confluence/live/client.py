@@ -28,38 +28,25 @@ Messages name the site and never carry the token or the e-mail's password.
 from __future__ import annotations
 
 import base64
-import dataclasses
-import email.utils
 import threading
-import time
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import httpx
-import stamina
 import structlog
 
 from syncd.connectors.base import ConnectorError, SourceUnavailable
-from syncd.net.deadline import DeadlineTransport, describe
+from syncd.net.http import TRANSPORT_ERRORS, client, describe
+from syncd.net.retry import RetryPolicy, Verdict, retry_after, retrying
 
 log = structlog.get_logger(__name__)
 
 USER_AGENT = "syncd-confluence-connector/1"
+MAX_WAIT = 60.0  # the longest Retry-After slept; a longer one is reported
 _TRANSIENT = {429, 502, 503, 504}
 
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """How long transient failures are retried: attempts, total seconds, longest wait."""
-
-    attempts: int = 5
-    total_seconds: float = 120.0
-    wait_initial: float = 0.5
-    wait_max: float = 10.0
-    wait_jitter: float = 1.0
-    max_wait: float = 60.0  # the longest Retry-After slept; longer ones are reported
+__all__ = ["MAX_WAIT", "NotFound", "RateLimited", "RetryPolicy", "SiteClient", "SiteRefused"]
 
 
 class SiteRefused(SourceUnavailable):
@@ -79,25 +66,9 @@ class NotFound(ConnectorError):
 
 
 class _Transient(Exception):
-    def __init__(self, what: str, retry_after: float | None) -> None:
+    def __init__(self, what: str, wait: float | None) -> None:
         super().__init__(what)
-        self.retry_after = retry_after
-
-
-def retry_after(response: httpx.Response) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta seconds or an HTTP date), if any."""
-    value = (response.headers.get("retry-after") or "").strip()
-    if not value:
-        return None
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+        self.wait = wait
 
 
 def auth_header(email_address: str | None, token: str | None) -> str | None:
@@ -121,6 +92,7 @@ class SiteClient:
         timeout: float,
         what_to_check: str,
         retry: RetryPolicy | None = None,
+        max_wait: float = MAX_WAIT,
         transport: httpx.BaseTransport | None = None,
         stop: threading.Event | None = None,
     ) -> None:
@@ -129,13 +101,15 @@ class SiteClient:
             headers["Authorization"] = authorization
         self.site = site.rstrip("/")
         self.retry = retry or RetryPolicy()
+        self.max_wait = max_wait
         self.requests = 0  # made, retries included: what the benchmarks count
         self.base: str | None = None  # the last ``_links.base`` the site answered with
         self._what_to_check = what_to_check
-        self._client = httpx.Client(
-            headers=headers,
+        self._client = client(
             timeout=timeout,
-            transport=transport or DeadlineTransport(total=timeout, stop=stop),
+            stop=stop,
+            transport=transport,
+            headers=headers,
             follow_redirects=False,  # a redirect to a login page is not an answer
         )
         split = urlsplit(self.site)
@@ -160,38 +134,29 @@ class SiteClient:
     def get(self, path: str, params: Mapping[str, str | int] | None = None) -> dict[str, Any]:
         """The JSON object at ``path``; the errors of the module docstring."""
         url = self.url(path, params)
-        policy = self.retry
-        started = time.monotonic()
 
-        def backoff(exc: Exception) -> bool | float:
-            if isinstance(exc, httpx.TransportError):
+        def retry_on(exc: Exception) -> Verdict:
+            if isinstance(exc, TRANSPORT_ERRORS):
                 return True
-            if not isinstance(exc, _Transient):
-                return False
-            if exc.retry_after is None:
-                return True
-            remaining = policy.total_seconds - (time.monotonic() - started)
-            return exc.retry_after if exc.retry_after <= remaining else False
+            if isinstance(exc, _Transient):
+                return True if exc.wait is None else exc.wait
+            return False
+
+        def before_retry(number: int, exc: Exception) -> None:
+            log.warning("confluence.retry", site=self.site, attempt=number, error=describe(exc))
 
         try:
-            for attempt in stamina.retry_context(
-                on=backoff,
-                attempts=policy.attempts,
-                timeout=policy.total_seconds,
-                wait_initial=policy.wait_initial,
-                wait_max=policy.wait_max,
-                wait_jitter=policy.wait_jitter,
-            ):
-                if attempt.num > 1:
-                    log.warning("confluence.retry", site=self.site, attempt=attempt.num)
-                with attempt:
-                    return self._once(url)
-        except (_Transient, httpx.TransportError) as exc:
+            return retrying(
+                lambda _: self._once(url),
+                policy=self.retry,
+                retry_on=retry_on,
+                before_retry=before_retry,
+            )
+        except (_Transient, httpx.HTTPError) as exc:
             raise SiteUnavailable(
                 f"Confluence at {self.site} kept failing ({describe(exc)})"
-                f" after up to {policy.attempts} attempts"
+                f" after up to {self.retry.attempts} attempts"
             ) from exc
-        raise AssertionError("stamina ended without an answer or an error")  # pragma: no cover
 
     def _once(self, url: str) -> dict[str, Any]:
         self.requests += 1
@@ -201,8 +166,8 @@ class SiteClient:
         if limits:
             log.debug("confluence.rate_limit_headers", site=self.site, **limits)
         if status in _TRANSIENT or status >= 500:
-            wait = retry_after(response)
-            if wait is not None and wait > self.retry.max_wait:
+            wait = retry_after(response.headers)
+            if wait is not None and wait > self.max_wait:
                 raise RateLimited(
                     f"Confluence at {self.site} answered HTTP {status} asking to wait"
                     f" {_duration(wait)} (Retry-After); not waiting that long. A Data Center"

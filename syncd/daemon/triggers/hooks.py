@@ -14,13 +14,25 @@ in constant time (:func:`hmac.compare_digest`):
     the HMAC-SHA256 of ``<id>.<timestamp>.<body>``, keyed with the token (a ``whsec_`` token
     is its base64-decoded key). A timestamp more than :data:`SIGNATURE_TOLERANCE` seconds
     away from now is refused, so a captured call cannot be replayed later.
+``X-Hub-Signature: <hex>`` or ``sha256=<hex>``
+    The HMAC-SHA256 of the body keyed with the secret, as a Confluence Data Center webhook
+    with a *Secret* signs it. A GitHub ``sha1=`` value here is refused: GitHub sends its
+    SHA-256 in ``X-Hub-Signature-256``, which is checked first.
 ``Authorization: Bearer <secret>``
     For a CI job or ``curl``.
 
+A Confluence delivery (signed with ``X-Hub-Signature``) names the content it concerns
+(``{"event": "page_updated", "page": {"id": 1015809}}``; ``blog`` for blog posts): the run it
+asks for is of that page alone, which is looked up again, so every event is only a hint (an
+edit, a move, a trash, a restriction all read the same). A delivery whose
+``X-Atlassian-Webhook-Identifier`` was seen among the last :data:`REMEMBERED` is answered
+200 ``duplicate`` without a run: Confluence keeps the identifier across its retries.
+
 Answers:
 
-* 202 ``run requested``: a full run of the source starts now, or, if it is running, right
-  after (requests during a run coalesce into one follow-up);
+* 202 ``run requested``: a full run of the source (a Confluence delivery: of the page it
+  names) starts now, or, if it is running, right after (requests during a run coalesce into
+  one follow-up);
 * 200 ``pong`` for GitHub's ``ping`` event (sent when a webhook is created): no run;
 * 401 when no proof or a wrong one was given, logged as ``hooks.refused`` with the source,
   the reason and the caller's address, never with what was sent;
@@ -32,8 +44,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import collections
 import hashlib
 import hmac
+import json
+import threading
 import time
 from collections.abc import Callable
 
@@ -42,6 +57,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from syncd import metrics
+from syncd.connectors.base import EVERYTHING, ChangeSet
 from syncd.errors import ConfigError
 
 log = structlog.get_logger(__name__)
@@ -49,8 +65,10 @@ log = structlog.get_logger(__name__)
 MIN_SECRET = 16  # characters; a short secret can be guessed over the network
 SIGNATURE_TOLERANCE = 300  # seconds, as the Standard Webhooks libraries allow
 MAX_BODY = 5 * 1024 * 1024  # GitHub caps webhook payloads at 25 MB; pushes are far smaller
-RequestRun = Callable[[str], bool]
-"""Asks for a full run of the named source; False when no such source is configured."""
+REMEMBERED = 1024  # Confluence delivery identifiers kept to recognise a retried delivery
+_CONTENT_KEYS = ("page", "blog", "blogpost", "content")
+RequestRun = Callable[[str, ChangeSet], bool]
+"""Asks for a run of the named source (EVERYTHING: a full run); False when no such source."""
 
 
 def authenticate(  # noqa: PLR0911 - one answer per header and outcome reads best
@@ -63,6 +81,16 @@ def authenticate(  # noqa: PLR0911 - one answer per header and outcome reads bes
         if hmac.compare_digest(signature.strip().encode(), expected.encode()):
             return None
         return "bad X-Hub-Signature-256 signature"
+    confluence = headers.get("x-hub-signature")
+    if confluence is not None:
+        value = confluence.strip()
+        if value.lower().startswith("sha1="):
+            return "X-Hub-Signature with SHA-1 is not accepted"
+        value = value.removeprefix("sha256=")
+        expected = hmac.new(secret, body, hashlib.sha256).hexdigest()
+        if hmac.compare_digest(value.lower().encode(), expected.encode()):
+            return None
+        return "bad X-Hub-Signature signature"
     standard = headers.get("webhook-signature")
     if standard is not None:
         return _standard_webhook(secret, headers, body, standard)
@@ -77,7 +105,10 @@ def authenticate(  # noqa: PLR0911 - one answer per header and outcome reads bes
         if hmac.compare_digest(credentials.strip().encode(), secret):
             return None
         return "wrong Bearer token"
-    return "no X-Hub-Signature-256, webhook-signature, X-Gitlab-Token or Authorization header"
+    return (
+        "no X-Hub-Signature-256, X-Hub-Signature, webhook-signature, X-Gitlab-Token or"
+        " Authorization header"
+    )
 
 
 def _standard_webhook(
@@ -113,6 +144,8 @@ class HookEndpoint:
             )
         self._secret = secret.encode()
         self._request_run = request_run
+        self._deliveries: collections.OrderedDict[str, None] = collections.OrderedDict()
+        self._lock = threading.Lock()
 
     async def handle(self, request: Request) -> Response:
         """Authenticate the call, then ask for a run of the source (see the module docstring)."""
@@ -136,10 +169,57 @@ class HookEndpoint:
             )
         if headers.get("x-github-event") == "ping":
             return PlainTextResponse("pong\n")
-        if not self._request_run(source):
+        changes, event = EVERYTHING, _event(headers)
+        if "x-hub-signature" in headers and "x-hub-signature-256" not in headers:
+            if self._seen(headers.get("x-atlassian-webhook-identifier")):
+                return PlainTextResponse("duplicate\n")
+            changes, event = confluence_changes(bytes(body))
+        if not self._request_run(source, changes):
             return PlainTextResponse(f"no source named {source!r}\n", status_code=404)
-        log.info("hooks.accepted", source=source, caller=caller, kind=_event(headers))
+        log.info(
+            "hooks.accepted",
+            source=source,
+            caller=caller,
+            kind=event,
+            named=sorted(changes.changed) or None,
+        )
         return PlainTextResponse("run requested\n", status_code=202)
+
+    def _seen(self, delivery: str | None) -> bool:
+        """Whether this delivery identifier came before (and remember it)."""
+        if not delivery:
+            return False
+        with self._lock:
+            if delivery in self._deliveries:
+                return True
+            self._deliveries[delivery] = None
+            while len(self._deliveries) > REMEMBERED:
+                self._deliveries.popitem(last=False)
+        return False
+
+
+def confluence_changes(body: bytes) -> tuple[ChangeSet, str | None]:
+    """The change set a Confluence webhook's payload names, and its event.
+
+    The page (or blog post) id, named changed *and* deleted: the run looks it up and syncs
+    it if it is still published, removes it if not. A payload naming no content (a space
+    event, a label) asks for a full run.
+    """
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return EVERYTHING, None
+    if not isinstance(payload, dict):
+        return EVERYTHING, None
+    event = payload.get("event")
+    for key in _CONTENT_KEYS:
+        content = payload.get(key)
+        if isinstance(content, dict):
+            found = content.get("id") or content.get("idAsString")
+            if isinstance(found, int | str) and str(found).isdigit():
+                named = frozenset({str(found)})
+                return ChangeSet(named, named), str(event) if event else key
+    return EVERYTHING, str(event) if event else None
 
 
 def _event(headers: dict[str, str]) -> str | None:
