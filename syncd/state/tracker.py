@@ -25,8 +25,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from syncd.redact import redact
+from syncd.state.counts import Counts
 from syncd.state.models import DocumentState, Run, Source, utcnow
-from syncd.sync.plan import Counts
 
 _ERROR_LIMIT = 2000  # keep stored errors readable; a whole HTML error page helps no one
 # Buffered written records are committed once this many wait, or the oldest waited this long.

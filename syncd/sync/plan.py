@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from syncd.errors import ExitCode
+from syncd.state.counts import Counts
 
 Action = Literal["create", "update", "delete"]
 DIFF_LINES = 40
@@ -33,23 +34,6 @@ class PlanItem:
     title: str | None
     reason: str
     diff: str | None = None
-
-
-@dataclasses.dataclass(slots=True)
-class Counts:
-    """How many documents of a run went which way."""
-
-    listed: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    deleted: int = 0
-    failed: int = 0
-    excluded: int = 0
-
-    def counts(self) -> Counts:
-        """Just the counts (of a report, say)."""
-        return Counts(*(getattr(self, f.name) for f in dataclasses.fields(Counts)))
 
 
 @dataclasses.dataclass(slots=True, kw_only=True)
