@@ -16,7 +16,6 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from types import FrameType
 from typing import Any, NoReturn
 
 import click
@@ -24,6 +23,7 @@ import click
 from syncd import __version__, redact
 from syncd import log as logsetup  # before anything else imports structlog: see syncd.log
 from syncd.errors import ConfigError, ExitCode, SyncdError, UserError
+from syncd.runtime.signals import stop_signals
 
 log = logsetup.get_logger(__name__)
 
@@ -236,8 +236,14 @@ def sync(
     app.summaries_shown = logsetup.is_console()
     stop = threading.Event()
     progress = make_progress(sys.stderr)
-    signals = _stop_on_signals(stop)
-    with signals:
+    received: list[int] = []
+
+    def on_stop(signum: int) -> None:
+        log.warning("sync.stopping", signal=signal.Signals(signum).name)
+        received.append(signum)
+        stop.set()
+
+    with stop_signals(on_stop):
         try:
             outcome = app.sync(
                 list(sources) or None,
@@ -249,7 +255,7 @@ def sync(
             )
         finally:
             app.close()
-    code = outcome.process_exit_code(signals.signum)
+    code = outcome.process_exit_code(received[0] if received else None)
     if as_json:
         _echo(
             json.dumps(
@@ -385,31 +391,6 @@ def upgrade(state: _State) -> None:
         engine.dispose()
     shown = config.state.sqlalchemy_url.render_as_string(hide_password=True)
     click.echo(f"state database {shown} is at migration {revision}")
-
-
-class _stop_on_signals:
-    """First SIGTERM/SIGINT sets ``stop``; a second one exits at once."""
-
-    def __init__(self, stop: threading.Event) -> None:
-        self.stop = stop
-        self.previous: dict[int, Any] = {}
-        self.signum: int | None = None  # the first signal received
-
-    def _handle(self, signum: int, _frame: FrameType | None) -> None:
-        if self.stop.is_set():
-            os._exit(128 + signum)
-        log.warning("sync.stopping", signal=signal.Signals(signum).name)
-        self.signum = signum
-        self.stop.set()
-
-    def __enter__(self) -> None:
-        if threading.current_thread() is threading.main_thread():
-            for signum in (signal.SIGTERM, signal.SIGINT):
-                self.previous[signum] = signal.signal(signum, self._handle)
-
-    def __exit__(self, *_: object) -> None:
-        for signum, handler in self.previous.items():
-            signal.signal(signum, handler)
 
 
 def _echo(text: str, *, err: bool = False) -> None:
