@@ -39,18 +39,9 @@ import bisect
 import re
 from collections.abc import Callable
 
-from cmarkgfm.cmark import Options as CmarkOptions
-
 from syncd.connectors.markdown.tabs import convert_tabpanes
 from syncd.render import cmark
 from syncd.render.sanitize import clean_html
-
-_CMARK_OPTIONS = (
-    CmarkOptions.CMARK_OPT_UNSAFE  # sanitized below, after links are resolved
-    | CmarkOptions.CMARK_OPT_FOOTNOTES
-    | CmarkOptions.CMARK_OPT_STRIKETHROUGH_DOUBLE_TILDE
-)
-_CMARK_EXTENSIONS = ["table", "strikethrough", "autolink", "tasklist"]
 
 _URL_ATTRIBUTES = {("a", "href"), ("img", "src")}
 
@@ -301,7 +292,7 @@ def first_heading(markdown: str) -> str | None:
 
 def render(markdown: str, resolve_url: Callable[[str], str | None]) -> str:
     """Safe HTML for prepared Markdown; ``resolve_url`` maps each href/src (None drops it)."""
-    html = cmark.markdown_to_html(markdown, options=_CMARK_OPTIONS, extensions=_CMARK_EXTENSIONS)
+    html = cmark.gfm_to_html(markdown, unsafe=True)  # sanitised below, after links resolve
 
     def attribute_filter(element: str, attribute: str, value: str) -> str | None:
         if (element, attribute) in _URL_ATTRIBUTES:

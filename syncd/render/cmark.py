@@ -1,6 +1,7 @@
 """GitHub-flavoured Markdown through cmark-gfm, without leaking native memory.
 
-Two uses: rendering to HTML (:func:`markdown_to_html`), and finding which lines of a text
+Two uses: rendering to HTML (:func:`markdown_to_html`; :func:`gfm_to_html` with the one set of
+GitHub extensions and options every Markdown source uses), and finding which lines of a text
 cmark itself reads as code blocks (:func:`code_block_lines`), so that code is told from prose
 exactly as the renderer will tell it: fences at any indentation, inside list items and block
 quotes, and indented code blocks.
@@ -23,6 +24,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from cmarkgfm import _cmark
+from cmarkgfm.cmark import Options
 
 _lib: Any = _cmark.lib
 _ffi: Any = _cmark.ffi
@@ -132,3 +134,21 @@ def code_block_lines(text: str) -> list[tuple[int, int]]:
     finally:
         _lib.cmark_parser_free(parser)
     return found
+
+
+GFM_EXTENSIONS = ("table", "strikethrough", "autolink", "tasklist")
+"""GitHub's syntax extensions, as github.com renders Markdown files and wikis."""
+
+GFM_OPTIONS = Options.CMARK_OPT_FOOTNOTES | Options.CMARK_OPT_STRIKETHROUGH_DOUBLE_TILDE
+
+
+def gfm_to_html(text: str, *, unsafe: bool = False) -> str:
+    """Render GitHub-flavoured Markdown (tables, strikethrough, task lists, footnotes).
+
+    Raw HTML in the text is replaced by a comment unless ``unsafe``: pass it only when the
+    result is sanitised afterwards (the Markdown connector resolves links first, then cleans).
+    """
+    # Not cmark's github_flavored_markdown_to_html: that writes <pre lang="x">, whose language
+    # the sanitiser would drop; the extensions API writes <code class="language-x">.
+    options = GFM_OPTIONS | (Options.CMARK_OPT_UNSAFE if unsafe else 0)
+    return markdown_to_html(text, options=options, extensions=GFM_EXTENSIONS)

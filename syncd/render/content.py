@@ -28,8 +28,6 @@ import json
 import re
 from typing import Any, Protocol
 
-from cmarkgfm.cmark import Options as CmarkOptions
-
 from syncd.connectors.base import Document
 from syncd.render import cmark
 from syncd.render.sanitize import clean_html
@@ -38,7 +36,6 @@ from syncd.render.sanitize import clean_html
 # Confluence activity widgets and server links dropped, words kept apart around rewrites.
 CONVERTER_VERSION = "2"
 
-_GFM_OPTIONS = CmarkOptions.CMARK_OPT_FOOTNOTES | CmarkOptions.CMARK_OPT_STRIKETHROUGH_DOUBLE_TILDE
 
 _BLANK_RUNS = re.compile(r"\n{3,}")
 
@@ -123,13 +120,7 @@ class Payload:
 
 def markdown_to_html(markdown: str) -> str:
     """Render GitHub-flavoured Markdown (tables, strikethrough, task lists, footnotes)."""
-    # Not github_flavored_markdown_to_html: that writes <pre lang="x">, whose language the
-    # sanitizer would drop; the extensions API writes <code class="language-x">.
-    return cmark.markdown_to_html(
-        markdown,
-        options=_GFM_OPTIONS,
-        extensions=["table", "strikethrough", "autolink", "tasklist"],
-    )
+    return cmark.gfm_to_html(markdown)
 
 
 def sanitize_html(html: str) -> str:
