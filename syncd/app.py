@@ -12,8 +12,6 @@ import datetime as dt
 import threading
 import time
 from collections.abc import Sequence
-from types import TracebackType
-from typing import Self
 
 import structlog
 from sqlalchemy.engine import Engine
@@ -35,6 +33,7 @@ from syncd.errors import (
 )
 from syncd.publisher import Publisher, RequestInterrupted
 from syncd.redact import redact
+from syncd.runtime.resources import Closing
 from syncd.state import database, replicas
 from syncd.state.lease import SourceLease
 from syncd.state.memory import StoredMemory
@@ -85,7 +84,7 @@ class SyncOutcome:
         return int(code)
 
 
-class App:
+class App(Closing):
     """A configured syncd with its state database open."""
 
     def __init__(self, config: Config, engine: Engine, sessions: sessionmaker[Session]) -> None:
@@ -106,17 +105,6 @@ class App:
     def close(self) -> None:
         """Release database connections."""
         self.engine.dispose()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def readiness(self) -> str | None:
         """None when the state database is reachable and at head, else the reason."""

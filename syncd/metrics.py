@@ -151,6 +151,11 @@ def discard() -> None:
         _discarding = True
 
 
+def register() -> None:
+    """Build every metric now: an endpoint about to serve them lists them before their first use."""
+    __getattr__(next(iter(NAMES)))
+
+
 def recording() -> bool:
     """Whether updates are kept (worth computing a value only a metric needs)."""
     return not _discarding

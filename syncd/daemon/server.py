@@ -30,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from syncd import metrics as syncd_metrics
 from syncd.errors import ConfigError
 from syncd.runtime.serving import ListenError, ThreadedServer
 
@@ -58,6 +59,9 @@ def create_asgi_app(readiness: Readiness, hooks: HookEndpoint | None = None) -> 
         if reason is None:
             return PlainTextResponse("ready\n")
         return PlainTextResponse(f"not ready: {reason}\n", status_code=503)
+
+    # A scrape before the first run must already list every series (at zero).
+    syncd_metrics.register()
 
     async def metrics(request: Request) -> Response:
         body = await run_in_threadpool(generate_latest, REGISTRY)
