@@ -24,22 +24,23 @@ LAYERS = {
     "connectors.base": 2,
     "net": 3,
     "render": 3,
-    "connectors.registry": 4,
-    "sandbox": 4,
-    "config": 5,
-    "state": 5,
-    "migrations": 5,
-    "publisher": 5,
-    "sync": 6,
-    "app": 7,
-    "status": 7,
-    "daemon": 8,
-    "cli": 9,
-    "__main__": 10,
-    "syncd": 10,
+    "extract": 4,  # attachments' text, for any connector with files
+    "connectors.registry": 5,
+    "sandbox": 5,
+    "config": 6,
+    "state": 6,
+    "migrations": 6,
+    "publisher": 6,
+    "sync": 7,
+    "app": 8,
+    "status": 8,
+    "daemon": 9,
+    "cli": 10,
+    "__main__": 11,
+    "syncd": 11,
 }
 # Connector families (connectors.markdown, ...) sit beside the registry that loads them.
-CONNECTOR_FAMILY = 4
+CONNECTOR_FAMILY = 5
 # The state wing and its migrations depend on each other by design: Alembic's env reads the
 # models, and the database module knows the newest revision.
 SAME_WING = {frozenset({"state", "migrations"})}
