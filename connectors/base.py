@@ -67,6 +67,8 @@ Failures:
   the engine then deletes nothing for that source.
 * :class:`DocumentError` from :meth:`Connector.fetch` fails that document alone; its message
   must name the document (path, title or page id) and say what is wrong.
+* :class:`DocumentUnreadable` (and :class:`DocumentTooLarge`) fail it at its version: it is
+  fetched again only once its version changes.
 * :class:`DocumentExcluded` from :meth:`Connector.fetch` says the document exists but must not
   be published (a draft); the engine removes it from Intercom if it was there, behind the
   same safety stop as every other removal. Its ``reason`` (``draft``, ``empty``) names why in
@@ -246,6 +248,12 @@ class DocumentError(ConnectorError):
 
 class DocumentTooLarge(DocumentError):
     """One document is larger than syncd accepts; it is not fetched again until it changes."""
+
+
+class DocumentUnreadable(DocumentError):
+    """One document cannot be read, however often it is tried (a damaged or encrypted file, one
+    that is not what its name says); like DocumentTooLarge, it is not fetched again until it
+    changes."""
 
 
 class DocumentExcluded(ConnectorError):

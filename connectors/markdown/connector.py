@@ -49,6 +49,7 @@ from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from syncd.connectors import attachments
 from syncd.connectors.base import (
     EVERYTHING,
     ChangeSet,
@@ -113,7 +114,12 @@ class MarkdownConnector(Connector):
         # Without git this is the tree's folder; with git it only names the source.
         self.root = Path(os.path.realpath(options.path or "."))
         self.root_prefix = str(self.root).rstrip(os.sep) + os.sep
-        self._include = self.include = Globs(options.include)
+        self.attachments = options.attachments
+        # Attachments are listed wherever pages are: their suffixes join the include globs.
+        self.attached = tuple(f".{kind}" for kind in options.attachments.types if kind != "md")
+        attached_globs = [f"**/*{suffix}" for suffix in self.attached]
+        attached_globs += [glob.upper() for glob in attached_globs]
+        self._include = self.include = Globs([*options.include, *attached_globs])
         self._exclude = self.exclude = Globs(options.exclude)
         self.urls = SiteUrls(options.base_url or source.url, options.url_template)
         self._files = FolderFiles(self.root, where=self.options_path())
@@ -137,13 +143,15 @@ class MarkdownConnector(Connector):
             if self.wiki.is_page(ref.id):
                 pages.append(ref.id)
                 yield ref
+            elif self.attachment_type(ref.id):
+                yield ref
         self.wiki.set_pages(pages)
 
     def _list_git(self) -> Iterator[DocumentRef]:
         """The pages of the fetched tree, from one ``git ls-tree``: no file is read."""
         assert self.git is not None
         include = self._include if self.wiki is None or self._include_given() else None
-        return git_refs(self.git, include, self._exclude, self.wiki)
+        return git_refs(self.git, include, self._exclude, self.wiki, self.attached)
 
     def _include_given(self) -> bool:
         return "include" in self.options.model_fields_set
@@ -156,6 +164,7 @@ class MarkdownConnector(Connector):
             self._exclude,
             where=self.options_path(),
             source=self.source.name,
+            attached=self.attached,
         )
         # A new listing starts a new look at the tree: forget what fetches learnt of it.
         self._files.forget()
@@ -198,6 +207,12 @@ class MarkdownConnector(Connector):
         """Size and modification time of a file, or the git blobs of a repository's file."""
         return markdown_source.describe_change(old, new)
 
+    def attachment_type(self, ref_id: str) -> str | None:
+        """The attachment type of the file ``ref_id`` (by name), or None for a page."""
+        if not self.attached or not ref_id.lower().endswith(self.attached):
+            return None
+        return self.attachments.type_of(ref_id)
+
     def options_path(self) -> str:
         """The configured root, as the user wrote it, for messages."""
         assert isinstance(self.options, MarkdownOptions)
@@ -207,6 +222,8 @@ class MarkdownConnector(Connector):
 
     def fetch(self, ref: DocumentRef) -> Document:
         """Read, render and link one page; DocumentError names the file and the reason."""
+        if (file_type := self.attachment_type(ref.id)) is not None:
+            return self._fetch_attachment(ref, file_type)
         front_matter, body = markdown_source.split_front_matter(
             markdown_source.decode(self._read_bytes(ref.id), ref.id), ref.id
         )
@@ -243,6 +260,28 @@ class MarkdownConnector(Connector):
             external_id=self._external_id(ref.id, front_matter),
             metadata=metadata,
             changed_at=_mtime(ref.version),
+        )
+
+    def _fetch_attachment(self, ref: DocumentRef, file_type: str) -> Document:
+        """One attached file as a page of its own (see syncd.connectors.attachments)."""
+        limit = int(self.attachments.max_bytes)
+        data = self.git.read(ref.id, limit) if self.git else self._files.read(ref.id, limit)
+        folder, _, name = ref.id.rpartition("/")
+        parent = folder.rpartition("/")[2] or self.source.name
+        key = (self.git.identity(ref.id) if self.git is not None else None) or ref.id
+        return attachments.document(
+            data,
+            where=ref.id,
+            file_type=file_type,
+            options=self.attachments,
+            source=self.source,
+            key=key,
+            url=self.urls.file_url(ref.id.split("/")),
+            link_text=None,  # which page links it, and how, is not known without reading all
+            parent=" ".join(parent.replace("_", " ").replace("-", " ").split()),
+            file_name=name,
+            changed_at=_mtime(ref.version),
+            metadata={"path": ref.id},
         )
 
     def _read_bytes(self, ref_id: str) -> bytes:

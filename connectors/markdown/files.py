@@ -49,8 +49,9 @@ class FolderFiles:
         """Forget which folders resolve inside: a new listing starts a new look at the tree."""
         self._folders_inside.clear()
 
-    def read(self, ref_id: str) -> bytes:
-        """The content of the file behind a ref id; DocumentError if it cannot be read."""
+    def read(self, ref_id: str, limit: int = MAX_FILE_BYTES) -> bytes:
+        """The content of the file behind a ref id, at most ``limit`` bytes; DocumentError if
+        it cannot be read."""
         try:
             fd = self._open(ref_id)
         except FileNotFoundError:
@@ -61,12 +62,12 @@ class FolderFiles:
             status = os.fstat(fd)
             if not stat.S_ISREG(status.st_mode):
                 raise DocumentError(f"{ref_id}: not a regular file")
-            if status.st_size > MAX_FILE_BYTES:
-                raise DocumentTooLarge(f"{ref_id}: larger than {MAX_FILE_BYTES // 2**20} MiB")
+            if status.st_size > limit:
+                raise DocumentTooLarge(f"{ref_id}: larger than {_size(limit)}")
             # One read of the size fstat gave, plus a byte to see whether it grew since.
             chunks = [os.read(fd, status.st_size + 1)]
             size = len(chunks[0])
-            while size > status.st_size and size <= MAX_FILE_BYTES:
+            while size > status.st_size and size <= limit:
                 chunk = os.read(fd, 1 << 20)
                 if not chunk:
                     break
@@ -76,8 +77,8 @@ class FolderFiles:
             raise DocumentError(f"{ref_id}: cannot be read: {exc.strerror}") from None
         finally:
             os.close(fd)
-        if size > MAX_FILE_BYTES:  # it grew while we read
-            raise DocumentTooLarge(f"{ref_id}: larger than {MAX_FILE_BYTES // 2**20} MiB")
+        if size > limit:  # it grew while we read
+            raise DocumentTooLarge(f"{ref_id}: larger than {_size(limit)}")
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     def _open(self, ref_id: str) -> int:
@@ -117,3 +118,8 @@ class FolderFiles:
 
     def _inside(self, real_path: str) -> bool:
         return real_path.startswith(self._root_prefix)
+
+
+def _size(limit: int) -> str:
+    """A byte limit in words: ``4 MiB`` or ``20 MB``."""
+    return f"{limit // 2**20} MiB" if limit % 2**20 == 0 else f"{limit / 1e6:g} MB"

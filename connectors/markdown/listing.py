@@ -52,11 +52,17 @@ _Folders = list[tuple[str, str, bool]]
 
 
 def git_refs(
-    git: GitTree, include: Globs | None, exclude: Globs, wiki: Wiki | None
+    git: GitTree,
+    include: Globs | None,
+    exclude: Globs,
+    wiki: Wiki | None,
+    attached: tuple[str, ...] = (),
 ) -> Iterator[DocumentRef]:
     """The pages of the fetched tree, from one ``git ls-tree``: no file is read.
 
     ``include`` None lets every file the wiki calls a page in, whatever its name.
+    ``attached``: the suffixes of attachments, listed wherever they are (see
+    :mod:`syncd.connectors.attachments`).
     """
     entries = git.entries()
     resources = bundle_resources(entries)
@@ -65,9 +71,17 @@ def git_refs(
         if any(part[0] == "." or part in SKIPPED_FOLDERS for part in parts[:-1]):
             continue
         name = parts[-1]
-        if name[0] == "." or (wiki is not None and not wiki.is_page(path)) or path in resources:
+        if name[0] == ".":
             continue
-        if (include is not None and not include.match(path, name)) or exclude.match(path, name):
+        if attached and name.lower().endswith(attached):
+            if exclude.match(path, name):
+                continue
+        elif (
+            (wiki is not None and not wiki.is_page(path))
+            or path in resources
+            or (include is not None and not include.match(path, name))
+            or exclude.match(path, name)
+        ):
             continue
         yield DocumentRef(id=path, version=git.version(entries[path]))
 
@@ -76,17 +90,26 @@ class FolderWalk:
     """One listing of a folder tree: its pages, and what it skipped.
 
     ``root`` is the real path of the tree's folder; ``where`` is the root as the user wrote
-    it, and ``source`` the source's name, for messages.
+    it, and ``source`` the source's name, for messages. ``attached``: the suffixes of
+    attachments, listed inside page bundles too (``include`` must hold them as well).
     """
 
     def __init__(
-        self, root: Path, include: Globs, exclude: Globs, *, where: str, source: str
+        self,
+        root: Path,
+        include: Globs,
+        exclude: Globs,
+        *,
+        where: str,
+        source: str,
+        attached: tuple[str, ...] = (),
     ) -> None:
         self.root = root
         self._root = str(root)
         self._root_prefix = self._root.rstrip(os.sep) + os.sep
         self._include = include
         self._exclude = exclude
+        self._attached = attached
         self._where = where
         self._source = source
         self._skipped = Skipped()
@@ -141,7 +164,11 @@ class FolderWalk:
                 if (
                     name[0] == "."
                     or name in SKIPPED_FOLDERS
-                    or (bundle and name.lower() not in LEAF_INDEXES)  # a bundle's resource
+                    or (  # a bundle's resource, unless an attachment
+                        bundle
+                        and name.lower() not in LEAF_INDEXES
+                        and not name.lower().endswith(self._attached)
+                    )
                 ):
                     continue
                 if entry.is_file(follow_symlinks=False):

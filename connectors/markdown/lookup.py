@@ -65,7 +65,9 @@ def lookup(connector: MarkdownConnector, ids: Collection[str]) -> list[DocumentR
             return frozenset()
 
     for rel in ids:
-        if not candidate(connector, rel) or bundle_resource(rel, names_of):
+        if not candidate(connector, rel):
+            continue
+        if not connector.attachment_type(rel) and bundle_resource(rel, names_of):
             continue
         folder, _, _ = rel.rpartition("/")
         path = connector.root_prefix + rel

@@ -11,6 +11,12 @@ which files
     separators); ``**`` spans folders. With ``wiki``, the wiki's host also decides which files
     are pages (see :mod:`syncd.connectors.markdown.wiki`).
 
+attachments
+    ``attachments: {types: [pdf, docx], max_bytes: 20MB}``: files of those types anywhere in
+    the tree (``exclude`` still applies, ``include`` does not: it chooses pages), Hugo page
+    bundles' resources included, are published as pages of their own (see
+    :mod:`syncd.connectors.attachments`). Markdown files are pages, never attachments.
+
 URLs
     ``base_url`` is the docs site's public URL (default: the source's ``url``);
     ``url_template`` shapes a page's URL from it (see :mod:`syncd.connectors.markdown.urls`).
@@ -22,6 +28,7 @@ from pathlib import Path
 
 import pydantic
 
+from syncd.connectors.attachments import AttachmentOptions
 from syncd.connectors.base import ConnectorOptions
 from syncd.connectors.markdown.gitsource import GitOptions, valid_folder
 from syncd.connectors.markdown.urls import TEMPLATE_FIELDS
@@ -43,6 +50,8 @@ class MarkdownOptions(ConnectorOptions):
     include: list[str] = pydantic.Field(default_factory=lambda: ["**/*.md", "**/*.markdown"])
     exclude: list[str] = pydantic.Field(default_factory=list)
     url_template: str | None = None
+    # Files of these types inside the tree become pages too (see syncd.connectors.attachments).
+    attachments: AttachmentOptions = pydantic.Field(default_factory=AttachmentOptions)
 
     @pydantic.field_validator("base_url")
     @classmethod

@@ -26,14 +26,26 @@ which the caller adds):
 
 * :class:`NoText`: the file has no text layer (a scanned PDF) or no text at all; it is
   skipped and counted, not published empty.
-* :class:`ExtractionFailed`: damaged, encrypted, too big, too slow, too many pages, or not
-  what its extension says.
+* :class:`ExtractionFailed`: damaged, encrypted, too big, too many pages, or not what its
+  extension says; its subclass :class:`TooSlow`: past the time limit.
+
+A stop while the worker reads raises :class:`~syncd.extract.runner.Stopped`, an
+:class:`~syncd.errors.Interrupted`: the run settles nothing for that file.
 """
 
 from __future__ import annotations
 
-from syncd.extract.errors import ExtractError, ExtractionFailed, NoText
+from syncd.extract.errors import ExtractError, ExtractionFailed, NoText, TooSlow
 from syncd.extract.runner import Extracted, Limits, extract
 from syncd.extract.sniff import TYPES
 
-__all__ = ["TYPES", "ExtractError", "Extracted", "ExtractionFailed", "Limits", "NoText", "extract"]
+__all__ = [
+    "TYPES",
+    "ExtractError",
+    "Extracted",
+    "ExtractionFailed",
+    "Limits",
+    "NoText",
+    "TooSlow",
+    "extract",
+]

@@ -13,3 +13,7 @@ class NoText(ExtractError):
 
 class ExtractionFailed(ExtractError):
     """The file could not be read: damaged, encrypted, too big, too slow, or mislabelled."""
+
+
+class TooSlow(ExtractionFailed):
+    """The file took longer to read than allowed; a quieter run may manage it."""

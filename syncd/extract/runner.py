@@ -18,7 +18,8 @@ import sys
 import threading
 import time
 
-from syncd.extract.errors import ExtractionFailed, NoText
+from syncd.errors import Interrupted
+from syncd.extract.errors import ExtractionFailed, NoText, TooSlow
 from syncd.extract.sniff import TYPES
 
 _SLICE = 0.1  # seconds between looks at the stop event
@@ -42,7 +43,7 @@ class Extracted:
     title: str | None
 
 
-class Stopped(Exception):
+class Stopped(Interrupted):
     """The run stopped while the worker was reading; nothing was extracted."""
 
 
@@ -93,7 +94,7 @@ def extract(
             if stop is not None and stop.is_set():
                 raise Stopped("stopped while reading the file")
             if time.monotonic() > deadline:
-                raise ExtractionFailed(f"took longer than {limits.seconds} s to read")
+                raise TooSlow(f"took longer than {limits.seconds} s to read")
     finally:
         if worker.poll() is None:
             worker.kill()
@@ -116,7 +117,7 @@ def _answer(status: int, out: bytes, err: bytes, limits: Limits) -> Extracted:
         title = answer.get("title")
         return Extracted(html=answer["html"], title=title if isinstance(title, str) else None)
     if status in (-signal.SIGXCPU, -signal.SIGKILL):
-        raise ExtractionFailed(f"took more than {limits.seconds} s of CPU to read")
+        raise TooSlow(f"took more than {limits.seconds} s of CPU to read")
     megabytes = limits.memory_bytes // (1024 * 1024)
     if status < 0:
         name = signal.Signals(-status).name

@@ -3,7 +3,8 @@
 A fetch that fails settles its document there: *excluded* when the connector says it must not
 be published (its page, if any, is *left behind* for the deletes behind the safety stop, see
 :mod:`syncd.sync.deletes`), *failed* for a document error or a connector bug (fetched again next
-run), failed at its *final version* when too large (fetched again once its version changes).
+run), failed at its *final version* when too large or unreadable (fetched again once its
+version changes).
 A fetch cut short because the run is stopping settles nothing.
 
 Rendering turns a document into the payload of its page (see :mod:`syncd.render.content`); a
@@ -23,6 +24,7 @@ from syncd.connectors.base import (
     DocumentExcluded,
     DocumentRef,
     DocumentTooLarge,
+    DocumentUnreadable,
 )
 from syncd.errors import Interrupted
 from syncd.render import content
@@ -56,7 +58,7 @@ def fetch(
         return connector.fetch(ref)
     except DocumentExcluded as exc:
         _exclude(ref, known, exc, outcomes, left_behind)
-    except DocumentTooLarge as exc:
+    except (DocumentTooLarge, DocumentUnreadable) as exc:
         outcomes.fail(ref.id, str(exc), final_version=ref.version)
     except DocumentError as exc:
         outcomes.fail(ref.id, str(exc))
@@ -107,4 +109,6 @@ def _exclude(
         )
     elif not outcomes.dry_run:
         outcomes.tracker.record_excluded(ref.id, ref.version)
+    exclusions = outcomes.report.exclusions
+    exclusions[reason or "excluded"] = exclusions.get(reason or "excluded", 0) + 1
     outcomes.count("excluded")

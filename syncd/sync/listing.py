@@ -22,7 +22,10 @@ from syncd.connectors.base import ChangeSet, Connector, SourceUnavailable
 from syncd.state.tracker import Known, Tracker
 from syncd.sync.outcomes import Outcomes
 
-STILL_TOO_LARGE = "still too large at this version; fetched again once it changes"
+STILL_FAILING = (
+    "still failing at this version (too large or unreadable: `syncd status` says why);"
+    " fetched again once it changes"
+)
 
 # The listing, ref id -> version, in the connector's order (see the module docstring).
 Listing = dict[str, str | None]
@@ -121,7 +124,7 @@ def diff(
             listed[row.ref_id] = None  # current: nothing to fetch
             found.fetching -= 1
             if row.failed_version == version:  # still failing, known without a fetch
-                outcomes.report.failures.append((row.ref_id, STILL_TOO_LARGE))
+                outcomes.report.failures.append((row.ref_id, STILL_FAILING))
                 current["failed"] = current.get("failed", 0) + 1
                 continue
             current["excluded" if row.excluded else "unchanged"] += 1

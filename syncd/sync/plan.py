@@ -51,6 +51,9 @@ class RunReport(Counts):
     plan: list[PlanItem] = dataclasses.field(default_factory=list)
     # Pages removed (or, in a dry run, to remove), by reason: "gone", "excluded: draft", ...
     deletions: dict[str, int] = dataclasses.field(default_factory=dict)
+    # Documents this run read and found not to publish, by reason: "draft", "no text", ...
+    # (those excluded before and unchanged since are counted in ``excluded`` alone).
+    exclusions: dict[str, int] = dataclasses.field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         """The report as JSON-ready data."""
@@ -59,6 +62,14 @@ class RunReport(Counts):
         data["duration"] = round(self.duration, 3)  # seconds; ms is all a run's length needs
         data["failures"] = [{"ref_id": ref, "error": err} for ref, err in self.failures]
         return data
+
+    def _exclusion_reasons(self) -> str:
+        """``: 2 no text, 1 draft`` for the exclusions this run found, if any."""
+        if not self.exclusions:
+            return ""
+        tally = describe_tally(ordered(self.exclusions))
+        earlier = self.excluded - sum(self.exclusions.values())
+        return f": {tally}" + (f", {earlier} as before" if earlier > 0 else "")
 
     def summary(self) -> str:
         """One line for people: what the run did (or would do), in counts that add up.
@@ -87,7 +98,7 @@ class RunReport(Counts):
             sent = self.created + self.updated + self.deleted
         line += f", {self.unchanged} unchanged"
         if self.excluded:
-            line += f", {self.excluded} excluded (not published)"
+            line += f", {self.excluded} excluded (not published{self._exclusion_reasons()})"
         if self.failed:
             line += f", {self.failed} failed"
         line += f"; {self.listed} listed"

@@ -31,7 +31,7 @@ def test_oversized_page_fails_alone_until_its_version_changes(
 
     second = syncd(config, "sync")
     assert second.returncode == 3
-    assert "failed big.md: still too large at this version" in second.stdout
+    assert "failed big.md: still failing at this version" in second.stdout
     posts = sandbox.store.requests(method="POST")
 
     third = syncd(config, "sync")  # unchanged again: still no request for it
