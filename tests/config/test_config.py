@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from syncd.config.loading import load_config
+from syncd.connectors import registry
 from syncd.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,7 +40,7 @@ def test_example_config_loads(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GIT_TOKEN", "git-tok")
     monkeypatch.setenv("GITHUB_TOKEN", "gh-tok")
     config = load_config(ROOT / "config.example.yaml")
-    assert {s.connector for s in config.sources} == {"markdown", "confluence_export", "mediawiki"}
+    assert {s.connector for s in config.sources} == set(registry.BUILTIN)
     assert config.intercom.access_token() == "tok"
     handbook = config.source("handbook")
     assert Path(handbook.connector_options.path) == ROOT / "examples" / "handbook"  # type: ignore[attr-defined]
@@ -313,7 +314,7 @@ def test_every_problem_is_reported_at_once(tmp_path: Path, monkeypatch: pytest.M
         "13: state.lease_ttl: expected a duration such as 90s, 15m, 2h or 1d",
         "2: intercom.max_concurency: unknown key; did you mean 'max_concurrency'?",
         "6: sources[docs].connector: unknown connector 'markdwn'; did you mean 'markdown'?"
-        " available: markdown, confluence_export, mediawiki",
+        f" available: {', '.join(registry.available())}",
     ]
     assert len(info.value.problems) == 4
 

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pydantic
 import pytest
 from structlog.testing import capture_logs
 
@@ -17,6 +18,7 @@ from syncd.connectors.base import (
     SourceInfo,
     SourceUnavailable,
 )
+from syncd.connectors.confluence.live import changes
 from syncd.connectors.confluence.live.client import RetryPolicy
 from syncd.connectors.confluence.live.connector import ConfluenceConnector
 from syncd.connectors.confluence.live.options import ConfluenceOptions
@@ -284,3 +286,45 @@ def test_the_token_is_not_logged(site: StandIn, tmp_path: Path) -> None:
     assert TOKEN not in repr(logs)
     assert TOKEN not in repr(MEMORIES[tmp_path].values)
     assert MEMORIES[tmp_path].values  # the sweep was kept
+
+
+def test_options_refuse_a_token_over_plain_http_and_cloud_without_email() -> None:
+    """A token to a non-loopback http:// site needs the source's allow_insecure_http."""
+    base = {"spaces": ["ENG"], "token": "x", "deployment": "datacenter"}
+    with pytest.raises(pydantic.ValidationError, match="unencrypted over http"):
+        ConfluenceOptions.model_validate({**base, "site": "http://wiki.example.com"})
+    allowed = {"allow_insecure_http": True}
+    ConfluenceOptions.model_validate({**base, "site": "http://wiki.example.com"}, context=allowed)
+    ConfluenceOptions.model_validate({**base, "site": "http://127.0.0.1:8090/confluence"})
+    cloud = {"spaces": ["ENG"], "token": "x", "site": "https://acme.atlassian.net/wiki"}
+    assert ConfluenceOptions.model_validate({**cloud, "email": "a@b.c"}).kind == "cloud"
+    with pytest.raises(pydantic.ValidationError, match="needs `email`"):
+        ConfluenceOptions.model_validate(cloud)
+    with pytest.raises(pydantic.ValidationError, match=r"atlassian\.net/wiki"):
+        ConfluenceOptions.model_validate(
+            {**cloud, "email": "a@b.c", "site": "https://acme.atlassian.net"}
+        )
+    with pytest.raises(pydantic.ValidationError, match="at least one space"):
+        ConfluenceOptions.model_validate({**cloud, "email": "a@b.c", "spaces": [" "]})
+
+
+def test_the_poll_names_edits_once_and_widens_an_unknown_zone(
+    site: StandIn, tmp_path: Path
+) -> None:
+    """Overlapping windows find an edit again; only a new version counts as changed."""
+    api = make(site, tmp_path)._api
+    zone = changes.zone_of(site.time_zone)
+    assert zone is not None
+    first = changes.poll(api, None, spaces=["ds"], kinds=["page"], zone=zone)
+    assert not first.changes
+    site.edit("196615", "<p>new</p>")
+    second = changes.poll(api, first.cursor, spaces=["ds"], kinds=["page"], zone=zone)
+    assert second.changes.changed == {"196615"}
+    third = changes.poll(api, second.cursor, spaces=["ds"], kinds=["page"], zone=zone)
+    assert not third.changes  # found again by the overlap, same version
+    site.requests.clear()
+    changes.poll(api, third.cursor, spaces=["ds"], kinds=["page"], zone=None)
+    asked = site.requests[-1][1]["cql"]
+    # The site's clock is Berlin's; without a zone the window opens a day and more earlier.
+    assert 'space in ("ds") and type in (page) and lastmodified >= "' in asked
+    assert changes.zone_of("Not/AZone") is None

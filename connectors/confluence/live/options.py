@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Literal, Self
 from urllib.parse import urlsplit
 
 import pydantic
 
 from syncd.connectors.base import ConnectorOptions
+from syncd.net.plaintext import refuse_plain_http
 
 Deployment = Literal["cloud", "datacenter"]
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` names this machine (``localhost`` or a loopback address)."""
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 class ConfluenceOptions(ConnectorOptions):
@@ -42,8 +32,6 @@ class ConfluenceOptions(ConnectorOptions):
     restricted_pages: Literal["skip", "publish"] = "skip"
     """Leave out pages with a view restriction and their descendants (``skip``), or publish
     every page the account can read (``publish``)."""
-    allow_insecure_http: bool = False
-    """Send the token over plain ``http://`` to a host other than this machine."""
     timeout: float = pydantic.Field(default=30.0, gt=0)
     """Seconds one request may take, all of it."""
     page_size: int = pydantic.Field(default=250, ge=1, le=250)
@@ -59,6 +47,16 @@ class ConfluenceOptions(ConnectorOptions):
             raise ValueError("expected a base URL without ?query or #fragment")
         return value.strip().rstrip("/")
 
+    @pydantic.field_validator("token")
+    @classmethod
+    def _token_over_tls(
+        cls, value: pydantic.SecretStr | None, info: pydantic.ValidationInfo
+    ) -> pydantic.SecretStr | None:
+        # The source-level allow_insecure_http reaches us through the context.
+        if value is not None and isinstance(site := info.data.get("site"), str):
+            refuse_plain_http(site, what="the Confluence token", context=info.context)
+        return value
+
     @pydantic.field_validator("spaces")
     @classmethod
     def _spaces(cls, value: list[str]) -> list[str]:
@@ -70,16 +68,6 @@ class ConfluenceOptions(ConnectorOptions):
     @pydantic.model_validator(mode="after")
     def _consistent(self) -> Self:
         split = urlsplit(self.site)
-        if (
-            split.scheme == "http"
-            and self.token is not None
-            and not self.allow_insecure_http
-            and not is_loopback(split.hostname or "")
-        ):
-            raise ValueError(
-                f"{self.site} is plain http: the token would cross the network readable;"
-                " use https, or set allow_insecure_http: true for a trusted network"
-            )
         if self.kind == "cloud" and self.token is not None and not self.email:
             raise ValueError("Confluence Cloud needs `email`, the account the API token belongs to")
         if self.kind == "cloud" and not split.path.endswith("/wiki"):
