@@ -49,7 +49,6 @@ from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from syncd.connectors import attachments
 from syncd.connectors.base import (
     EVERYTHING,
     ChangeSet,
@@ -80,6 +79,7 @@ from syncd.connectors.markdown.urls import (
     split_name,
 )
 from syncd.connectors.markdown.wiki import Wiki
+from syncd.extract import attachments
 
 # The connector's options live beside the listing they steer; the registry, the tests and
 # third-party docs name them here.
@@ -263,7 +263,7 @@ class MarkdownConnector(Connector):
         )
 
     def _fetch_attachment(self, ref: DocumentRef, file_type: str) -> Document:
-        """One attached file as a page of its own (see syncd.connectors.attachments)."""
+        """One attached file as a page of its own (see syncd.extract.attachments)."""
         limit = int(self.attachments.max_bytes)
         data = self.git.read(ref.id, limit) if self.git else self._files.read(ref.id, limit)
         folder, _, name = ref.id.rpartition("/")

@@ -62,7 +62,7 @@ def git_refs(
 
     ``include`` None lets every file the wiki calls a page in, whatever its name.
     ``attached``: the suffixes of attachments, listed wherever they are (see
-    :mod:`syncd.connectors.attachments`).
+    :mod:`syncd.extract.attachments`).
     """
     entries = git.entries()
     resources = bundle_resources(entries)

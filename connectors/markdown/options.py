@@ -15,7 +15,7 @@ attachments
     ``attachments: {types: [pdf, docx], max_bytes: 20MB}``: files of those types anywhere in
     the tree (``exclude`` still applies, ``include`` does not: it chooses pages), Hugo page
     bundles' resources included, are published as pages of their own (see
-    :mod:`syncd.connectors.attachments`). Markdown files are pages, never attachments.
+    :mod:`syncd.extract.attachments`). Markdown files are pages, never attachments.
 
 URLs
     ``base_url`` is the docs site's public URL (default: the source's ``url``);
@@ -28,11 +28,11 @@ from pathlib import Path
 
 import pydantic
 
-from syncd.connectors.attachments import AttachmentOptions
 from syncd.connectors.base import ConnectorOptions
 from syncd.connectors.markdown.gitsource import GitOptions, valid_folder
 from syncd.connectors.markdown.urls import TEMPLATE_FIELDS
 from syncd.connectors.markdown.wiki import Kind
+from syncd.extract.attachments import AttachmentOptions
 
 
 class MarkdownOptions(ConnectorOptions):
@@ -50,7 +50,7 @@ class MarkdownOptions(ConnectorOptions):
     include: list[str] = pydantic.Field(default_factory=lambda: ["**/*.md", "**/*.markdown"])
     exclude: list[str] = pydantic.Field(default_factory=list)
     url_template: str | None = None
-    # Files of these types inside the tree become pages too (see syncd.connectors.attachments).
+    # Files of these types inside the tree become pages too (see syncd.extract.attachments).
     attachments: AttachmentOptions = pydantic.Field(default_factory=AttachmentOptions)
 
     @pydantic.field_validator("base_url")

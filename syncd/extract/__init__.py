@@ -1,8 +1,9 @@
 """Extraction: the text of an attached file (PDF, Word, PowerPoint, Excel, text) as clean HTML.
 
 Connectors that publish attachments hand a file's bytes to :func:`extract` and get back an
-:class:`Extracted` page body, or one of the errors below. It imports nothing of the engine,
-the state or the publisher. Vocabulary:
+:class:`Extracted` page body, or one of the errors below; :mod:`syncd.extract.attachments`
+holds what they share on top (the ``attachments`` option, the way from a file to a
+document). It imports nothing of the engine, the state or the publisher. Vocabulary:
 
 kind
     What a file is, by its content, not its name: ``pdf``, ``docx``, ``pptx``, ``xlsx``,
