@@ -26,6 +26,7 @@ from bs4.element import NavigableString, PageElement
 
 from syncd.connectors.base import DocumentError
 from syncd.connectors.confluence.archive import INDEX_NAME, page_id_from_name
+from syncd.render.sanitize import check_nesting
 
 _INDEX_TITLE = re.compile(r"^(?P<key>.*?) \((?P<name>.*)\)$")
 
@@ -214,8 +215,13 @@ def parse_index(data: bytes) -> SpaceIndex:
 
 
 def parse_page(data: bytes, *, where: str) -> PageParts:
-    """Split an exported page into its parts; DocumentError naming ``where`` if it has no body."""
-    soup = parse_html(data)
+    """Split an exported page into its parts; DocumentError naming ``where`` if it has no body.
+
+    NestingTooDeep (a DocumentTooLarge) before parsing when its elements nest too deep.
+    """
+    text = data.decode("utf-8", errors="replace")
+    check_nesting(text, where)
+    soup = BeautifulSoup(text, "lxml")
     found = _first_with_ids(soup, _PART_IDS)
     main = found.get("main-content")
     if main is None:

@@ -109,11 +109,38 @@ def _parse(block: re.Match[str], name: str) -> dict[str, Any]:
             raise DocumentError(
                 f"{name}: front matter is not valid YAML: {_yaml_reason(exc)}"
             ) from None
-        return _as_mapping(data, name)
+        except (ValueError, TypeError, OverflowError) as exc:
+            # A value that looks like a date or a number but is none: `date: 2020-13-45`.
+            raise DocumentError(
+                f"{name}: front matter holds a value YAML cannot read: {exc}"
+            ) from None
+        return _checked(_as_mapping(data, name), name)
     try:
-        return tomllib.loads(block[1])
+        return _checked(tomllib.loads(block[1]), name)
     except tomllib.TOMLDecodeError as exc:
         raise DocumentError(f"{name}: front matter is not valid TOML: {exc}") from None
+
+
+#: The keys that decide whether a page is published: a value of the wrong type fails the page,
+#: as ignoring it could publish what its author meant to keep out.
+FLAG_KEYS = ("draft", "unlisted", "headless", "sync")
+
+
+def _checked(front_matter: dict[str, Any], name: str) -> dict[str, Any]:
+    """The front matter, or DocumentError naming a flag key whose value is not true or false."""
+    for key in FLAG_KEYS:
+        value = front_matter.get(key)
+        if value not in (None, "") and _flag(value) is None:
+            raise DocumentError(
+                f"{name}: front matter key {key!r} must be true or false, not"
+                f" {type(value).__name__} {_shown(value)}"
+            )
+    return front_matter
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:37]}..."
 
 
 def _yaml_reason(exc: yaml.YAMLError) -> str:
@@ -134,6 +161,8 @@ def _as_mapping(data: Any, name: str) -> dict[str, Any]:
 
 
 def _flag(value: Any) -> bool | None:
+    if not isinstance(value, (str, bool, int)):
+        return None  # lists and mappings cannot be looked up in a set
     normalized = value.strip().lower() if isinstance(value, str) else value
     if normalized in _TRUE:
         return True

@@ -12,6 +12,11 @@ leaves both to the caller). Measured: about 15 KB per rendered page, so a long r
 grows with every document. This module makes the same calls through cmarkgfm's own bindings
 and frees both.
 
+A table costs cmark about 500 bytes of memory per cell, and 4 MiB of Markdown can hold two
+million cells (1,000 columns of ``|a``): with the ``table`` extension, a text with more than
+:data:`MAX_TABLE_CELLS` cell separators (``|``, at least one per two cells) is refused
+(:class:`TablesTooLarge`) before cmark reads it. Its HTML would exceed the page limit anyway.
+
 The two freeing functions are bound on the first render, not at import: declaring them makes
 cffi parse C with pycparser (about 30 ms), which every command would otherwise pay at start-up
 whether or not it renders anything.
@@ -26,8 +31,18 @@ from typing import Any
 from cmarkgfm import _cmark
 from cmarkgfm.cmark import Options
 
+from syncd.connectors.base import DocumentTooLarge
+
 _lib: Any = _cmark.lib
 _ffi: Any = _cmark.ffi
+
+
+#: The most table cell separators a Markdown text may hold (see the module docstring).
+MAX_TABLE_CELLS = 100_000
+
+
+class TablesTooLarge(DocumentTooLarge):
+    """A Markdown text holds more table cells than :data:`MAX_TABLE_CELLS`."""
 
 
 _CMARK_OPT_SOURCEPOS = 1 << 1
@@ -74,7 +89,15 @@ def _extensions(names: tuple[str, ...]) -> tuple[Any, ...]:
 
 
 def markdown_to_html(text: str, *, options: int, extensions: Sequence[str]) -> str:
-    """Render ``text`` with the named cmark-gfm extensions; frees everything it allocates."""
+    """Render ``text`` with the named cmark-gfm extensions; frees everything it allocates.
+
+    TablesTooLarge, with the ``table`` extension, for a text of too many cells.
+    """
+    if "table" in extensions and (cells := text.count("|")) > MAX_TABLE_CELLS:
+        raise TablesTooLarge(
+            f"{cells:,} table cell separators (|), over the limit of {MAX_TABLE_CELLS:,}:"
+            " tables that large cost gigabytes to render; split the table"
+        )
     extra_ffi, extra, libc = _freeing()
     attached = _extensions(tuple(extensions))
     parser = _lib.cmark_parser_new(options)

@@ -82,6 +82,9 @@ def render(
     """The payload of a document, or None when it failed (cannot render, too large)."""
     try:
         payload = content.render(document, external_id=external_id, settings=source)
+    except DocumentTooLarge as exc:  # too deep to sanitize: the same at this version
+        outcomes.fail(ref.id, str(exc), final_version=ref.version)
+        return None
     except Exception as exc:
         outcomes.fail(ref.id, f"cannot render: {type(exc).__name__}: {exc}")
         return None

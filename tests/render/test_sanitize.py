@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import threading
 
-from syncd.render.sanitize import clean_html, html_text
+import pytest
+
+from syncd.render.sanitize import (
+    MAX_NESTING,
+    NestingTooDeep,
+    clean_html,
+    html_text,
+    nesting_depth,
+)
 
 _PAGE = (
     '<p onclick="x()">Hi <a href="javascript:alert(1)">bad</a> <a href="/ok" rel="x">ok</a>'
@@ -68,4 +76,20 @@ def test_blank_lines_in_code_are_kept_while_runs_between_blocks_collapse() -> No
     html = "<p>a</p>\n\n\n\n<pre><code>x = 1\n\n\n\ny = 2\n</code></pre>\n\n\n<p>b</p>"
     assert clean_html(html) == (
         "<p>a</p>\n\n<pre><code>x = 1\n\n\n\ny = 2\n</code></pre>\n\n<p>b</p>"
+    )
+
+
+def test_nesting_depth_counts_elements_that_hold_others() -> None:
+    """Depth counts nested containers; void elements and runs of <p>, <li>, <td> add none."""
+    assert nesting_depth("<div><ul><li><p>a<br>b<p>c</ul></div>" * 100) == 2
+    assert nesting_depth("<p>x" * 1_000 + "<li>y" * 1_000) == 0
+    assert nesting_depth("<blockquote>" * 10_000, limit=50) == 51  # stops counting past it
+
+
+def test_html_nested_too_deep_is_refused_before_sanitizing() -> None:
+    """100,000 nested <div> fail at once, as a page too large, instead of minutes in nh3."""
+    with pytest.raises(NestingTooDeep, match=f"more than {MAX_NESTING} levels deep"):
+        clean_html("<div>" * 100_000 + "x")
+    assert clean_html("<div>" * MAX_NESTING + "x" + "</div>" * MAX_NESTING).count("<div>") == (
+        MAX_NESTING
     )
