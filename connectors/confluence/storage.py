@@ -163,6 +163,8 @@ class RenderState:
     """Shared by a page and the pages it includes: the include guard and what was dropped."""
 
     including: list[str] = dataclasses.field(default_factory=list)
+    includes: int = 0  # includes expanded so far, at any depth
+    included_chars: int = 0  # the text of the bodies they brought in
     dropped: set[str] = dataclasses.field(default_factory=set)
     notes: list[str] = dataclasses.field(default_factory=list)
 

@@ -11,7 +11,11 @@ expand               ``<details open>``: its content is part of the page
 status               its title, as text
 excerpt              its content (nothing when ``hidden``)
 include,             the included page's body (or its first excerpt), rendered in place;
-excerpt-include      a page that includes itself, directly or not, is included once
+excerpt-include      a page that includes itself, directly or not, is included once; a page
+                     whose includes (at any depth) exceed :data:`MAX_INCLUDES` pages or
+                     :data:`MAX_INCLUDED_CHARS` of included bodies fails with
+                     :class:`ExpansionTooLarge`: ten pages each including the next ten times
+                     expand to 10^10 copies from a 1 KB zip
 jira (one issue)     the issue key; Jira queries are dropped
 widget, view-file,   a link to the URL or the attachment
 img
@@ -40,6 +44,15 @@ from syncd.connectors.confluence.storage import (
 )
 
 MAX_INCLUDE_DEPTH = 8
+#: Includes one page may expand, counted at every depth, and the text they may bring in.
+MAX_INCLUDES = 200
+MAX_INCLUDED_CHARS = 3 * 1024 * 1024
+
+
+class ExpansionTooLarge(StorageError):
+    """A page's includes expand past :data:`MAX_INCLUDES` or :data:`MAX_INCLUDED_CHARS`."""
+
+
 URI_ENCODED = "--uriencoded--"
 CODE = frozenset({"code", "paste-code-macro", "noformat", "plantuml", "mathblock", "sql-query"})
 PANELS = {"info": "Info", "note": "Note", "tip": "Tip", "warning": "Warning"}
@@ -234,10 +247,21 @@ def _include(renderer: StorageRenderer, macro: Macro) -> str:  # noqa: PLR0911 -
     if target in chain or len(state.including) >= MAX_INCLUDE_DEPTH:
         state.notes.append(f"{name}: page {target} includes itself; included once")
         return ""
+    state.includes += 1
+    if state.includes > MAX_INCLUDES:
+        raise ExpansionTooLarge(
+            f"its includes expand more than {MAX_INCLUDES} pages; no reader needs that"
+        )
     loaded = renderer.ctx.load(target)
     if loaded is None:
         return ""
     body, space_key = loaded
+    state.included_chars += len(body)
+    if state.included_chars > MAX_INCLUDED_CHARS:
+        raise ExpansionTooLarge(
+            f"its includes bring in more than {MAX_INCLUDED_CHARS // (1024 * 1024)} MiB of"
+            " included pages"
+        )
     inner = renderer.nested(renderer.ctx.for_page(target, space_key))
     state.including.append(renderer.ctx.page_id)
     try:

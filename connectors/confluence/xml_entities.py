@@ -17,6 +17,13 @@ Each pass is a fresh :func:`lxml.etree.iterparse` over the stream, with every fi
 cleared and unlinked from the root, so memory holds one object at a time whatever the file's
 size. Bytes XML 1.0 forbids (C0 controls, seen in real exports) are removed before the parser
 sees them. Entity declarations are never resolved and nothing is fetched from the network.
+
+Character data is bounded while it streams, before the parser holds any of it: a *run* (the
+text and CDATA sections between two tags, such as one body) longer than
+:data:`MAX_RUN_BYTES` is cut there and ends with :data:`CUT_MARK`, and the rest of it is
+dropped unread. One 700 MB CDATA body in a 714 KB zip otherwise took 5.1 GB: libxml2 and then
+Python each hold a whole text node. The page that owns a cut body fails alone (see
+:mod:`syncd.connectors.confluence.xml_index`).
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import re
+import secrets
 import zipfile
 from collections.abc import Collection, Iterator
 from pathlib import Path
@@ -32,6 +40,7 @@ from typing import IO, cast
 from lxml import etree
 
 from syncd.connectors.base import SourceUnavailable
+from syncd.connectors.confluence.archive import MAX_PAGE_BYTES
 
 ENTITIES_NAME = "entities.xml"
 DESCRIPTOR_NAME = "exportDescriptor.properties"
@@ -43,24 +52,131 @@ _CHUNK = 1 << 20
 _EXPORT_TIME = re.compile(rb'<hibernate-generic[^>]*\bdatetime="([^"]+)"')
 
 
-class _CleanStream(io.RawIOBase):
-    """A binary stream with the bytes XML 1.0 forbids removed."""
+#: The longest run of character data kept (the raw page limit of the Confluence connector).
+MAX_RUN_BYTES = MAX_PAGE_BYTES
+#: What a cut run ends with: random per process, so no export can write it on purpose.
+CUT_MARK = f"[syncd:cut:{secrets.token_hex(8)}]"
+_CDATA_OPEN = b"<![CDATA["
+_CDATA_CLOSE = b"]]>"
+_SETTLE = 16  # bytes past the limit within which a cut finds a place between characters
 
-    def __init__(self, raw: IO[bytes]) -> None:
+
+class _RunLimit:
+    """Cuts runs of character data to ``limit`` bytes as the bytes stream past.
+
+    Only finds on whole chunks run per CDATA section and per tag, so an export costs a few
+    microseconds per object. A chunk's last bytes wait for the next one when they could be
+    the start of ``<![CDATA[`` or ``]]>``.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.in_cdata = False
+        self.run = 0  # bytes of the current run passed on
+        self.dropping = False  # the current run was cut: drop it to the next tag
+        self.pending = b""
+
+    def feed(self, chunk: bytes, *, final: bool = False) -> bytes:
+        """The bytes to pass on for ``chunk`` (with the last call, ``final``)."""
+        data = self.pending + chunk if self.pending else chunk
+        out: list[bytes] = []
+        pos, size = 0, len(data)
+        while pos < size:
+            if self.in_cdata:
+                close = data.find(_CDATA_CLOSE, pos)
+                if close < 0:
+                    stop = size if final else max(pos, size - len(_CDATA_CLOSE) + 1)
+                    pos = self._chars(data, pos, stop, out, cdata=True, more=not final)
+                    break
+                self._chars(data, pos, close, out, cdata=True)
+                if not self.dropping:
+                    out.append(_CDATA_CLOSE)
+                self.in_cdata, pos = False, close + len(_CDATA_CLOSE)
+                continue
+            tag = data.find(b"<", pos)
+            if tag < 0:
+                pos = self._chars(data, pos, size, out, cdata=False, more=not final)
+                break
+            self._chars(data, pos, tag, out, cdata=False)
+            pos = tag
+            if size - tag < len(_CDATA_OPEN) and not final:
+                break  # cannot tell a CDATA section from a tag yet
+            if data.startswith(_CDATA_OPEN, tag):
+                if not self.dropping:
+                    out.append(_CDATA_OPEN)
+                self.in_cdata, pos = True, tag + len(_CDATA_OPEN)
+                continue
+            # A tag ends the run; its own bytes count towards the next one, harmlessly.
+            self.run, self.dropping = 0, False
+            following = data.find(b"<", tag + 1)
+            if following < 0:
+                pos = self._chars(data, tag, size, out, cdata=False, more=not final)
+                break
+            pos = self._chars(data, tag, following, out, cdata=False)
+        self.pending = data[pos:]
+        return b"".join(out)
+
+    def _chars(
+        self,
+        data: bytes,
+        start: int,
+        stop: int,
+        out: list[bytes],
+        *,
+        cdata: bool,
+        more: bool = False,
+    ) -> int:
+        """Pass on ``data[start:stop]``, cut if the run outgrows the limit; the offset up to
+        which it is settled (before ``stop`` only when ``more`` may decide where to cut)."""
+        if self.dropping or stop <= start:
+            return stop
+        keep = start + max(self.limit - self.run, 0)
+        if stop - keep < _SETTLE:  # under the limit, or too near the end to cut yet
+            settled = keep if more and keep < stop else stop
+            out.append(data[start:settled])
+            self.run += settled - start
+            return settled
+        # Cut a few bytes on, where no UTF-8 sequence (nor, in text, entity reference) is open.
+        while data[keep] & 0xC0 == 0x80:
+            keep += 1
+        if not cdata:
+            semi = data.find(b";", keep, keep + _SETTLE)
+            if semi >= 0 and data.find(b"&", keep, semi) < 0:
+                keep = semi + 1
+        out.append(data[start:keep])
+        out.append(CUT_MARK.encode())
+        if cdata:
+            out.append(_CDATA_CLOSE)
+        self.dropping = True
+        return stop
+
+
+class _CleanStream(io.RawIOBase):
+    """A binary stream with the bytes XML 1.0 forbids removed and long runs cut."""
+
+    def __init__(self, raw: IO[bytes], limit: int = MAX_RUN_BYTES) -> None:
         self.raw = raw
+        self.runs = _RunLimit(limit)
+        self.ready = b""  # passed on, not yet read
+        self.ended = False
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        data = b""
-        while not data:
+        while not self.ready:
+            if self.ended:
+                return 0
             chunk = self.raw.read(len(buffer))
             if not chunk:
-                return 0
-            data = chunk.translate(None, _C0)
-        buffer[: len(data)] = data
-        return len(data)
+                self.ended = True
+                self.ready = self.runs.feed(b"", final=True)
+            else:
+                self.ready = self.runs.feed(chunk.translate(None, _C0))
+        size = min(len(buffer), len(self.ready))
+        buffer[:size] = self.ready[:size]
+        self.ready = self.ready[size:]
+        return size
 
     def close(self) -> None:
         self.raw.close()

@@ -8,7 +8,9 @@ pass 1, :func:`build_index`
     Memory holds ids and titles: nothing that grows with the size of the pages.
 pass 2, :class:`BodyStore`
     Run on the first fetch: the texts of the published pages' bodies only, compressed into an
-    anonymous temporary file and read back one at a time.
+    anonymous temporary file and read back one at a time. A body the stream cut at the raw
+    page limit (:data:`~syncd.connectors.confluence.xml_entities.CUT_MARK`) is kept as
+    *cut*, without its text: its page fails alone.
 
 A page is *published* when it is a ``Page`` or ``BlogPost`` object, its ``contentStatus`` is
 ``current`` (or missing, in old exports), it has neither ``originalVersion`` nor
@@ -28,7 +30,12 @@ from pathlib import Path
 from typing import IO
 
 from syncd.connectors.base import DocumentError, SourceUnavailable
-from syncd.connectors.confluence.xml_entities import EntitiesSource, XmlObject, iter_objects
+from syncd.connectors.confluence.xml_entities import (
+    CUT_MARK,
+    EntitiesSource,
+    XmlObject,
+    iter_objects,
+)
 
 PAGE_CLASSES = frozenset({"Page", "BlogPost"})
 _PASS1 = PAGE_CLASSES | {
@@ -284,6 +291,7 @@ class Body:
 
     text: str
     body_type: str
+    cut: bool = False  # longer than the raw page limit: its text was dropped while streaming
 
 
 class BodyStore:
@@ -312,8 +320,13 @@ class BodyStore:
         wanted_ids = set(wanted)
         try:
             for obj in _bodies(source, wanted_ids):
-                data = zlib.compress((obj.props.get("body") or "").encode("utf-8"), 1)
-                self._where[obj.id] = (self._spool.tell(), len(data), obj.text("bodyType") or WIKI)
+                text = obj.props.get("body") or ""
+                body_type = obj.text("bodyType") or WIKI
+                if text.endswith(CUT_MARK):
+                    self._where[obj.id] = (-1, 0, body_type)
+                    continue
+                data = zlib.compress(text.encode("utf-8"), 1)
+                self._where[obj.id] = (self._spool.tell(), len(data), body_type)
                 self._spool.write(data)
         except OSError as exc:
             self._spool.close()
@@ -328,6 +341,8 @@ class BodyStore:
         if where is None:
             return None
         offset, length, body_type = where
+        if offset < 0:
+            return Body(text="", body_type=body_type, cut=True)
         self._spool.seek(offset)
         data = self._spool.read(length)
         if len(data) != length:

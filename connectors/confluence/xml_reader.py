@@ -34,7 +34,13 @@ from typing import Any
 
 import structlog
 
-from syncd.connectors.base import Document, DocumentError, DocumentRef, SourceUnavailable
+from syncd.connectors.base import (
+    Document,
+    DocumentError,
+    DocumentRef,
+    DocumentTooLarge,
+    SourceUnavailable,
+)
 from syncd.connectors.confluence.exports import Selection
 from syncd.connectors.confluence.html import parse_html, tidy_body
 from syncd.connectors.confluence.links import LinkContext, rewrite_links
@@ -44,9 +50,9 @@ from syncd.connectors.confluence.storage import (
     StorageError,
     StorageRenderer,
 )
-from syncd.connectors.confluence.storage_macros import render_macro
+from syncd.connectors.confluence.storage_macros import ExpansionTooLarge, render_macro
 from syncd.connectors.confluence.wiki_markup import wiki_to_html
-from syncd.connectors.confluence.xml_entities import EntitiesSource
+from syncd.connectors.confluence.xml_entities import MAX_RUN_BYTES, EntitiesSource
 from syncd.connectors.confluence.xml_index import (
     STORAGE,
     WIKI,
@@ -56,6 +62,7 @@ from syncd.connectors.confluence.xml_index import (
     SiteIndex,
     build_index,
 )
+from syncd.render.sanitize import NestingTooDeep, check_nesting
 
 log = structlog.get_logger(__name__)
 TRAIL_SEPARATOR = " \u203a "  # as the HTML export's documents open
@@ -211,6 +218,8 @@ class XmlSite:
         body = part.body(page_id)
         if body is None or body.body_type != STORAGE:
             return None
+        if body.cut:
+            raise ExpansionTooLarge(f"it includes page {page_id}, whose body is too large")
         page = part.index.pages[page_id]
         return body.text, part.index.space_of(page).key
 
@@ -267,9 +276,15 @@ class XmlSite:
         self, part: _Part, page: PageInfo, space_key: str, links: LinkContext, where: str
     ) -> str:
         body = part.body(page.id)
+        if body is not None and body.cut:
+            raise DocumentTooLarge(
+                f"{where}: its body is larger than the limit of {MAX_RUN_BYTES // 1024**2} MiB"
+                " for one page; split the page"
+            )
         if body is None or not body.text.strip():
             log.warning("confluence.page_without_body", page_id=page.id)
             return ""
+        check_nesting(body.text, where)
         if body.body_type == WIKI:
             converted = wiki_to_html(body.text, base_url=self.base_url)
         elif body.body_type == STORAGE:
@@ -288,8 +303,14 @@ class XmlSite:
             try:
                 renderer = StorageRenderer(ctx, macros=render_macro, state=state)
                 converted = renderer.render_body(body.text)
+            except ExpansionTooLarge as exc:  # the same at this version: fetched once
+                raise DocumentTooLarge(f"{where}: {exc}") from None
             except StorageError as exc:
                 raise DocumentError(f"{where}: {exc}") from exc
+            except RecursionError:  # each page nests little, but includes add up
+                raise NestingTooDeep(
+                    f"{where}: with the pages it includes, nested too deep to convert"
+                ) from None
             for note in state.notes:
                 log.info("confluence.include_skipped", page_id=page.id, note=note)
             if state.dropped:

@@ -8,12 +8,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from lxml import etree
 
 from syncd.connectors.base import Connector, DocumentError, SourceInfo, SourceUnavailable
 from syncd.connectors.confluence.connector import (
     ConfluenceExportConnector,
     ConfluenceExportOptions,
 )
+from syncd.connectors.confluence.xml_entities import CUT_MARK, _RunLimit
 from tests.connectors.confluence_builder import ExportBuilder
 from tests.connectors.confluence_xml_builder import XmlExportBuilder
 from tests.connectors.contract import ConnectorContract
@@ -354,3 +356,28 @@ def test_bodies_are_kept_in_the_sources_cache_folder(tmp_path: Path) -> None:
         for ref in refs[:2]:
             with pytest.raises(DocumentError, match="temporary file"):
                 connector.fetch(ref)
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 8, 9, 10, 64, 1 << 20])
+def test_long_runs_are_cut_while_streaming_whatever_the_chunk_size(chunk: int) -> None:
+    """Runs of character data past the limit end with the cut mark, the rest dropped; shorter
+    runs, CDATA split by Confluence, entities and UTF-8 pass unchanged at any chunk boundary."""
+    short = (
+        '<o><p name="t"><![CDATA[a <b> ]]]]><![CDATA[> c]]></p><p>x &amp; \xc3\xa9</p></o>'
+    ).encode("latin-1")
+    long_cdata = b'<o><p name="body"><![CDATA[' + "é".encode() * 40 + b"]]></p><p>next</p></o>"
+    long_text = b"<o><p>" + b"&amp;" * 30 + b"</p><p>next</p></o>"
+
+    def through(data: bytes, limit: int) -> bytes:
+        runs = _RunLimit(limit)
+        out = b"".join(runs.feed(data[i : i + chunk]) for i in range(0, len(data), chunk))
+        return out + runs.feed(b"", final=True)
+
+    assert through(short, 1000) == short
+    mark = CUT_MARK.encode()
+    cut = through(long_cdata, 50)
+    assert cut.endswith(mark + b"]]></p><p>next</p></o>")
+    assert cut.startswith(b'<o><p name="body"><![CDATA[\xc3\xa9')
+    assert etree.fromstring(cut).findtext("p").endswith(CUT_MARK)  # still well-formed
+    cut = through(long_text, 40)
+    assert etree.fromstring(cut).findtext("p").endswith(CUT_MARK)
