@@ -17,7 +17,9 @@ page file
 A zip is read in place with :mod:`zipfile`. Member names are never joined to a path on disk,
 so a crafted name cannot write anywhere; names that are absolute or climb out with ``..`` are
 still refused, because Confluence never writes them and an archive that has them was altered.
-Only the HTML the connector reads is held to :class:`ZipLimits`; attachments are never read.
+Only the HTML the connector reads is held to :class:`ZipLimits`; attached files
+(``attachments/<pageId>/<attachmentId>.<ext>``) are read only when ``attachments`` publishes
+them, each to its own byte limit.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ INDEX_NAME = "index.html"
 # in memory (about 60 times its size at peak: see BENCHMARKS.md, "Failure handling").
 MAX_PAGE_BYTES = 3 * 1024 * 1024
 _PAGE_NAME = re.compile(r"^(?:.+_)?(\d+)\.html$")
+# attachments/<pageId>/<attachmentId>.<ext>; thumbnails/ (no extension) never matches.
+_ATTACHMENT_NAME = re.compile(r"^attachments/(\d+)/(\d+)\.(\w+)$")
 
 
 def page_id_from_name(name: str) -> str | None:
@@ -58,6 +62,22 @@ class PageFile:
     id: str
     name: str
     version: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AttachmentFile:
+    """One attached file of the export: its page, its attachment id, name, and version."""
+
+    page_id: str
+    attachment_id: str
+    name: str
+    version: str
+
+
+def attachment_file(name: str, version: str) -> AttachmentFile | None:
+    """The attachment a file name under the root names, or None."""
+    match = _ATTACHMENT_NAME.match(name)
+    return AttachmentFile(match[1], match[2], name, version) if match else None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -82,8 +102,15 @@ class Export(abc.ABC):
         """Every page file, sorted by name; one per page id (the first name wins)."""
 
     @abc.abstractmethod
-    def read(self, name: str) -> bytes:
-        """The bytes of one file; DocumentError naming it when it cannot be read."""
+    def read(self, name: str, limit: int | None = None) -> bytes:
+        """The bytes of one file; DocumentError naming it when it cannot be read.
+
+        ``limit``: the most bytes an attached file may have; None: a page's limits.
+        """
+
+    @abc.abstractmethod
+    def attachments(self) -> list[AttachmentFile]:
+        """Every attached file (not thumbnails), sorted by name; after :meth:`pages`."""
 
     @abc.abstractmethod
     def has(self, name: str) -> bool:
@@ -178,16 +205,38 @@ class FolderExport(Export):
     def has(self, name: str) -> bool:
         return (self.root / name).is_file()
 
-    def read(self, name: str) -> bytes:
+    def attachments(self) -> list[AttachmentFile]:
+        found = []
+        try:
+            with os.scandir(self.root / "attachments") as pages:
+                folders = [entry.name for entry in pages if entry.is_dir(follow_symlinks=False)]
+            for folder in folders:
+                with os.scandir(self.root / "attachments" / folder) as files:
+                    for entry in files:
+                        if not entry.is_file(follow_symlinks=False):
+                            continue
+                        info = entry.stat()
+                        version = f"{info.st_size}:{info.st_mtime_ns}"
+                        attached = attachment_file(f"attachments/{folder}/{entry.name}", version)
+                        if attached is not None:
+                            found.append(attached)
+        except FileNotFoundError:
+            return []  # an export of pages without attachments has no such folder
+        except OSError as exc:
+            raise SourceUnavailable(f"cannot list the attachments of {self.root}: {exc}") from exc
+        return sorted(found, key=lambda attached: attached.name)
+
+    def read(self, name: str, limit: int | None = None) -> bytes:
         target = self.root / name
         try:
             info = target.stat()
             if not stat.S_ISREG(info.st_mode):
                 raise DocumentError(f"{name}: not a regular file")
-            if info.st_size > MAX_PAGE_BYTES:
+            if info.st_size > (limit or MAX_PAGE_BYTES):
+                what = "one page" if limit is None else "an attachment (attachments.max_bytes)"
                 raise DocumentTooLarge(
-                    f"{name}: {info.st_size} bytes, over the limit of {MAX_PAGE_BYTES} bytes"
-                    " for one page"
+                    f"{name}: {info.st_size} bytes, over the limit of"
+                    f" {limit or MAX_PAGE_BYTES} bytes for {what}"
                 )
             return target.read_bytes()
         except FileNotFoundError as exc:
@@ -275,7 +324,16 @@ class ZipExport(Export):
             self._scan()
         return name in self._members
 
-    def read(self, name: str) -> bytes:
+    def attachments(self) -> list[AttachmentFile]:
+        if not self._members:
+            self._scan()
+        found = (
+            attachment_file(name, f"crc32:{info.CRC:08x}:{info.file_size}")
+            for name, info in self._members.items()
+        )
+        return sorted((f for f in found if f is not None), key=lambda attached: attached.name)
+
+    def read(self, name: str, limit: int | None = None) -> bytes:
         if not self._members:
             self._scan()
         info = self._members.get(name)
@@ -283,10 +341,11 @@ class ZipExport(Export):
         if info is None:
             raise DocumentError(f"{where}: no longer in the export")
         limits = self.limits
-        if info.file_size > limits.max_member_bytes:
+        if info.file_size > (limit or limits.max_member_bytes):
+            what = "one page" if limit is None else "an attachment (attachments.max_bytes)"
             raise DocumentTooLarge(
                 f"{where}: inflates to {info.file_size} bytes, over the limit of"
-                f" {limits.max_member_bytes} bytes for one page"
+                f" {limit or limits.max_member_bytes} bytes for {what}"
             )
         ratio = info.file_size / max(info.compress_size, 1)
         if info.file_size > limits.ratio_floor_bytes and ratio > limits.max_ratio:

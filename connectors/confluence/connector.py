@@ -77,6 +77,7 @@ from syncd.connectors.base import (
     SourceInfo,
     SourceUnavailable,
 )
+from syncd.connectors.confluence import attachments as export_attachments
 from syncd.connectors.confluence import feed, xml_reader
 from syncd.connectors.confluence.archive import INDEX_NAME, Export, PageFile, open_export
 from syncd.connectors.confluence.exports import current_exports, examine_folder
@@ -92,6 +93,7 @@ from syncd.connectors.confluence.links import LinkContext, attachment_links, rew
 from syncd.connectors.confluence.macros import convert_macros
 from syncd.connectors.confluence.xml_entities import find_entities
 from syncd.connectors.confluence.xml_reader import XmlSite
+from syncd.extract.attachments import AttachmentOptions
 
 log = structlog.get_logger(__name__)
 DEFAULT_PAGE_URL_TEMPLATE = "{base_url}/pages/viewpage.action?pageId={id}"
@@ -116,6 +118,8 @@ class ConfluenceExportOptions(ConnectorOptions):
     missing_spaces: Literal["keep", "delete"] = "keep"
     """XML: keep reading a space the newest exports lack from an older one (``keep``), or
     let its pages be deleted (``delete``); see :mod:`syncd.connectors.confluence.exports`."""
+    attachments: AttachmentOptions = pydantic.Field(default_factory=AttachmentOptions)
+    """Published pages' attached files of these types as pages (:mod:`.attachments`)."""
     restricted_pages: Literal["skip", "publish"] = "skip"
     """XML exports: leave out pages with a view restriction and their descendants (``skip``),
     or publish them like any page (``publish``)."""
@@ -265,6 +269,8 @@ class ConfluenceExportConnector(Connector):
         self._check_html_space()
         for page in pages.values():
             yield DocumentRef(id=page.id, version=page.version)
+        if self.options.attachments:
+            yield from export_attachments.html_refs(self._open(), pages, self.options.attachments)
 
     def describe_change(self, old: str, new: str) -> str | None:
         """Confluence's page version and modification date, for pages of an XML export."""
@@ -311,6 +317,16 @@ class ConfluenceExportConnector(Connector):
         if self._xml is not None:
             return self._xml.fetch(ref)
         pages = self._pages if self._pages is not None else self._scan()
+        if export_attachments.is_attachment(ref.id):
+            return export_attachments.fetch_html(
+                self._open(),
+                ref,
+                page=pages.get(ref.id.split("/")[1]),
+                space=self._space_index(),
+                base_url=self.base_url,
+                options=self.options.attachments,
+                source=self.source,
+            )
         page = pages.get(ref.id)
         if page is None:
             raise DocumentError(f"page {ref.id}: no page file with this id in the export")

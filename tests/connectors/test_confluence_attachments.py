@@ -1,0 +1,175 @@
+"""Attachments of Confluence exports as pages: the real exports' files, and exports built with
+real PDF and Word files, listed with their pages, titled and linked as people name them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from syncd.connectors.base import DocumentExcluded, DocumentUnreadable
+from syncd.sandbox import SandboxServer, SandboxSettings
+from tests import officefiles
+from tests.connectors.confluence_builder import ExportBuilder
+from tests.connectors.test_confluence import SITE, make_connector
+
+TYPES = {"types": ["pdf", "docx", "xlsx", "txt"]}
+REAL = "confluence-html-coding-cli-2021"
+
+
+def built_export(tmp_path: Path) -> Path:
+    """Two pages: one links its PDF by a name people use and has a Word file and a picture;
+    the other holds a scan; plus a damaged PDF."""
+    export = ExportBuilder()
+    export.add(
+        "10",
+        "Policies",
+        '<p>Read the <a href="attachments/10/20.pdf">refund policy</a>.</p>',
+        attachments=[("20.pdf", "refunds.pdf"), ("21.docx", "guide.docx"), ("22.png", "logo.png")],
+    )
+    export.add(
+        "11",
+        "Audits",
+        "<p>Scans.</p>",
+        parents=["10"],
+        attachments=[("30.pdf", "2019-03-27.pdf"), ("31.pdf", "cut.pdf")],
+    )
+    root = export.write_folder(tmp_path / "export")
+    files = root / "attachments"
+    (files / "10" / "20.pdf").write_bytes(officefiles.pdf_file(["Refunds within 30 days."]))
+    (files / "10" / "21.docx").write_bytes(officefiles.docx_file())
+    (files / "11" / "30.pdf").write_bytes(officefiles.scanned_pdf())
+    (files / "11" / "31.pdf").write_bytes(officefiles.pdf_file(["cut"])[:-300])
+    return root
+
+
+def test_attachments_are_listed_with_their_pages_and_named_as_people_name_them(
+    tmp_path: Path,
+) -> None:
+    """A page's files of the chosen types are documents: the link text a page uses, else the
+    document's title, else 'Page title: original name'; the URL is the site's download link."""
+    connector = make_connector(built_export(tmp_path), attachments=TYPES)
+    refs = {ref.id: ref for ref in connector.list()}
+    assert set(refs) == {
+        "10",
+        "11",
+        "attachments/10/20.pdf",
+        "attachments/10/21.docx",
+        "attachments/11/30.pdf",
+        "attachments/11/31.pdf",
+    }
+    policy = connector.fetch(refs["attachments/10/20.pdf"])
+    assert (policy.title, policy.external_id) == ("refund policy", "attachment:20")
+    assert policy.url == f"{SITE}/download/attachments/10/refunds.pdf"
+    assert policy.body == "<section><p>Refunds within 30 days.</p></section>"
+    guide = connector.fetch(refs["attachments/10/21.docx"])
+    assert (guide.title, guide.url) == (
+        "Onboarding guide",
+        f"{SITE}/download/attachments/10/guide.docx",
+    )
+    with pytest.raises(DocumentExcluded) as scan:
+        connector.fetch(refs["attachments/11/30.pdf"])
+    assert scan.value.reason == "no text" and "2019-03-27.pdf" in str(scan.value)
+    with pytest.raises(DocumentUnreadable, match=r"31\.pdf \(cut\.pdf, attached to page 11\)"):
+        connector.fetch(refs["attachments/11/31.pdf"])
+
+
+def test_a_page_leaving_the_export_takes_its_attachments_along(tmp_path: Path) -> None:
+    """Only the files of listed pages are listed: when a page goes, so do its files."""
+    root = built_export(tmp_path)
+    (root / "Audits_11.html").unlink()
+    refs = {ref.id for ref in make_connector(root, attachments=TYPES).list()}
+    assert refs == {"10", "attachments/10/20.pdf", "attachments/10/21.docx"}
+
+
+def test_attachments_are_off_by_default(tmp_path: Path) -> None:
+    """Without `attachments`, only pages are listed."""
+    refs = {ref.id for ref in make_connector(built_export(tmp_path)).list()}
+    assert refs == {"10", "11"}
+
+
+def test_real_export_text_attachment_is_titled_by_its_page_and_original_name(
+    shared_fixtures: Path,
+) -> None:
+    """The real export's text file, named 65616.txt on disk, is titled by its page and name."""
+    connector = make_connector(shared_fixtures / REAL / "space1", attachments=TYPES)
+    refs = {ref.id: ref for ref in connector.list()}
+    document = connector.fetch(refs["attachments/65615/65616.txt"])
+    name = "Lorem Ipsum 2021-06-08T10_55_27+0800.txt"
+    assert document.title == f"Attachment Demo: {name}"
+    assert document.external_id == "attachment:65616"
+    encoded = "Lorem%20Ipsum%202021-06-08T10_55_27%2B0800.txt"
+    assert document.url == f"{SITE}/download/attachments/65615/{encoded}"
+    assert "无人爱苦" in document.body
+
+
+def test_real_zipped_export_spreadsheet_becomes_a_table(shared_fixtures: Path) -> None:
+    """The real zipped export's spreadsheet is read from the zip into a table."""
+    zipped = next((shared_fixtures / REAL).glob("*.html.zip"))
+    connector = make_connector(zipped, attachments=TYPES)
+    refs = {ref.id: ref for ref in connector.list()}
+    assert [ref for ref in refs if ref.startswith("attachments/")] == [
+        "attachments/65638/65651.xlsx"
+    ]
+    document = connector.fetch(refs["attachments/65638/65651.xlsx"])
+    assert "<table>" in document.body and document.title.endswith(".xlsx")
+    assert not document.title.removesuffix(".xlsx").isdigit()
+
+
+@pytest.fixture
+def sandbox() -> Iterator[SandboxServer]:
+    with SandboxServer(SandboxSettings(token="cf-token", rate_limit=0)) as server:
+        yield server
+
+
+def test_sync_publishes_attachments_and_removes_them_with_their_page(
+    tmp_path: Path, sandbox: SandboxServer
+) -> None:
+    """`syncd sync`: pages and their files published (exit 3 for the damaged PDF); a page
+    removed from the export takes its files' pages with it."""
+    root = built_export(tmp_path)
+    config = tmp_path / "syncd.yaml"
+    config.write_text(
+        json.dumps(
+            {
+                "intercom": {"token": "cf-token", "base_url": sandbox.url},
+                "state": {"url": f"sqlite:///{tmp_path / 'state.db'}"},
+                "sources": [
+                    {
+                        "name": "wiki",
+                        "connector": "confluence_export",
+                        "url": SITE,
+                        "max_delete_fraction": 1.0,
+                        "delete_allowance": 10,
+                        "options": {"path": str(root), "attachments": TYPES},
+                    }
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
+
+    def sync() -> tuple[int, dict[str, object]]:
+        result = subprocess.run(
+            [sys.executable, "-m", "syncd", "--config", str(config), "sync", "--json"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        return result.returncode, json.loads(result.stdout)["sources"][0]
+
+    code, report = sync()
+    assert (code, report["created"], report["excluded"], report["failed"]) == (3, 4, 1, 1)
+    source = next(s for s in sandbox.store.list_sources() if s["url"] == SITE)
+    pages = {p["external_id"] for p in sandbox.store.pages_of(int(source["id"]))}
+    assert pages == {"10", "11", "attachment:20", "attachment:21"}
+    (root / "Policies_10.html").unlink()
+    code, report = sync()
+    assert report["deleted"] == 3
+    pages = {p["external_id"] for p in sandbox.store.pages_of(int(source["id"]))}
+    assert pages == {"11"}
