@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from structlog.testing import capture_logs
 
 from syncd.connectors.base import (
     Connector,
+    DocumentError,
     DocumentExcluded,
     DocumentRef,
     InMemory,
@@ -22,6 +24,7 @@ from syncd.connectors.confluence.live import changes
 from syncd.connectors.confluence.live.client import RetryPolicy
 from syncd.connectors.confluence.live.connector import ConfluenceConnector
 from syncd.connectors.confluence.live.options import ConfluenceOptions
+from syncd.connectors.confluence.live.restrictions import SWEEP_EVERY, RestrictionCache
 from tests.confluence_server import EMAIL, TOKEN, StandIn
 from tests.connectors.contract import ConnectorContract
 
@@ -328,3 +331,32 @@ def test_the_poll_names_edits_once_and_widens_an_unknown_zone(
     # The site's clock is Berlin's; without a zone the window opens a day and more earlier.
     assert 'space in ("ds") and type in (page) and lastmodified >= "' in asked
     assert changes.zone_of("Not/AZone") is None
+
+
+def test_a_token_refused_mid_run_fails_the_rest_without_asking(
+    site: StandIn, tmp_path: Path
+) -> None:
+    """Cloud's 401, or Data Center's anonymous answer, during fetches: that page and every later
+    one fail, named; one or two requests spent, not one per page."""
+    why = "HTTP 401" if site.deployment == "cloud" else "anonymous"
+    with make(site, tmp_path) as connector:
+        refs = list(connector.list())
+        site.token = "revoked"
+        site.requests.clear()
+        for ref in refs[:5]:
+            with pytest.raises(DocumentError, match=rf"page {ref.id}: .*{why}"):
+                connector.fetch(ref)
+    assert len(site.requests) <= 2
+
+
+def test_restrictions_are_swept_again_after_a_day(tmp_path: Path) -> None:
+    memory = InMemory()
+    cache = RestrictionCache(memory, "https://wiki.example.com")
+    assert cache.due(full_resync=False)
+    cache.swept({"1", "2"})
+    again = RestrictionCache(memory, "https://wiki.example.com")
+    assert again.own == {"1", "2"}
+    assert not again.due(full_resync=False)
+    assert again.due(full_resync=True)
+    assert again.due(full_resync=False, now=time.time() + SWEEP_EVERY + 1)
+    assert RestrictionCache(memory, "https://other.example.com").due(full_resync=False)

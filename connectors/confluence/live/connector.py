@@ -35,7 +35,6 @@ import dataclasses
 import hashlib
 import html
 from collections.abc import Collection, Iterator, Sequence
-from datetime import datetime
 from typing import Any
 
 import httpx
@@ -62,8 +61,22 @@ from syncd.connectors.confluence.live.client import (
 )
 from syncd.connectors.confluence.live.options import ConfluenceOptions
 from syncd.connectors.confluence.live.render import render_storage
-from syncd.connectors.confluence.live.restrictions import RestrictionCache, hidden
-from syncd.connectors.confluence.live.site import Meta, SiteApi, Space, meta_v1, quote_cql
+from syncd.connectors.confluence.live.restrictions import (
+    RestrictionCache,
+    hidden,
+    restricted_now,
+    sweep_if_due,
+)
+from syncd.connectors.confluence.live.site import (
+    Meta,
+    SiteApi,
+    Space,
+    children_index,
+    meta_v1,
+    order,
+    quote_cql,
+    timestamp,
+)
 
 log = structlog.get_logger(__name__)
 TRAIL_SEPARATOR = xml_reader.TRAIL_SEPARATOR
@@ -118,6 +131,8 @@ class ConfluenceConnector(Connector):
         self._titles: dict[tuple[str, str], str | None] = {}
         self._users: dict[str, str | None] = {}
         self._children: dict[str, list[str]] = {}
+        self._broken: str | None = None  # why the site cannot be read this run, once known
+        self._rechecked = False  # who we are, asked again after a page was not found
 
     def close(self) -> None:
         """Close the HTTP session."""
@@ -179,28 +194,15 @@ class ConfluenceConnector(Connector):
                 )
             self._listed_spaces.add(space.key.lower())
         self._metas.update(metas)
-        self._index_tree(metas)
+        self._children.update(children_index(metas.values()))
         if self._skip:
-            if self._restrictions.due(full_resync=self.source.full_resync):
-                own: set[str] = set()
-                for space in self._chosen_spaces().values():
-                    own |= self._api.restricted_in(space.key, self.kinds)
-                self._restrictions.swept(own)
-                log.info("confluence.restrictions_swept", site=self.options.site, own=len(own))
+            keys = [space.key for space in self._chosen_spaces().values()]
+            sweep_if_due(self._api, self._restrictions, keys, self.kinds, self.source.full_resync)
             self._hidden = hidden(metas, self._restrictions.own, self._ancestor_ids)
         # Collected in full above: a listing that fails halfway must not look complete.
         for meta in metas.values():
             if meta.id not in self._hidden:
                 yield DocumentRef(id=meta.id, version=self._version(meta))
-
-    def _index_tree(self, metas: dict[str, Meta]) -> None:
-        children: dict[str, list[Meta]] = {}
-        for meta in metas.values():
-            if meta.parent_id is not None and meta.kind == "page":
-                children.setdefault(meta.parent_id, []).append(meta)
-        for parent, kids in children.items():
-            kids.sort(key=lambda m: (m.position if m.position is not None else 1 << 30, m.title))
-            self._children[parent] = [kid.id for kid in kids]
 
     def _ancestors(self, meta: Meta) -> tuple[tuple[str, str], ...]:
         """(id, title) of the page's ancestors, root first."""
@@ -249,20 +251,12 @@ class ConfluenceConnector(Connector):
         self._metas.update((meta.id, meta) for meta in found)
         refs = []
         for meta in found:
-            if self._skip and self._restricted_now(meta):
+            chain = [meta.id, *self._ancestor_ids(meta.id)]
+            if self._skip and restricted_now(self._api, self._restrictions, chain):
                 self._hidden.add(meta.id)
                 continue
             refs.append(DocumentRef(id=meta.id, version=self._version(meta)))
         return refs
-
-    def _restricted_now(self, meta: Meta) -> bool:
-        """Whether the page or an ancestor carries a view restriction, asked of the site."""
-        for page_id in [meta.id, *self._ancestor_ids(meta.id)]:
-            restricted = self._api.own_restriction(page_id)
-            self._restrictions.mark(page_id, restricted)
-            if restricted:
-                return True
-        return False
 
     # -- fetching ---------------------------------------------------------------------------
 
@@ -279,7 +273,20 @@ class ConfluenceConnector(Connector):
         return meta
 
     def fetch(self, ref: DocumentRef) -> Document:
-        """The page as it is now; DocumentExcluded when it carries a view restriction."""
+        """The page as it is now; DocumentExcluded when it carries a view restriction.
+
+        Once the site refused us or kept failing, the run's later pages fail at once, naming
+        why, without asking again: an expired token costs one request, not one per page.
+        """
+        if self._broken is not None:
+            raise DocumentError(f"page {ref.id}: not read, {self._broken}")
+        try:
+            return self._fetch(ref)
+        except SourceUnavailable as exc:
+            self._broken = str(exc)
+            raise DocumentError(f"page {ref.id}: {exc}") from exc
+
+    def _fetch(self, ref: DocumentRef) -> Document:
         self._identify()
         self._chosen_spaces()
         meta = self._meta(ref)
@@ -287,9 +294,10 @@ class ConfluenceConnector(Connector):
         try:
             storage, fresh, restricted = self._api.body(meta.id, meta.kind)
         except NotFound as exc:
-            raise DocumentError(
-                f"{where} is gone, or this account may no longer see it: {exc}"
-            ) from exc
+            if not self._rechecked:  # a Data Center token revoked mid-run reads as anonymous
+                self._rechecked, self._identified = True, False
+                self._identify()
+            raise DocumentError(f"{where} is gone, or this account may not see it: {exc}") from exc
         if fresh is not None and fresh.number >= meta.number:
             meta = dataclasses.replace(fresh, webui=fresh.webui or meta.webui)
             self._metas[meta.id] = meta
@@ -322,7 +330,7 @@ class ConfluenceConnector(Connector):
             body_format="html",
             url=self.page_url(meta.id),
             metadata=metadata,
-            changed_at=_timestamp(meta.modified),
+            changed_at=timestamp(meta.modified),
         )
 
     def _render(self, meta: Meta, storage: str, where: str) -> str:
@@ -378,7 +386,7 @@ class ConfluenceConnector(Connector):
         listed = meta is not None and meta.space_key.lower() in self._listed_spaces
         if not listed and page_id not in self._children:
             found = [meta_v1(item) for item in self._api.search(f"parent = {page_id}")]
-            found.sort(key=lambda m: (m.position if m.position is not None else 1 << 30, m.title))
+            found.sort(key=order)
             for child in found:
                 self._metas.setdefault(child.id, child)
             self._children[page_id] = [child.id for child in found]
@@ -388,10 +396,3 @@ class ConfluenceConnector(Connector):
         """A known page's title."""
         meta = self._metas.get(page_id)
         return meta.title if meta is not None else page_id
-
-
-def _timestamp(value: str) -> float | None:
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() if value else None
-    except ValueError:
-        return None

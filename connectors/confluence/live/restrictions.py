@@ -21,9 +21,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+
+import structlog
 
 from syncd.connectors.base import Memory
+from syncd.connectors.confluence.live.site import SiteApi
+
+log = structlog.get_logger(__name__)
 
 SWEEP_EVERY = 24 * 3600.0
 KEY = "confluence.restrictions"
@@ -86,3 +91,31 @@ class RestrictionCache:
 def hidden(ids: Iterable[str], own: set[str], ancestors: Callable[[str], list[str]]) -> set[str]:
     """The ids among ``ids`` that are restricted themselves or below a restricted page."""
     return {page for page in ids if page in own or any(a in own for a in ancestors(page))}
+
+
+def restricted_now(api: SiteApi, cache: RestrictionCache, chain: Iterable[str]) -> bool:
+    """Whether any page of ``chain`` (a page and its ancestors) carries its own restriction,
+    asked of the site now; what is found is recorded in ``cache``."""
+    for page_id in chain:
+        restricted = api.own_restriction(page_id)
+        cache.mark(page_id, restricted)
+        if restricted:
+            return True
+    return False
+
+
+def sweep_if_due(
+    api: SiteApi,
+    cache: RestrictionCache,
+    spaces: Iterable[str],
+    kinds: Sequence[str],
+    full_resync: bool,
+) -> None:
+    """Sweep the spaces (see the module docstring) when the cache says it is time."""
+    if not cache.due(full_resync=full_resync):
+        return
+    own: set[str] = set()
+    for key in spaces:
+        own |= api.restricted_in(key, kinds)
+    cache.swept(own)
+    log.info("confluence.restrictions_swept", site=api.client.site, own=len(own))

@@ -21,7 +21,8 @@ Listings never ask for bodies: a run where nothing changed reads ids and version
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
 from syncd.connectors.base import SourceUnavailable
@@ -104,6 +105,22 @@ def meta_v2(item: dict[str, Any], kind: str, space_key: str) -> Meta:
         webui=str((item.get("_links") or {}).get("webui", "")),
         position=position if isinstance(position, int) else None,
     )
+
+
+def children_index(metas: Iterable[Meta]) -> dict[str, list[str]]:
+    """Parent id -> its child pages' ids, in the site's order (position, then title)."""
+    children: dict[str, list[Meta]] = {}
+    for meta in metas:
+        if meta.parent_id is not None and meta.kind == "page":
+            children.setdefault(meta.parent_id, []).append(meta)
+    return {
+        parent: [kid.id for kid in sorted(kids, key=order)] for parent, kids in children.items()
+    }
+
+
+def order(meta: Meta) -> tuple[int, str]:
+    """Where a page sits among its siblings: its position (unset last), then its title."""
+    return (meta.position if meta.position is not None else 1 << 30, meta.title)
 
 
 def is_restricted(answer: dict[str, Any]) -> bool:
@@ -218,6 +235,14 @@ class SiteApi:
             return None
         name = answer.get("displayName") or answer.get("publicName")
         return str(name) if name else None
+
+
+def timestamp(value: str) -> float | None:
+    """An ISO 8601 instant (``...Z`` or with an offset) in Unix seconds; None if unreadable."""
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() if value else None
+    except ValueError:
+        return None
 
 
 def quote_cql(value: str) -> str:
