@@ -263,7 +263,9 @@ class ConfluenceExportConnector(Connector):
 
     def list(self) -> Iterator[DocumentRef]:
         if self.format() != "html":
-            yield from self._read_xml().refs()
+            site = self._read_xml()
+            yield from site.refs()
+            yield from export_attachments.xml_refs(site, self.options.attachments)
             return
         pages = self._scan()
         self._check_html_space()
@@ -314,19 +316,11 @@ class ConfluenceExportConnector(Connector):
                     self._xml_error = str(exc)
             if self._xml_error is not None:
                 raise DocumentError(f"page {ref.id}: {self._xml_error}")
+        if export_attachments.is_attachment(ref.id):
+            return export_attachments.fetch(self, ref)
         if self._xml is not None:
             return self._xml.fetch(ref)
         pages = self._pages if self._pages is not None else self._scan()
-        if export_attachments.is_attachment(ref.id):
-            return export_attachments.fetch_html(
-                self._open(),
-                ref,
-                page=pages.get(ref.id.split("/")[1]),
-                space=self._space_index(),
-                base_url=self.base_url,
-                options=self.options.attachments,
-                source=self.source,
-            )
         page = pages.get(ref.id)
         if page is None:
             raise DocumentError(f"page {ref.id}: no page file with this id in the export")

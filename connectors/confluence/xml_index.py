@@ -80,6 +80,16 @@ def is_published(obj: XmlObject) -> bool:
     return obj.text("originalVersion") is None and obj.text("originalVersionId") is None
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class AttachedFile:
+    """The current version of a file attached to a page: ``attachments/<page>/<id>/<version>``
+    in the export."""
+
+    id: str
+    name: str
+    version: str
+
+
 @dataclasses.dataclass(slots=True)
 class SiteIndex:
     """Pass 1's result: the published pages of the chosen spaces and what resolves links."""
@@ -90,6 +100,7 @@ class SiteIndex:
     users: dict[str, str] = dataclasses.field(default_factory=dict)  # user key -> shown name
     bodies: dict[str, str] = dataclasses.field(default_factory=dict)  # page id -> body id
     attachments: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    files: dict[str, list[AttachedFile]] = dataclasses.field(default_factory=dict)  # by page
     all_space_keys: frozenset[str] = frozenset()  # every current space, chosen or not
 
     def space_of(self, page: PageInfo) -> SpaceInfo:
@@ -149,6 +160,7 @@ class _Pass1:
     user_names: dict[str, str] = dataclasses.field(default_factory=dict)  # key -> username
     display: dict[str, str] = dataclasses.field(default_factory=dict)  # username -> full name
     attachments: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    files: dict[str, list[AttachedFile]] = dataclasses.field(default_factory=dict)
     view_sets: dict[str, str] = dataclasses.field(default_factory=dict)  # set id -> content id
     used_sets: set[str] = dataclasses.field(default_factory=set)  # sets holding a permission
 
@@ -180,6 +192,8 @@ class _Pass1:
             name = obj.text("title") or obj.text("fileName")
             if container and name and is_current_attachment(obj):
                 self.attachments.setdefault(container, []).append(name)
+                attached = AttachedFile(obj.id, name, obj.text("version") or "1")
+                self.files.setdefault(container, []).append(attached)
         else:
             self._user(obj)
 
@@ -257,6 +271,7 @@ def build_index(
         index.titles.setdefault((key, page.title.lower()), page.id)
         if page.id in found.attachments:
             index.attachments[page.id] = sorted(set(found.attachments[page.id]))
+            index.files[page.id] = sorted(found.files[page.id], key=lambda f: (f.name, f.id))
     index.users = {key: found.display.get(name, name) for key, name in found.user_names.items()}
     # Confluence 3 names people by username only; their full names still resolve mentions.
     for name, full in found.display.items():

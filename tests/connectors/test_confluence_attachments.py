@@ -1,23 +1,28 @@
-"""Attachments of Confluence exports as pages: the real exports' files, and exports built with
-real PDF and Word files, listed with their pages, titled and linked as people name them."""
+"""Attachments of Confluence HTML and XML exports as pages: the real exports' files, and exports
+built with real PDF, Word and PowerPoint files, listed with their pages, titled and linked as
+people name them, current versions only."""
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from syncd.connectors.base import DocumentExcluded, DocumentUnreadable
+from syncd.connectors.base import DocumentError, DocumentExcluded, DocumentUnreadable
 from syncd.sandbox import SandboxServer, SandboxSettings
 from tests import officefiles
 from tests.connectors.confluence_builder import ExportBuilder
+from tests.connectors.confluence_xml_builder import PKG, XmlExportBuilder, prop, ref
 from tests.connectors.test_confluence import SITE, make_connector
 
 TYPES = {"types": ["pdf", "docx", "xlsx", "txt"]}
+TYPES_XML = {"types": ["pdf", "pptx", "xlsx"]}
 REAL = "confluence-html-coding-cli-2021"
 
 
@@ -173,3 +178,84 @@ def test_sync_publishes_attachments_and_removes_them_with_their_page(
     assert report["deleted"] == 3
     pages = {p["external_id"] for p in sandbox.store.pages_of(int(source["id"]))}
     assert pages == {"11"}
+
+
+def xml_attachment(att_id: str, page_id: str, name: str, version: int, original: str = "") -> str:
+    """An Attachment object; ``original`` makes it a historical version of that attachment."""
+    return (
+        f'<object class="Attachment" {PKG}><id name="id">{att_id}</id>{prop("title", name)}'
+        f'<property name="version">{version}</property>'
+        f"{ref('containerContent', 'Page', page_id)}{prop('contentStatus', 'current')}"
+        f"{ref('originalVersion', 'Attachment', original or None)}</object>"
+    )
+
+
+def xml_export(tmp_path: Path, *, zipped: bool) -> Path:
+    """A space with one page whose PDF has two versions, the second current, and a deck."""
+    export = XmlExportBuilder(export_type="space", space_key="ENG")
+    export.space("1", "ENG", "Engineering")
+    export.page("10", "Policies", "<p>See the files.</p>")
+    export.extra += [
+        xml_attachment("20", "10", "refunds.pdf", 2),
+        xml_attachment("19", "10", "refunds.pdf", 1, original="20"),
+        xml_attachment("21", "10", "review.pptx", 1),
+    ]
+    files = {
+        "attachments/10/20/1": officefiles.pdf_file(["Old refunds: 14 days."]),
+        "attachments/10/20/2": officefiles.pdf_file(["Refunds within 30 days."]),
+        "attachments/10/21/1": officefiles.pptx_file(),
+    }
+    if zipped:
+        path = export.write_zip(tmp_path / "export.zip")
+        with zipfile.ZipFile(path, "a") as archive:
+            for name, data in files.items():
+                archive.writestr(name, data)
+        return path
+    path = export.write_folder(tmp_path / "export")
+    for name, data in files.items():
+        (path / name).parent.mkdir(parents=True, exist_ok=True)
+        (path / name).write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize("zipped", [False, True], ids=["folder", "zip"])
+def test_xml_export_publishes_the_current_version_of_each_attachment(
+    tmp_path: Path, zipped: bool
+) -> None:
+    """Only an attachment's current version is listed and read; its version is Confluence's."""
+    connector = make_connector(xml_export(tmp_path, zipped=zipped), attachments=TYPES_XML)
+    refs = {ref.id: ref for ref in connector.list()}
+    assert set(refs) == {"10", "attachments/10/20", "attachments/10/21"}
+    assert refs["attachments/10/20"].version.startswith("v2:")
+    document = connector.fetch(refs["attachments/10/20"])
+    assert document.body == "<section><p>Refunds within 30 days.</p></section>"
+    assert (document.title, document.external_id) == ("Policies: refunds.pdf", "attachment:20")
+    assert document.url == f"{SITE}/download/attachments/10/refunds.pdf"
+    deck = connector.fetch(refs["attachments/10/21"])
+    assert deck.title == "Policies: review.pptx" and "<h2>Quarterly review</h2>" in deck.body
+
+
+def test_xml_export_without_attachment_files_fails_each_named(tmp_path: Path) -> None:
+    """A site backup has no attachments folder: each file fails alone, saying why."""
+    path = xml_export(tmp_path, zipped=False)
+    shutil.rmtree(path / "attachments")
+    connector = make_connector(path, attachments=TYPES_XML)
+    refs = {ref.id: ref for ref in connector.list()}
+    with pytest.raises(DocumentError, match=r"refunds\.pdf.*holds no file for it"):
+        connector.fetch(refs["attachments/10/20"])
+
+
+def test_real_xml_export_attachment_history_reads_only_current_versions(
+    shared_fixtures: Path,
+) -> None:
+    """The real export's two attachments are listed once each at their current version; the
+    files it carries are placeholders, so each fails named as not what its name says."""
+    path = shared_fixtures / "confluence-xml-xwiki-contrib" / "attachmenthistory"
+    connector = make_connector(path, attachments=TYPES_XML)
+    refs = {r.id: r for r in connector.list() if r.id.startswith("attachments/")}
+    assert {r: v.version.split(":")[0] for r, v in refs.items()} == {
+        "attachments/369483298/369483300": "v3",
+        "attachments/369483298/369483299": "v6",
+    }
+    with pytest.raises(DocumentUnreadable, match=r"369483300/3 \(API\.pdf.*not a PDF"):
+        connector.fetch(refs["attachments/369483298/369483300"])
