@@ -36,9 +36,20 @@ payload and hash
     is the engine's business; connectors only make sure the same source content always yields
     the same document (no timestamps or random ids in bodies).
 
-A connector is built once per run from its validated options (:class:`ConnectorOptions`),
-listed once, then asked to fetch each new or re-versioned document. Fetches of different
-documents may run one after another in one thread; a connector need not be thread-safe.
+options
+    A source's ``options:`` from the configuration, validated into the connector's options
+    model (a :class:`ConnectorOptions` subclass, the type parameter of
+    ``Connector[OptionsT]``), so ``self.options`` is typed in each connector.
+
+setup
+    A connector class with one source's validated options (:class:`ConnectorSetup`), made
+    by :meth:`Connector.configure`. It is the one way in: checking the configuration makes
+    the setup (and reports bad options by key), and every run, trigger or dry run opens a
+    fresh connector from it (:meth:`ConnectorSetup.open`).
+
+A connector is opened once per run from its setup, listed once, then asked to fetch each new
+or re-versioned document. Fetches of different documents may run one after another in one
+thread; a connector need not be thread-safe.
 
 memory
     A few small values a connector must keep between runs, such as which renamed file keeps
@@ -53,13 +64,16 @@ change set
     created or moved, the ref ids deleted, or "everything" when it cannot say which. A run
     given a change set syncs just those documents (see :meth:`Connector.lookup`).
 
-Connectors that can say what changed between runs override one of these (all optional):
+Capabilities: beyond :meth:`Connector.list` and :meth:`Connector.fetch`, a connector may
+support any of these (all optional; the shared contract tests check what each declares):
 
-* :meth:`Connector.lookup`: the current refs of named documents, without listing the rest;
-* :meth:`Connector.watch_root` and :meth:`Connector.ref_id_of`: a folder whose file-system
-  events name documents (the daemon watches it);
-* :meth:`Connector.poll_changes`: a cheap question, asked every few seconds, that answers
-  what changed since a cursor (a wiki's recent changes, a folder's fingerprint).
+* *listing fingerprint*: :meth:`Connector.fingerprint` (see above);
+* *lookup*: :meth:`Connector.lookup`, the current refs of named documents, without listing
+  the rest;
+* *watch root*: :meth:`Connector.watch_root` and :meth:`Connector.ref_id_of`, a folder whose
+  file-system events name documents (the daemon watches it);
+* *changes*: :meth:`Connector.poll_changes`, a cheap question, asked every few seconds, that
+  answers what changed since a cursor (a wiki's recent changes, a folder's fingerprint).
 
 Failures:
 
@@ -74,9 +88,9 @@ Failures:
   same safety stop as every other removal. Its ``reason`` (``draft``, ``empty``) names why in
   reports.
 
-A minimal third-party connector, registered under the ``syncd.connectors`` entry-point group
-in its package's ``pyproject.toml`` (``[project.entry-points."syncd.connectors"]``,
-``notes = "acme_syncd:NotesConnector"``)::
+A minimal third-party connector, registered as syncd's own connectors are: under the
+``syncd.connectors`` entry-point group in its package's ``pyproject.toml``
+(``[project.entry-points."syncd.connectors"]``, ``notes = "acme_syncd:NotesConnector"``)::
 
     import hashlib
     from collections.abc import Iterator
@@ -87,9 +101,7 @@ in its package's ``pyproject.toml`` (``[project.entry-points."syncd.connectors"]
     class NotesOptions(ConnectorOptions):
         notes: dict[str, str]
 
-    class NotesConnector(Connector):
-        Options = NotesOptions
-
+    class NotesConnector(Connector[NotesOptions]):
         def __init__(self, options: NotesOptions, *, source: SourceInfo) -> None:
             super().__init__(options, source=source)
             self.notes = options.notes
@@ -107,12 +119,14 @@ from __future__ import annotations
 import abc
 import dataclasses
 import threading
+import typing
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, ClassVar, Literal, Self
+from typing import Any, ClassVar, Generic, Literal, Self
 
 import pydantic
+from typing_extensions import TypeVar
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -303,26 +317,78 @@ class ConnectorOptions(pydantic.BaseModel):
         return True
 
 
-class Connector(abc.ABC):
+OptionsT = TypeVar("OptionsT", bound=ConnectorOptions, default=ConnectorOptions)
+"""A connector's options model; a connector written as plain ``Connector`` gets the base."""
+
+ConnectorT = TypeVar("ConnectorT", bound="Connector[Any]")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ConnectorSetup(Generic[ConnectorT]):
+    """A connector class with one source's validated options: all a run needs to open one."""
+
+    kind: type[ConnectorT]
+    options: ConnectorOptions
+
+    def open(self, source: SourceInfo) -> ConnectorT:
+        """A fresh connector reading for ``source`` (nothing is read until it is listed)."""
+        return self.kind(self.options, source=source)
+
+
+class Connector(abc.ABC, Generic[OptionsT]):
     """A source of documents: a cheap listing and a fetch of one document.
 
-    Subclasses set :attr:`Options` to their options model and implement :meth:`list` and
-    :meth:`fetch`. They may override :meth:`close` to release connections or open files.
+    Subclasses name their options model as the type parameter (``Connector[NotesOptions]``)
+    and implement :meth:`list` and :meth:`fetch`. They may override :meth:`close` to release
+    connections or open files. Setting :attr:`Options` instead, on a plain ``Connector``
+    subclass, works too (``self.options`` is then typed as the base model).
     """
 
     Options: ClassVar[type[ConnectorOptions]] = ConnectorOptions
+    options: OptionsT
 
-    def __init__(self, options: ConnectorOptions, *, source: SourceInfo) -> None:
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "Options" in cls.__dict__:
+            return
+        # `class X(Connector[XOptions])`: the type parameter is the options model, named once.
+        for base in cls.__dict__.get("__orig_bases__", ()):
+            for argument in typing.get_args(base):
+                if isinstance(argument, type) and issubclass(argument, ConnectorOptions):
+                    cls.Options = argument
+                    return
+
+    def __init__(self, options: OptionsT, *, source: SourceInfo) -> None:
+        if not isinstance(options, type(self).Options):
+            raise TypeError(
+                f"{type(self).__name__} needs {type(self).Options.__name__},"
+                f" not {type(options).__name__}"
+            )
         self.options = options
         self.source = source
 
     @classmethod
-    def from_config(
-        cls, raw: Mapping[str, Any], *, source: SourceInfo, base_dir: Path
-    ) -> Connector:
-        """Validate ``raw`` options (pydantic errors propagate) and build the connector."""
-        options = cls.Options.model_validate(dict(raw), context={"base_dir": base_dir})
-        return cls(options, source=source)
+    def configure(
+        cls,
+        raw: Mapping[str, Any],
+        *,
+        base_dir: Path,
+        context: Mapping[str, Any] | None = None,
+    ) -> ConnectorSetup[Self]:
+        """Validate a source's ``options`` into the setup every run opens connectors from.
+
+        Raises :class:`pydantic.ValidationError` naming each bad key. Relative paths resolve
+        against ``base_dir``, the configuration file's folder; ``context`` adds validation
+        context keys (the source's ``allow_insecure_http``).
+        """
+        validation = {**(context or {}), "base_dir": base_dir}
+        options = cls.Options.model_validate(dict(raw), context=validation)
+        return ConnectorSetup(cls, options)
+
+    @classmethod
+    def from_config(cls, raw: Mapping[str, Any], *, source: SourceInfo, base_dir: Path) -> Self:
+        """:meth:`configure`, then :meth:`ConnectorSetup.open`: a connector from raw options."""
+        return cls.configure(raw, base_dir=base_dir).open(source)
 
     def fingerprint(self) -> str | None:
         """The listing fingerprint (see the module docstring), or None to always list.
@@ -380,7 +446,7 @@ class Connector(abc.ABC):
         """Whether :meth:`poll_changes` is implemented."""
         return cls.poll_changes is not Connector.poll_changes
 
-    def close(self) -> None:  # noqa: B027 - optional hook; most connectors hold nothing
+    def close(self) -> None:
         """Release what the connector holds (files, HTTP sessions)."""
 
     def __enter__(self) -> Self:

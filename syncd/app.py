@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from syncd import metrics
 from syncd.config.loading import Config, SourceConfig
-from syncd.connectors import registry
 from syncd.connectors.base import EVERYTHING, ChangeSet, Connector, SourceInfo, SourceUnavailable
 from syncd.errors import (
     ExitCode,
@@ -133,7 +132,6 @@ class App(Closing):
     ) -> Connector:
         """A connector remembering in the state database; ``stop`` abandons a stalled request."""
         self.config.require(source)
-        cls = registry.load(source.connector)
         cache = self.config.state.cache_root() / source.name
         memory = StoredMemory(self.sessions, source.name, dry_run=dry_run)
         info = SourceInfo(
@@ -144,7 +142,7 @@ class App(Closing):
             memory=memory,
             full_resync=full_resync,
         )
-        return cls(source.connector_options, source=info)
+        return source.setup.open(info)
 
     def sync(
         self,

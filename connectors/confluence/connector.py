@@ -147,14 +147,11 @@ class ConfluenceExportOptions(ConnectorOptions):
         return value
 
 
-class ConfluenceExportConnector(Connector):
+class ConfluenceExportConnector(Connector[ConfluenceExportOptions]):
     """Lists and reads the pages of a Confluence HTML export (folder or zip)."""
-
-    Options = ConfluenceExportOptions
 
     def __init__(self, options: ConfluenceExportOptions, *, source: SourceInfo) -> None:
         super().__init__(options, source=source)
-        self.options: ConfluenceExportOptions = options
         self.base_url = (options.base_url or source.url).rstrip("/")
         self.page_url_template = options.page_url_template or DEFAULT_PAGE_URL_TEMPLATE
         self._export: Export | None = None

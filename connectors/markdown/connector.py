@@ -53,7 +53,6 @@ from syncd.connectors.base import (
     EVERYTHING,
     ChangeSet,
     Connector,
-    ConnectorOptions,
     Document,
     DocumentError,
     DocumentExcluded,
@@ -91,14 +90,11 @@ _SLUG_KEYS = ("url", "permalink", "slug")  # the front matter keys that move a p
 _LINK_CACHE_SIZE = 2048
 
 
-class MarkdownConnector(Connector):
+class MarkdownConnector(Connector[MarkdownOptions]):
     """Publishes every Markdown page of a folder tree."""
 
-    Options = MarkdownOptions
-
-    def __init__(self, options: ConnectorOptions, *, source: SourceInfo) -> None:
+    def __init__(self, options: MarkdownOptions, *, source: SourceInfo) -> None:
         super().__init__(options, source=source)
-        assert isinstance(options, MarkdownOptions)
         self.git: GitTree | None = None
         if options.git is not None:
             if source.cache_dir is None:
@@ -215,7 +211,6 @@ class MarkdownConnector(Connector):
 
     def options_path(self) -> str:
         """The configured root, as the user wrote it, for messages."""
-        assert isinstance(self.options, MarkdownOptions)
         return str(self.options.path)
 
     # -- fetching --------------------------------------------------------------------------

@@ -152,15 +152,12 @@ class MediaWikiOptions(ConnectorOptions):
         return self
 
 
-class MediaWikiConnector(Connector):
+class MediaWikiConnector(Connector[MediaWikiOptions]):
     """Reads the pages of one wiki's namespaces; see the module docstring for the mapping."""
-
-    Options = MediaWikiOptions
-    options: MediaWikiOptions
 
     def __init__(
         self,
-        options: ConnectorOptions,
+        options: MediaWikiOptions,
         *,
         source: SourceInfo,
         transport: httpx.BaseTransport | None = None,
@@ -172,8 +169,6 @@ class MediaWikiConnector(Connector):
         ``transport`` replaces the network (tests), ``retry`` bounds retries of transient
         failures, ``batch_size`` caps the pages per listing call (default: the wiki's maximum).
         """
-        if not isinstance(options, MediaWikiOptions):
-            raise TypeError("MediaWikiConnector needs MediaWikiOptions")
         super().__init__(options, source=source)
         token = options.token.get_secret_value() if options.token is not None else None
         self._retry = retry or RetryPolicy()

@@ -43,7 +43,7 @@ from syncd.config.sections import (
     SourceConfig,
     StateConfig,
 )
-from syncd.connectors.base import ConnectorOptions
+from syncd.connectors.base import Connector, ConnectorSetup
 from syncd.errors import ConfigError
 
 # The section models are defined in syncd.config.sections; callers import them from here.
@@ -196,18 +196,18 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         problems += validation_problems(exc, model=Config, places=places, unset=unset)
     # Options are checked even when the rest failed, so that one run shows every problem.
     sources = config.sources if config is not None else raw.get("sources")
-    options: list[ConnectorOptions | None] = []
+    setups: list[ConnectorSetup[Connector] | None] = []
     if isinstance(sources, list):
         for index, source in enumerate(sources):
             found, checked = check_connector(
                 source, index, base_dir=base_dir, places=places, unset=unset
             )
             problems += found
-            options.append(checked)
+            setups.append(checked)
     if problems or config is None:
         raise ConfigError.combine(problems)
-    for source, checked in zip(config.sources, options, strict=True):
-        source._connector_options = checked
+    for source, checked in zip(config.sources, setups, strict=True):
+        source._setup = checked
     problems += _secret_problems(config, shown)
     if problems:
         raise ConfigError.combine(problems)

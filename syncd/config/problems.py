@@ -21,7 +21,7 @@ from typing import Any
 import pydantic
 
 from syncd.config.raw import Unset, join, referenced
-from syncd.connectors.base import Connector, ConnectorOptions
+from syncd.connectors.base import Connector, ConnectorSetup
 from syncd.errors import ConfigError
 from syncd.net.plaintext import CONTEXT_KEY
 
@@ -179,8 +179,11 @@ def _model_in(annotation: Any) -> Any:
 
 def check_connector(
     source: Any, index: int, *, base_dir: Path, places: Places, unset: Unset
-) -> tuple[list[ConfigError], ConnectorOptions | None]:
-    """Problems of one source's connector and options, and the options when valid."""
+) -> tuple[list[ConfigError], ConnectorSetup[Connector] | None]:
+    """Problems of one source's connector and options, and its setup when they are valid.
+
+    The setup (:meth:`Connector.configure`) is what every run opens its connector from.
+    """
     if isinstance(source, pydantic.BaseModel):  # a validated SourceConfig
         source = {
             "connector": source.connector,  # type: ignore[attr-defined]
@@ -200,8 +203,8 @@ def check_connector(
         return [places.error(exc.message, f"{key}.connector")], None
     try:
         # A secret's transport is judged with the source's allow_insecure_http (plaintext).
-        context = {"base_dir": base_dir, CONTEXT_KEY: _flag(source.get(CONTEXT_KEY))}
-        options = connector_cls.Options.model_validate(raw_options, context=context)
+        context = {CONTEXT_KEY: _flag(source.get(CONTEXT_KEY))}
+        setup = connector_cls.configure(raw_options, base_dir=base_dir, context=context)
     except pydantic.ValidationError as exc:
         problems = validation_problems(
             exc,
@@ -211,7 +214,7 @@ def check_connector(
             prefix=f"{key}.options",
         )
         return problems, None
-    return [], options
+    return [], setup
 
 
 def _flag(value: Any) -> bool:

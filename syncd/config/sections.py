@@ -36,7 +36,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from syncd import redact
-from syncd.connectors.base import ConnectorOptions
+from syncd.connectors.base import Connector, ConnectorOptions, ConnectorSetup
 from syncd.errors import ConfigError
 
 REGION_BASE_URLS = {
@@ -271,7 +271,7 @@ class SourceConfig(_Model):
     allow_insecure_http: bool = False
     options: dict[str, Any] = pydantic.Field(default_factory=dict)
 
-    _connector_options: ConnectorOptions | None = pydantic.PrivateAttr(default=None)
+    _setup: ConnectorSetup[Connector] | None = pydantic.PrivateAttr(default=None)
 
     @pydantic.field_validator("url")
     @classmethod
@@ -281,8 +281,13 @@ class SourceConfig(_Model):
         return value
 
     @property
+    def setup(self) -> ConnectorSetup[Connector]:
+        """The connector class and its validated options (made when the configuration loads)."""
+        if self._setup is None:
+            raise RuntimeError(f"options of source {self.name!r} were not validated")
+        return self._setup
+
+    @property
     def connector_options(self) -> ConnectorOptions:
         """The connector's validated options (set when the configuration is loaded)."""
-        if self._connector_options is None:
-            raise RuntimeError(f"options of source {self.name!r} were not validated")
-        return self._connector_options
+        return self.setup.options

@@ -72,6 +72,9 @@ def site(request: pytest.FixtureRequest, shared_fixtures: Path) -> Iterator[Stan
 class TestConfluenceContract(ConnectorContract):
     """The connector contract, on Cloud and Data Center."""
 
+    lookup = True  # by page id
+    changes = True  # pages modified since the cursor
+
     @pytest.fixture
     def connector(self, site: StandIn, tmp_path: Path) -> Iterator[Connector]:
         with make(site, tmp_path) as connector:

@@ -53,6 +53,9 @@ def site() -> XmlExportBuilder:
 class TestXmlExportContract(ConnectorContract):
     """The connector keeps the contract over an XML export, zipped and unpacked."""
 
+    fingerprint = True  # the exports that would be read
+    changes = True  # a different export arriving
+
     @pytest.fixture(params=["zip", "folder"])
     def connector(self, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Connector]:
         if request.param == "zip":

@@ -46,6 +46,9 @@ def wiki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DokuWikiServer]:
 class TestDokuWikiContract(ConnectorContract):
     """The connector contract, over the real wiki."""
 
+    lookup = True  # by page name
+    changes = True  # the wiki's recent changes
+
     @pytest.fixture
     def connector(self, wiki: DokuWikiServer) -> Iterator[Connector]:
         """The sync bot's connector over the sample wiki."""

@@ -41,6 +41,9 @@ PAGE = "---\ntitle: Setup\nid: setup\ntags: [install]\n---\n\n# Install\n\nRun i
 class TestMarkdownContract(ConnectorContract):
     """The shared connector contract, over a small generated tree."""
 
+    lookup = True
+    watch_root = True
+
     @pytest.fixture
     def connector(self, tmp_path: Path) -> Iterator[Connector]:
         write_tree(

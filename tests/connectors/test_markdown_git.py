@@ -61,6 +61,9 @@ def upstream(tmp_path: Path) -> Upstream:
 class TestGitMarkdownContract(ConnectorContract):
     """The shared connector contract, over a repository fetched from file://."""
 
+    fingerprint = True  # the fetched tree
+    changes = True  # the remote's ref moving
+
     @pytest.fixture
     def connector(self, tmp_path: Path) -> Iterator[Connector]:
         repo = Upstream(tmp_path)

@@ -43,6 +43,9 @@ def _by_title(connector: MediaWikiConnector, wiki: MediaWikiServer) -> dict[str,
 class TestMediaWikiContract(ConnectorContract):
     """The connector contract, over the real wiki."""
 
+    lookup = True  # by page id
+    changes = True  # the wiki's recent changes
+
     @pytest.fixture
     def connector(self, wiki: MediaWikiServer) -> Iterator[Connector]:
         """The sync bot's connector over the sample wiki."""

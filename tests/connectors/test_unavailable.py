@@ -13,12 +13,11 @@ from syncd.connectors.base import SourceInfo, SourceUnavailable
 @pytest.mark.parametrize("name", ["markdown", "confluence_export"])
 def test_missing_folder_reads_alike(tmp_path: Path, name: str) -> None:
     """Markdown and Confluence both say "<path>: does not exist" for a folder that is not there."""
-    cls = registry.load(name)
     missing = tmp_path / "nowhere"
-    options = cls.Options.model_validate(
-        {"path": str(missing), "base_url": "https://docs.example.com/"}
+    setup = registry.load(name).configure(
+        {"path": str(missing), "base_url": "https://docs.example.com/"}, base_dir=tmp_path
     )
-    connector = cls(options, source=SourceInfo(name="docs", url="https://docs.example.com"))
+    connector = setup.open(SourceInfo(name="docs", url="https://docs.example.com"))
     try:
         with pytest.raises(SourceUnavailable) as info:
             list(connector.list())
