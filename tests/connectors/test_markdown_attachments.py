@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -228,3 +230,33 @@ def test_git_source_attachments_follow_the_repository(
         code, report, output = sync(config)
         assert (code, report["updated"], report["deleted"]) == (0, 1, 1), output
         assert "Second day" in str(published(sandbox)["attachment:guide.docx"]["html"])
+
+
+def test_sigterm_during_extraction_stops_the_run_within_seconds(
+    tmp_path: Path, sandbox: SandboxServer
+) -> None:
+    """SIGTERM while workers read big files: syncd kills the worker and exits 143 at once."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.md").write_text("# Home\n\nHello.\n", encoding="utf-8")
+    block = ("lorem ipsum dolor sit amet " * 40 + "\n\n").encode() * 14_000  # 15 MB
+    for number in range(10):
+        (site / f"minutes-{number}.txt").write_bytes(block)
+    config = write_config(tmp_path, sandbox, {"path": str(site), "attachments": {"types": ["txt"]}})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "syncd", "--config", str(config), "sync", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while sandbox.store.requests(method="POST") < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.5)  # a worker is reading one of the files now
+    proc.send_signal(signal.SIGTERM)
+    signalled = time.monotonic()
+    out, err = proc.communicate(timeout=60)
+    assert time.monotonic() - signalled < 10, err
+    assert proc.returncode == 143, err
+    report = json.loads(out)["sources"][0]
+    assert report["stopped"] and report["failed"] < 10
