@@ -80,6 +80,7 @@ class StandIn:
         self.pages: dict[str, Page] = {}
         self.users: dict[str, str] = {BOT_ACCOUNT: "Sync Bot"}
         self.cap = 1000  # the most results one listing answer holds, whatever `limit` says
+        self.unindexed: set[str] = set()  # pages the search index (CQL) has not caught up with
         self.token = TOKEN
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.lock = threading.RLock()
@@ -410,7 +411,7 @@ class StandIn:
         if not cql.strip():
             raise ValueError("CQL query parameter is required but was empty")
         where = re.split(r"\border by\b", cql, flags=re.IGNORECASE)[0]
-        items = list(visible.values())
+        items = [page for page in visible.values() if page.id not in self.unindexed]
         for field, op, raw in self._CLAUSE.findall(where):
             values = _values(raw)
             items = [p for p in items if self._matches(p, field.lower(), op.lower(), values)]

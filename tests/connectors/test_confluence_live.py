@@ -363,3 +363,19 @@ def test_restrictions_are_swept_again_after_a_day(tmp_path: Path) -> None:
     assert again.due(full_resync=True)
     assert again.due(full_resync=False, now=time.time() + SWEEP_EVERY + 1)
     assert RestrictionCache(memory, "https://other.example.com").due(full_resync=False)
+
+
+def test_lookup_asks_directly_for_what_the_search_index_lacks(
+    site: StandIn, tmp_path: Path
+) -> None:
+    """A page created a moment ago may not be searchable yet: looked up and fetched by id."""
+    fresh = site.add_page("ds", "Just created", "<p>Hot off the press.</p>", parent="196614")
+    site.unindexed.add(fresh.id)
+    with make(site, tmp_path) as connector:
+        refs = connector.lookup([fresh.id, "196615"])
+        assert {ref.id for ref in refs} == {fresh.id, "196615"}
+        document = connector.fetch(next(ref for ref in refs if ref.id == fresh.id))
+    assert "Hot off the press" in document.body
+    site.pages[fresh.id].status = "trashed"
+    with make(site, tmp_path) as connector:
+        assert [ref.id for ref in connector.lookup([fresh.id])] == []

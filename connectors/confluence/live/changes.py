@@ -7,8 +7,9 @@ poll
     :data:`MARGIN` when the account's zone is known, by :data:`UNKNOWN_ZONE_MARGIN` (any
     offset on Earth) when it is not. What the overlap finds again is told apart by version
     number: the cursor carries the ids and versions the last window found, and only a new id
-    or another version counts as changed. Deletions, moves and restrictions do not show in
-    ``lastmodified``; the scheduled full runs catch those.
+    or another version counts as changed (named deleted as well: the run that looks it up
+    removes it if it is no longer published). Deletions, moves and restrictions do not show
+    in ``lastmodified``; the scheduled full runs catch those.
 lookup
     CQL ``id in (...)`` with versions, ancestors and spaces, :data:`~.site.ID_BATCH` ids at a
     time: the named pages as a listing would give them now.
@@ -76,7 +77,9 @@ def poll(
     if cursor is None:
         return Poll(NOTHING, _write(now, seen))
     changed = frozenset(page for page, number in seen.items() if before.get(page) != number)
-    return Poll(ChangeSet(changed) if changed else NOTHING, _write(now, seen))
+    # Named deleted too: a run looks each up, and removes one that is no longer published
+    # (moved out of the spaces, restricted) instead of waiting for the next full listing.
+    return Poll(ChangeSet(changed, changed) if changed else NOTHING, _write(now, seen))
 
 
 def _read(cursor: str | None, now: dt.datetime) -> tuple[dt.datetime, dict[str, int]]:

@@ -71,6 +71,20 @@ class _Transient(Exception):
         self.wait = wait
 
 
+def what_to_check(cloud: bool) -> str:
+    """What a refusal (401/403) asks the operator to check."""
+    if cloud:
+        return (
+            "check `email` and `token` (Cloud API tokens expire within a year: make a new one"
+            " at id.atlassian.com > Security > API tokens) and that the account may view the"
+            " spaces"
+        )
+    return (
+        "check `token` (a personal access token made on this site, not expired) and that its"
+        " user may view the spaces"
+    )
+
+
 def auth_header(email_address: str | None, token: str | None) -> str | None:
     """Basic with the e-mail (a Cloud API token), Bearer without (a Data Center PAT)."""
     if token is None:

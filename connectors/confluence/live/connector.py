@@ -58,6 +58,7 @@ from syncd.connectors.confluence.live.client import (
     RetryPolicy,
     SiteClient,
     auth_header,
+    what_to_check,
 )
 from syncd.connectors.confluence.live.options import ConfluenceOptions
 from syncd.connectors.confluence.live.render import render_storage
@@ -101,19 +102,11 @@ class ConfluenceConnector(Connector):
         super().__init__(options, source=source)
         token = options.token.get_secret_value() if options.token is not None else None
         cloud = options.kind == "cloud"
-        check = (
-            "check `email` and `token` (Cloud API tokens expire within a year: make a new one"
-            " at id.atlassian.com > Security > API tokens) and that the account may view the"
-            " spaces"
-            if cloud
-            else "check `token` (a personal access token made on this site, not expired) and"
-            " that its user may view the spaces"
-        )
         self._client = SiteClient(
             options.site,
             authorization=auth_header(options.email if cloud else None, token),
             timeout=options.timeout,
-            what_to_check=check,
+            what_to_check=what_to_check(cloud),
             retry=retry,
             transport=transport,
             stop=source.stop,
@@ -244,13 +237,22 @@ class ConfluenceConnector(Connector):
         )
 
     def lookup(self, ids: Collection[str]) -> Sequence[DocumentRef]:
-        """The named pages as a listing would give them now, restrictions checked."""
+        """The named pages as a listing would give them now, restrictions checked.
+
+        CQL first (one request for many, with ancestors); a page CQL does not find is asked
+        for directly, since the search index may lag behind an edit or a creation.
+        """
         self._identify()
-        self._chosen_spaces()
-        found = list(changes.lookup(self._api, ids, spaces=self.options.spaces, kinds=self.kinds))
-        self._metas.update((meta.id, meta) for meta in found)
+        spaces = self._chosen_spaces()
+        found = {
+            m.id: m for m in changes.lookup(self._api, ids, spaces=list(spaces), kinds=self.kinds)
+        }
+        for page_id in sorted(set(ids) - found.keys()):
+            if page_id.isdigit() and (meta := self._api.direct(page_id, spaces, self.kinds)):
+                found[page_id] = meta
+        self._metas.update(found)
         refs = []
-        for meta in found:
+        for meta in found.values():
             chain = [meta.id, *self._ancestor_ids(meta.id)]
             if self._skip and restricted_now(self._api, self._restrictions, chain):
                 self._hidden.add(meta.id)
@@ -261,15 +263,10 @@ class ConfluenceConnector(Connector):
     # -- fetching ---------------------------------------------------------------------------
 
     def _meta(self, ref: DocumentRef) -> Meta:
-        meta = self._metas.get(ref.id)
+        meta = self._metas.get(ref.id) or self._api.direct(ref.id, self._spaces, self.kinds)
         if meta is None:
-            found = list(
-                changes.lookup(self._api, [ref.id], spaces=self.options.spaces, kinds=self.kinds)
-            )
-            if not found:
-                raise DocumentError(f"page {ref.id} is no longer a current page of the spaces")
-            meta = found[0]
-            self._metas[meta.id] = meta
+            raise DocumentError(f"page {ref.id} is no longer a current page of the spaces")
+        self._metas[meta.id] = meta
         return meta
 
     def fetch(self, ref: DocumentRef) -> Document:

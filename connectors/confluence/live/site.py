@@ -203,6 +203,33 @@ class SiteApi:
         restricted = is_restricted(item.get("restrictions") or {})
         return str(storage or ""), meta_v1(item), restricted
 
+    def direct(self, page_id: str, spaces: dict[str, Space], kinds: Sequence[str]) -> Meta | None:
+        """A page asked for by id, not through the search index; None unless it is current,
+        of one of ``kinds`` and in one of ``spaces`` (lower-case key -> space)."""
+        if self.deployment == "datacenter":
+            try:
+                item = self.client.get(
+                    f"/rest/api/content/{page_id}", {"expand": "version,ancestors,space"}
+                )
+            except NotFound:
+                return None
+            meta = meta_v1(item)
+            current = item.get("status", "current") == "current" and meta.kind in kinds
+            return meta if current and meta.space_key.lower() in spaces else None
+        by_id = {space.id: space for space in spaces.values()}
+        for kind in kinds:
+            try:
+                item = self.client.get(
+                    f"/api/v2/{'pages' if kind == 'page' else 'blogposts'}/{page_id}"
+                )
+            except NotFound:
+                continue
+            space = by_id.get(str(item.get("spaceId")))
+            if item.get("status") != "current" or space is None:
+                return None
+            return meta_v2(item, kind, space.key)
+        return None
+
     def own_restriction(self, page_id: str) -> bool:
         """Whether the page itself carries a view restriction (inherited ones are not told)."""
         try:
