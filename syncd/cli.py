@@ -299,7 +299,9 @@ def status(state: _State, as_json: bool) -> None:
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8765, show_default=True, type=int, help="Port to listen on.")
+@click.option(
+    "--port", default=8765, show_default=True, type=int, help="Port to listen on (0: a free one)."
+)
 @click.option(
     "--token",
     default=SANDBOX_TOKEN,
@@ -335,7 +337,15 @@ def sandbox(
     """Serve a local, in-memory stand-in for Intercom's AI Content API.
 
     Point `intercom.base_url` at it to try syncd without an Intercom account. It validates
-    requests like Intercom, sends rate-limit headers, and can inject faults.
+    requests like Intercom, sends rate-limit headers, and can inject faults. With --port 0 it
+    picks a free port and prints the URL it listens on.
+
+    \b
+    See what syncd published: GET /ai/content_import_sources and /ai/external_pages, with
+    the token and an Accept header allowing JSON (406 otherwise; curl's */* will do):
+      curl -H 'Authorization: Bearer sandbox' http://127.0.0.1:8765/ai/external_pages
+    DELETE /ai/content_import_sources/ID or /ai/external_pages/ID removes one, as an
+    Intercom admin could. Everything is lost when the sandbox stops.
     """
     from syncd.sandbox import SandboxSettings, serve
 

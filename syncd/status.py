@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from syncd.config.loading import Config
 from syncd.state import freshness
 from syncd.state.models import DocumentState, Run, Source
-from syncd.sync.plan import describe_tally
+from syncd.sync.plan import describe_tally, plural
 
 FAILING_SHOWN = 20
 
@@ -135,7 +135,7 @@ def render(statuses: list[SourceStatus]) -> str:
     """Readable text, one block per source."""
     lines: list[str] = []
     for status in statuses:
-        lines.append(f"{status.name}: {status.pages_held} pages held")
+        lines.append(f"{status.name}: {plural(status.pages_held, 'page')} held")
         run = status.last_run
         if run is None:
             lines.append("  never run")
@@ -157,12 +157,13 @@ def render(statuses: list[SourceStatus]) -> str:
             lines.append(f"  last success {status.last_success:%Y-%m-%d %H:%M:%S} UTC")
         fresh = status.freshness
         if fresh["last"] is not None and fresh["p95"] is not None:
+            samples = plural(int(fresh["samples"] or 0), "write")
             lines.append(
                 f"  freshness (change to Intercom): last {fresh['last']:.1f}s, "
-                f"p95 {fresh['p95']:.1f}s over the last {fresh['samples']} writes"
+                f"p95 {fresh['p95']:.1f}s over the last {samples}"
             )
         if status.failing_total:
-            lines.append(f"  {status.failing_total} failing documents:")
+            lines.append(f"  {plural(status.failing_total, 'failing document')}:")
             for doc in status.failing:
                 lines.append(f"    {doc['ref_id']}: {doc['error']}")
             if status.failing_total > len(status.failing):

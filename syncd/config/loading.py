@@ -77,16 +77,6 @@ class Config(pydantic.BaseModel):
     _unset: Unset = pydantic.PrivateAttr(default_factory=Unset)
     _places: Places = pydantic.PrivateAttr(default_factory=lambda: Places(""))
 
-    @pydantic.field_validator("sources")
-    @classmethod
-    def _unique_names(cls, sources: list[SourceConfig]) -> list[SourceConfig]:
-        seen: set[str] = set()
-        for source in sources:
-            if source.name in seen:
-                raise ValueError(f"duplicate source name {source.name!r}")
-            seen.add(source.name)
-        return sources
-
     def source(self, name: str) -> SourceConfig:
         """The source called ``name``; a ConfigError naming the known ones otherwise."""
         for source in self.sources:
@@ -183,7 +173,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         default_state_url=StateConfig().url,
     )
     places = Places(shown, source_names(raw), lines)
-    problems: list[ConfigError] = []
+    problems = _duplicate_names(raw.get("sources"), places)
     config = None
     try:
         config_class = (
@@ -214,6 +204,33 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     config._unset = unset
     config._places = places
     return config
+
+
+def _duplicate_names(sources: object, places: Places) -> list[ConfigError]:
+    """A problem for every source that takes a name an earlier one has (reported with the rest:
+    loading goes on)."""
+    if not isinstance(sources, list):
+        return []
+    first: dict[str, int] = {}
+    problems = []
+    for index, source in enumerate(sources):
+        name = source.get("name") if isinstance(source, dict) else None
+        if not isinstance(name, str):
+            continue
+        if name in first:
+            where = f"sources[{first[name]}]"
+            line = places.line_of(where)
+            earlier = f"{where} (line {line})" if line else where
+            problems.append(
+                places.error(
+                    f"duplicate source name {name!r}: {earlier} has it already; each source"
+                    " needs a name of its own",
+                    f"sources[{index}].name",
+                )
+            )
+        else:
+            first[name] = index
+    return problems
 
 
 def _secret_problems(config: Config, shown: str) -> list[ConfigError]:

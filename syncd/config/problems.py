@@ -82,7 +82,10 @@ class Places:
         while where:
             if where in self.lines:
                 return self.lines[where]
-            where = _LAST_PART.sub("", where)
+            shorter = _LAST_PART.sub("", where)
+            if shorter == where:  # a part no key looks like (a union member's tag)
+                return None
+            where = shorter
         return None
 
 

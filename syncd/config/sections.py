@@ -51,6 +51,9 @@ _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 # image sets its writable volume. Not an override: no key of the file is called state_dir.
 STATE_DIR_VARIABLE = "SYNCD_STATE_DIR"
 
+_SOURCE_NAME = re.compile(r"[a-z0-9_-]{1,64}")
+MIN_HOOK_SECRET = 16  # characters; a short secret can be guessed over the network
+
 
 class _Model(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
@@ -81,17 +84,31 @@ class Schedule(_Model):
 
     ``watch`` adds the source's change trigger (file-system events for a folder, a poll of the
     wiki's recent changes or of an export folder every ``poll``) between those full runs.
+    ``watch: poll`` watches a folder by comparing it every ``poll`` instead of by events: for
+    network volumes (NFS, SMB, shared PersistentVolumes), where inotify does not fire. For
+    sources that are polled anyway it is the same as ``true``.
     """
 
     interval: dt.timedelta | None = None
     cron: str | None = None
-    watch: bool = False
+    watch: bool | Literal["poll"] = False
     poll: dt.timedelta = DEFAULT_POLL
 
     @pydantic.field_validator("interval", mode="before")
     @classmethod
     def _interval(cls, value: Any) -> dt.timedelta | None:
         return None if value is None else parse_duration(value)
+
+    @pydantic.field_validator("watch", mode="before")
+    @classmethod
+    def _watch(cls, value: Any) -> bool | str:
+        if isinstance(value, bool):
+            return value
+        if value == "poll":
+            return "poll"
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"  # an environment override is text
+        raise ValueError("expected true, false or poll (a folder on a network volume)")
 
     @pydantic.field_validator("poll", mode="before")
     @classmethod
@@ -250,13 +267,18 @@ class ServerConfig(_Model):
         # "${SYNCD_HOOK_SECRET:-}" with the variable unset: no endpoint, not an empty secret.
         if value is None or not value.get_secret_value().strip():
             return None
-        return value  # its length is checked by `syncd run`, the one command that uses it
+        # Checked by every command, not just `syncd run`: a mistake shows before deploying.
+        if len(value.get_secret_value()) < MIN_HOOK_SECRET:
+            raise ValueError(
+                f"use a hook secret of at least {MIN_HOOK_SECRET} characters (it is not shown)"
+            )
+        return value
 
 
 class SourceConfig(_Model):
     """One knowledge source and the Content Import Source it feeds."""
 
-    name: str = pydantic.Field(pattern=r"^[a-z0-9_-]+$", max_length=64)
+    name: str
     connector: str
     url: str
     status: Literal["active", "deactivated"] = "active"
@@ -272,6 +294,20 @@ class SourceConfig(_Model):
     options: dict[str, Any] = pydantic.Field(default_factory=dict)
 
     _setup: ConnectorSetup[Connector] | None = pydantic.PrivateAttr(default=None)
+
+    @pydantic.field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if _SOURCE_NAME.fullmatch(value) is None:
+            # Said in words: a regular expression is no explanation.
+            slug = re.sub(r"[^a-z0-9_-]+", "-", value.lower()).strip("-")[:64]
+            like = f" (such as {slug!r})" if slug else ""
+            raise ValueError(
+                f"{value[:80]!r} cannot name a source: use 1 to 64 lowercase letters, digits,"
+                f" '-' or '_'{like}; the name is used in commands, logs, metrics and the"
+                " state database"
+            )
+        return value
 
     @pydantic.field_validator("url")
     @classmethod

@@ -1,7 +1,8 @@
 """Dry run: the plan item of a write a ``--dry-run`` makes instead of sending it.
 
 A planned write is counted as its action (``created`` or ``updated``), and explained by its
-*reason*: the first of ``new document``, ``full resync``, ``previous attempt failed``,
+*reason*: the first of ``renamed from faq.md`` (a new ref id taking over the page of one no
+longer listed), ``new document``, ``full resync``, ``previous attempt failed``,
 ``content changed (...)`` in the connector's words (see
 :meth:`~syncd.connectors.base.Connector.describe_change`), ``rendering changed (converter
 version N)``, or ``not published yet``. An update whose page Intercom still holds carries a
@@ -30,9 +31,12 @@ def plan_write(
     outcomes: Outcomes,
     full_resync: bool,
     rerender: bool,
+    renamed_from: str | None = None,
 ) -> None:
     """Add the plan item of a write to the report, and count it."""
-    if known is None:
+    if known is None and renamed_from is not None:
+        reason = f"renamed from {renamed_from}"
+    elif known is None:
         reason = "new document"
     elif full_resync:
         reason = "full resync"

@@ -406,6 +406,7 @@ class SourceSync:
                 outcomes=self.outcomes,
                 full_resync=self.options.full_resync,
                 rerender=self._rerender,
+                renamed_from=replaces,
             )
             return None
         pending = not takeover and (known is None or known.page_id is None)

@@ -121,6 +121,11 @@ def ordered(counts: Mapping[str, int]) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
+def plural(count: int, singular: str, plural: str | None = None) -> str:
+    """``1 write``, ``2 writes``: a count and its noun, in the right number."""
+    return f"{count} {singular if count == 1 else plural or singular + 's'}"
+
+
 def describe_tally(counts: Mapping[str, int]) -> str:
     """``6 excluded: empty, 1 gone``: a tally in words."""
     return ", ".join(f"{count} {reason}" for reason, count in counts.items())

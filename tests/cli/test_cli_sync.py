@@ -104,7 +104,8 @@ def test_failing_document_exit_3_and_status_lists_it(
     assert "failed broken.md" in result.stdout
     assert len(pages(sandbox)) == 3
     status = syncd(config, "status").stdout
-    assert "1 failing documents" in status and "broken.md" in status
+    assert "  1 failing document:\n" in status and "broken.md" in status
+    assert "docs: 3 pages held" in status
 
 
 def test_safety_stop_exit_4(tmp_path: Path, sandbox: SandboxServer, state_url: str) -> None:
@@ -152,6 +153,26 @@ def test_dry_run_json_plan(tmp_path: Path, sandbox: SandboxServer, state_url: st
         ("create", "page-0001.md"),
     ]
     assert pages(sandbox) == []
+
+
+def test_dry_run_plan_names_a_rename(
+    tmp_path: Path, sandbox: SandboxServer, state_url: str
+) -> None:
+    """A file renamed with its front-matter id: the plan says "renamed from faq.md"."""
+    site = tmp_path / "site"
+    make_site(site, 2)
+    (site / "faq.md").write_text("---\nid: faq\n---\n# FAQ\n\nAnswers.\n", encoding="utf-8")
+    config = write_config(tmp_path, sandbox, state_url)
+    assert syncd(config, "sync").returncode == 0
+    (site / "faq.md").rename(site / "questions.md")
+    result = syncd(config, "sync", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "  update FAQ [questions.md]: renamed from faq.md" in result.stdout.splitlines()
+    planned = syncd(config, "sync", "--dry-run", "--json")
+    plan = json.loads(planned.stdout)["sources"][0]["plan"]
+    assert [(p["action"], p["reason"]) for p in plan if p["ref_id"] == "questions.md"] == [
+        ("update", "renamed from faq.md")
+    ]
 
 
 def test_concurrent_runs_never_both_publish(

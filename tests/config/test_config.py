@@ -166,8 +166,22 @@ def test_token_never_printed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
             "environment variable NOT_SET_ANYWHERE is not set",
         ),
         (MINIMAL + "server: {port: many}\n", "server.port", "integer"),
-        (MINIMAL + MINIMAL.split("sources:\n")[1], "sources", "duplicate source name 'docs'"),
-        (MINIMAL.replace("name: docs", "name: Docs!"), "sources[0].name", "pattern"),
+        (
+            MINIMAL + MINIMAL.split("sources:\n")[1],
+            "sources[1].name",
+            "duplicate source name 'docs': sources[0] (line 4) has it already",
+        ),
+        (
+            MINIMAL.replace("name: docs", "name: Docs!"),
+            "sources[0].name",
+            "'Docs!' cannot name a source: use 1 to 64 lowercase letters, digits, '-' or '_'"
+            " (such as 'docs')",
+        ),
+        (
+            MINIMAL + "server: {hook_secret: short}\n",
+            "server.hook_secret",
+            "use a hook secret of at least 16 characters (it is not shown)",
+        ),
         (
             MINIMAL.replace("connector: markdown", "connector: nope"),
             "sources[docs].connector",
@@ -201,6 +215,26 @@ def test_bad_config_names_file_and_key(
         assert f": {key}:" in error, error
     assert message in error, error
     assert info.value.exit_code == 2
+
+
+def test_duplicate_names_come_with_the_other_problems(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A duplicate name, a bad name, a short hook secret and a bad URL: one error, each line
+    naming file:line and key, the secret's value nowhere."""
+    monkeypatch.setenv("TOKEN_FOR_TEST", "abc")
+    second = MINIMAL.split("sources:\n")[1]
+    bad = second.replace("name: docs", "name: Bad Name").replace("https://docs", "ftp://docs")
+    path = write(tmp_path, MINIMAL + second + bad + "server: {hook_secret: tiny-secret}\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    lines = str(info.value).splitlines()
+    assert len(lines) == 4, lines
+    assert f"{path}:8: sources[1].name: duplicate source name 'docs'" in lines[0]
+    assert any(line.startswith(f"{path}:16: server.hook_secret: use a hook") for line in lines)
+    assert any(f"{path}:12: sources[2].name: 'Bad Name' cannot name" in line for line in lines)
+    assert any(f"{path}:14: sources[2].url: expected an http" in line for line in lines)
+    assert "tiny-secret" not in str(info.value)
 
 
 def test_missing_file(tmp_path: Path) -> None:

@@ -9,9 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from syncd.config.loading import load_config
 from syncd.connectors.base import ChangeSet, SourceInfo
 from syncd.connectors.markdown.connector import MarkdownConnector, MarkdownOptions
+from syncd.daemon.triggers.build import build_triggers
 from syncd.daemon.triggers.watch import FolderWatch
+from syncd.errors import ConfigError
 from tests.daemon.conftest import wait_until
 
 TIMEOUT = 20.0  # generous: events and the debounce on a loaded machine
@@ -132,3 +135,53 @@ def test_a_missing_folder_is_watched_once_it_appears(tmp_path: Path) -> None:
     finally:
         stop.set()
         watch.join(5)
+
+
+def test_watch_poll_sees_changes_without_events(tmp_path: Path) -> None:
+    """`watch: poll` compares the folder (no inotify): an edit is still named."""
+    folder = tmp_path / "share"
+    folder.mkdir()
+    (folder / "a.md").write_text("# A\n", encoding="utf-8")
+
+    def make() -> MarkdownConnector:
+        return MarkdownConnector(
+            MarkdownOptions(path=folder), source=SourceInfo("docs", "https://docs.example.com")
+        )
+
+    requests = Requests()
+    stop = threading.Event()
+    watch = FolderWatch("docs", make, retry=1.0, polling=True)
+    assert watch.polling
+    watch.start(requests, stop)
+    try:
+        stop.wait(1.5)  # the first comparison is the baseline
+        (folder / "a.md").write_text("# A, edited on the share\n", encoding="utf-8")
+        wait_until(lambda: "a.md" in requests.merged().changed, timeout=TIMEOUT)
+    finally:
+        stop.set()
+        watch.join(5)
+
+
+def test_watch_poll_is_a_schedule_option(tmp_path: Path) -> None:
+    """The configuration takes `watch: poll`, and the trigger built from it polls."""
+    (tmp_path / "docs").mkdir()
+    path = tmp_path / "syncd.yaml"
+    path.write_text(
+        "intercom: {token: t}\n"
+        "sources:\n"
+        "  - {name: docs, connector: markdown, url: https://docs.example.com,\n"
+        "     schedule: {interval: 15m, watch: poll, poll: 30s}, options: {path: docs}}\n",
+        encoding="utf-8",
+    )
+    config = load_config(path)
+    triggers = build_triggers(
+        config.sources,
+        lambda source: MarkdownConnector(
+            source.connector_options, source=SourceInfo(source.name, source.url)
+        ),
+    )
+    assert len(triggers) == 1
+    assert isinstance(triggers[0], FolderWatch) and triggers[0].polling
+    path.write_text(path.read_text().replace("watch: poll", "watch: sometimes"))
+    with pytest.raises(ConfigError, match=r"schedule\.watch"):
+        load_config(path)

@@ -61,3 +61,23 @@ def test_the_announced_url_answers_at_once() -> None:
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=30)
     assert process.returncode == 0
+
+
+def test_help_names_the_inspection_endpoints_and_port_0() -> None:
+    """`syncd sandbox --help` says how to look inside and how to get a free port."""
+    result = subprocess.run(
+        [sys.executable, "-m", "syncd", "sandbox", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    text = " ".join(result.stdout.split())
+    for wanted in (
+        "GET /ai/content_import_sources and /ai/external_pages",
+        "Accept header allowing JSON",
+        "DELETE /ai/content_import_sources/ID",
+        "--port 0 it picks a free port",
+        "(0: a free one)",
+    ):
+        assert wanted in text, wanted

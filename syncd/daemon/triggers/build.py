@@ -34,7 +34,8 @@ def build_triggers(
         if reader.watch_root() is not None:
             reader.close()
             make = functools.partial(connector, source)
-            triggers.append(FolderWatch(source.name, make, retry=poll))
+            polling = source.schedule.watch == "poll"
+            triggers.append(FolderWatch(source.name, make, retry=poll, polling=polling))
         elif reader.can_poll():
             triggers.append(ChangePoll(source.name, reader, interval=poll))
         else:

@@ -57,12 +57,13 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from syncd import metrics
+from syncd.config.sections import MIN_HOOK_SECRET
 from syncd.connectors.base import EVERYTHING, ChangeSet
 from syncd.errors import ConfigError
 
 log = structlog.get_logger(__name__)
 
-MIN_SECRET = 16  # characters; a short secret can be guessed over the network
+MIN_SECRET = MIN_HOOK_SECRET  # checked when the configuration is loaded, and here again
 SIGNATURE_TOLERANCE = 300  # seconds, as the Standard Webhooks libraries allow
 MAX_BODY = 5 * 1024 * 1024  # GitHub caps webhook payloads at 25 MB; pushes are far smaller
 REMEMBERED = 1024  # Confluence delivery identifiers kept to recognise a retried delivery

@@ -21,8 +21,9 @@ point elsewhere (git-sync swaps its ``current`` link to a fresh checkout and rem
 one), the watch follows it: it asks for a full run and watches the new folder. Every restart
 of the watch asks for a full run once the folder is there, since changes made while nothing
 watched are unknown.
-Network file systems that deliver no events need ``force_polling``, which this watch does not
-use: their sources rely on the schedule.
+Network file systems deliver no events: with ``watch: poll`` the folder is compared every
+``poll`` instead (``watchfiles``' polling mode: a ``stat`` of every file each time, so a
+large tree wants a longer ``poll``).
 """
 
 from __future__ import annotations
@@ -47,9 +48,20 @@ STEP_MS = 100
 class FolderWatch:
     """The change trigger of a source whose connector has a watch root."""
 
-    def __init__(self, source: str, connector: Callable[[], Connector], *, retry: float) -> None:
-        """``connector`` builds the source's connector; one is built per (re)start of the watch."""
+    def __init__(
+        self,
+        source: str,
+        connector: Callable[[], Connector],
+        *,
+        retry: float,
+        polling: bool = False,
+    ) -> None:
+        """``connector`` builds the source's connector; one is built per (re)start of the watch.
+
+        ``polling``: compare the folder every ``retry`` seconds instead of waiting for events.
+        """
         self.source = source
+        self.polling = polling
         self._make = connector
         self._connector = connector()
         self._retry = retry
@@ -105,7 +117,7 @@ class FolderWatch:
         if not root.is_dir():
             raise FileNotFoundError(f"{root} is not a folder")
         self._folders = _folders_under(root)
-        log.info("trigger.watching", source=self.source, folder=str(root))
+        log.info("trigger.watching", source=self.source, folder=str(root), polling=self.polling)
         if announce:
             request(self.source, EVERYTHING, "watch restarted")
         for batch in watchfiles.watch(
@@ -115,6 +127,8 @@ class FolderWatch:
             stop_event=stop,
             raise_interrupt=False,
             ignore_permission_denied=True,
+            force_polling=self.polling,
+            poll_delay_ms=int(self._retry * 1000),
         ):
             if self._moved(root):
                 log.info("trigger.watch_moved", source=self.source, folder=str(root))
