@@ -157,6 +157,25 @@ class ActionApi:
         """A read call (``action=query``, ``action=parse``...); the JSON answer."""
         return self._call("GET", params)
 
+    def download(self, url: str, limit: int) -> bytes | None:
+        """The bytes of a file of the wiki (with this session's login), or None past ``limit``.
+
+        WikiError for an HTTP error; transport errors propagate (not retried: a run later).
+        """
+        with self._client.stream("GET", url) as response:
+            if response.status_code >= 400:
+                raise WikiError(
+                    f"http-{response.status_code}",
+                    f"the wiki answered HTTP {response.status_code} for the file",
+                )
+            chunks, size = [], 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > limit:
+                    return None
+                chunks.append(chunk)
+        return b"".join(chunks)
+
     def post(self, **params: str | int) -> dict[str, Any]:
         """A call that must be POSTed (``action=login``); the JSON answer."""
         return self._call("POST", params)

@@ -62,9 +62,10 @@ from syncd.connectors.base import (
     SourceInfo,
     SourceUnavailable,
 )
-from syncd.connectors.mediawiki import changes
+from syncd.connectors.mediawiki import changes, files
 from syncd.connectors.mediawiki.api import ActionApi, RetryPolicy, WikiError, WikiUnavailable
 from syncd.connectors.mediawiki.html import clean_page_html
+from syncd.extract.attachments import AttachmentOptions
 from syncd.net.plaintext import refuse_plain_http
 from syncd.render.sanitize import html_text
 
@@ -106,6 +107,7 @@ class MediaWikiOptions(ConnectorOptions):
     namespaces: list[int] = pydantic.Field(default_factory=lambda: [0], min_length=1)
     page_url_template: str | None = None
     exclude_categories: list[str] = pydantic.Field(default_factory=list)
+    attachments: AttachmentOptions = pydantic.Field(default_factory=AttachmentOptions)
     timeout: float = pydantic.Field(default=30.0, gt=0)
 
     @pydantic.field_validator("api_url")
@@ -307,6 +309,8 @@ class MediaWikiConnector(Connector[MediaWikiOptions]):
                 if not isinstance(follow, dict):
                     break
                 params = {**params, **follow}
+        if self.options.attachments:
+            refs.update(files.list_files(self._api, self.options.attachments, self._batch_size))
         return tuple(refs.values())
 
     def _describe(self, ref: DocumentRef) -> str:
@@ -344,6 +348,10 @@ class MediaWikiConnector(Connector[MediaWikiOptions]):
 
     def fetch(self, ref: DocumentRef) -> Document:
         """The page as rendered now; DocumentError names the page, DocumentExcluded by category."""
+        if files.is_file_ref(ref.id):
+            self._site_info()  # logs in: a private wiki's files need the session
+            options, source = self.options.attachments, self.source
+            return files.fetch_file(self._api, ref, options=options, source_info=source)
         parsed = self._render(ref)
         title = str(parsed.get("title") or self._titles.get(ref.id) or ref.id)
         self._titles[ref.id] = title
