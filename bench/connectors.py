@@ -17,8 +17,13 @@ confluence
 mediawiki
     A real private MediaWiki from the Debian packages (``tests/mediawiki_server.py``), pages
     written through its API; skipped with the reason when MediaWiki is not installed.
+dokuwiki
+    A real private DokuWiki from the Debian package (``tests/dokuwiki_server.py``), pages like
+    the MediaWiki ones (a list, a table, a code block, links) written through its API; skipped
+    with the reason when DokuWiki is not installed.
 
 Usage: python -m bench.connectors [--markdown 2000] [--confluence 1000] [--mediawiki 200]
+       [--dokuwiki 200]
 """
 
 from __future__ import annotations
@@ -175,12 +180,48 @@ def bench_mediawiki(folder: Path, sandbox: Sandbox, count: int) -> dict[str, Any
         return measure("mediawiki", folder, sandbox, source, count, change)
 
 
+def bench_dokuwiki(folder: Path, sandbox: Sandbox, count: int) -> dict[str, Any]:
+    """Pages of a real DokuWiki."""
+    from tests.dokuwiki_server import BOT_PASSWORD, BOT_USER, DokuWikiServer, missing_reason
+
+    reason = missing_reason()
+    if reason is not None:
+        return {"skipped": reason}
+
+    def text(n: int, revision: int) -> str:
+        para = markdown_page(n, revision=revision).split("\n\n")[1]
+        return (
+            f"====== Page {n} ======\n{para}\n\n===== Steps =====\n"
+            f"  - Open [[bench:page{n + 1}]].\n  - Press **Save**.\n\n"
+            f"^ Setting ^ Value ^\n| region | {n} |\n\n<code bash>\nsyncd sync\n</code>\n"
+        )
+
+    root = folder / "dokuwiki"
+    root.mkdir()
+    with DokuWikiServer(root) as wiki:
+        for n in range(count):
+            wiki.edit(f"bench:page{n}", text(n, 0))
+        source = {
+            "name": "ops",
+            "connector": "dokuwiki",
+            "url": SOURCE_URL + "/dokuwiki",
+            "options": {"base_url": wiki.base_url, "username": BOT_USER, "password": BOT_PASSWORD},
+        }
+
+        def change() -> None:
+            for n in range(count):
+                wiki.edit(f"bench:page{n}", text(n, 1))
+
+        return measure("dokuwiki", folder, sandbox, source, count, change)
+
+
 def main() -> None:
     """Run the benchmark and print its result."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--markdown", type=int, default=2000)
     parser.add_argument("--confluence", type=int, default=1000)
     parser.add_argument("--mediawiki", type=int, default=200)
+    parser.add_argument("--dokuwiki", type=int, default=200)
     args = parser.parse_args()
     results: dict[str, Any] = {"command": "python -m bench.connectors " + " ".join(sys.argv[1:])}
     with tempfile.TemporaryDirectory(prefix="syncd-bench-") as tmp, Sandbox() as sandbox:
@@ -193,6 +234,9 @@ def main() -> None:
             print("confluence", results["confluence"], file=sys.stderr, flush=True)
         if args.mediawiki:
             results["mediawiki"] = bench_mediawiki(folder, sandbox, args.mediawiki)
+            print("mediawiki", results["mediawiki"], file=sys.stderr, flush=True)
+        if args.dokuwiki:
+            results["dokuwiki"] = bench_dokuwiki(folder, sandbox, args.dokuwiki)
     emit("connectors", results)
 
 

@@ -210,6 +210,8 @@ class DokuWikiServer:
         while True:
             try:
                 self._proxy(None).dokuwiki.getTitle()
+            except xmlrpc.client.Fault:
+                return  # it answers (with its remote API off)
             except (OSError, xmlrpc.client.Error) as exc:
                 if time.monotonic() > deadline or self._process.poll() is not None:
                     self.stop()

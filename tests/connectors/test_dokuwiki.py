@@ -221,3 +221,16 @@ def test_an_unreachable_wiki_is_unavailable_after_bounded_retries(tmp_path: Path
         with connector, pytest.raises(SourceUnavailable, match="kept failing") as caught:
             list(connector.list())
     assert "Connect" in str(caught.value) and BOT_PASSWORD not in str(caught.value)
+
+
+def test_a_wiki_with_its_api_off_says_so(tmp_path: Path) -> None:
+    """``remote`` off: the run fails naming the setting, before any login."""
+    with running_wiki(tmp_path, local="$conf['remote'] = 0;\n") as wiki:
+        transport = CountingTransport()
+        with (
+            make_connector(wiki, transport=transport) as connector,
+            pytest.raises(SourceUnavailable, match="remote API is off") as caught,
+        ):
+            list(connector.list())
+    assert "dokuwiki.login" not in transport.methods()
+    assert BOT_PASSWORD not in str(caught.value)
