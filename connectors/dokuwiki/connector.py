@@ -53,7 +53,7 @@ from syncd.connectors.base import (
     SourceInfo,
     SourceUnavailable,
 )
-from syncd.connectors.dokuwiki import changes, pages
+from syncd.connectors.dokuwiki import changes, media, pages
 from syncd.connectors.dokuwiki.api import (
     MISSING_PAGE,
     DokuWikiApi,
@@ -62,6 +62,7 @@ from syncd.connectors.dokuwiki.api import (
     WikiUnavailable,
 )
 from syncd.connectors.dokuwiki.html import clean_page_html, first_heading, page_url, url_style_of
+from syncd.extract.attachments import AttachmentOptions
 from syncd.net.plaintext import refuse_plain_http
 from syncd.net.retry import RetryPolicy
 
@@ -83,6 +84,8 @@ class DokuWikiOptions(ConnectorOptions):
     namespaces: list[str] = pydantic.Field(default_factory=list)
     url_style: Literal["auto", "query", "path", "rewrite"] = "auto"
     timeout: float = pydantic.Field(default=30.0, gt=0)
+    # Media files of these types become pages too (see syncd.connectors.dokuwiki.media).
+    attachments: AttachmentOptions = pydantic.Field(default_factory=AttachmentOptions)
 
     @pydantic.field_validator("base_url")
     @classmethod
@@ -179,9 +182,17 @@ class DokuWikiConnector(Connector):
         self._connect("list the pages of")
         try:
             rows = self._list_all()
+            files = self._list_media()
         except WikiError as exc:
             raise self._unavailable("list the pages of", exc) from exc
         yield from (DocumentRef(id=row.page, version=row.version) for row in rows)
+        yield from files
+
+    def _list_media(self) -> tuple[DocumentRef, ...]:
+        if not self.options.attachments:
+            return ()
+        found = media.list_media(self._api, self.options.namespaces, self.options.attachments)
+        return tuple(sorted(found.values(), key=lambda ref: ref.id))
 
     def _list_all(self) -> tuple[pages.PageRow, ...]:
         # Collected in full before anything is yielded: a listing that fails halfway must
@@ -234,6 +245,11 @@ class DokuWikiConnector(Connector):
     def fetch(self, ref: DocumentRef) -> Document:
         """The page as the wiki renders it now; DocumentError names the page."""
         self._connect("read pages of")
+        if media.is_media_ref(ref.id):
+            options, base_url = self.options.attachments, self.options.base_url
+            return media.fetch_media(
+                self._api, ref, base_url=base_url, options=options, source=self.source
+            )
         try:
             rendered = self._api.call("core.getPageHTML", "wiki.getPageHTML", {"page": ref.id})
         except WikiError as exc:
