@@ -26,6 +26,9 @@ def extract_docx(data: bytes, body: Body) -> str | None:
     from docx.text.paragraph import Paragraph
 
     document = docx.Document(io.BytesIO(data))
+    # Paragraph.style resolves the default style by scanning every style, for every paragraph
+    # (measured: 7 ms each, 40 s for 5,400 paragraphs): names are looked up once instead.
+    style_names = {style.style_id: style.name or "" for style in document.styles}
     items: list[str] = []
     ordered = False
 
@@ -40,7 +43,7 @@ def extract_docx(data: bytes, body: Body) -> str | None:
             body.table([cell.text for cell in row.cells] for row in block.rows)
             continue
         assert isinstance(block, Paragraph)
-        style = (block.style.name if block.style is not None else "") or ""
+        style = style_names.get(_style_id(block), "")
         level = _heading_level(style)
         if level is not None:
             flush()
@@ -65,6 +68,13 @@ def _heading_level(style: str) -> int | None:
     if name == "Heading" and number.isdigit():
         return min(int(number) + 1, 6)  # the page's title is the <h1>
     return None
+
+
+def _style_id(paragraph: Any) -> str:
+    properties = paragraph._p.pPr  # the style id as written, without python-docx's lookup
+    if properties is None or properties.pStyle is None:
+        return ""
+    return str(properties.pStyle.val)
 
 
 def _numbered(paragraph: Any) -> bool:
