@@ -158,6 +158,7 @@ __all__ = [
     "OptionsT",
     "Poll",
     "SourceInfo",
+    "SourceNotReady",
     "SourceUnavailable",
 ]
 
@@ -168,6 +169,13 @@ class ConnectorError(Exception):
 
 class SourceUnavailable(ConnectorError):
     """The source cannot be listed completely (unreachable, unreadable, login refused)."""
+
+
+class SourceNotReady(SourceUnavailable):
+    """The source will be readable soon without anyone acting (an export still being written):
+    the run ends with exit 75, *temporary, retry later*, and deletes nothing."""
+
+    exit_code = 75  # EX_TEMPFAIL, as syncd.errors.ExitCode names it
 
 
 class DocumentError(ConnectorError):

@@ -320,7 +320,8 @@ class App(Closing):
             report.error, report.exit_code = str(exc), exc.exit_code
         except SourceUnavailable as exc:
             report = sync.report if sync else report
-            report.error, report.exit_code = f"cannot read the source: {exc}", ExitCode.UNEXPECTED
+            report.error = f"cannot read the source: {exc}"  # SourceNotReady: 75, retry later
+            report.exit_code = ExitCode(getattr(exc, "exit_code", ExitCode.UNEXPECTED))
         except SQLAlchemyError as exc:
             report = sync.report if sync else report
             report.error = f"state database: {database.describe(exc)}"

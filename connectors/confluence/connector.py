@@ -75,6 +75,7 @@ from syncd.connectors.base import (
     DocumentRef,
     Poll,
     SourceInfo,
+    SourceNotReady,
     SourceUnavailable,
 )
 from syncd.connectors.confluence import attachments as export_attachments
@@ -226,10 +227,13 @@ class ConfluenceExportConnector(Connector[ConfluenceExportOptions]):
             log.info("confluence.export_skipped", export=name, reason=why)
         if selection.site is None and not selection.spaces and not selection.stale:
             skipped = "; ".join(f"{name}: {why}" for name, why in selection.skipped.items())
-            raise SourceUnavailable(
-                f"no complete Confluence XML export in {path}"
-                + (f" ({skipped})" if skipped else "")
+            message = f"no complete Confluence XML export in {path}" + (
+                f" ({skipped})" if skipped else ""
             )
+            if selection.settling:
+                # Only time is missing: a scheduler retrying later finds the export complete.
+                raise SourceNotReady(f"{message}; try again once it has settled")
+            raise SourceUnavailable(message)
         site.read_selection(selection)
 
     def _check_named_spaces(self, site: XmlSite) -> None:
@@ -239,7 +243,8 @@ class ConfluenceExportConnector(Connector[ConfluenceExportOptions]):
         """
         if self.options.spaces is None:
             return
-        held = {key.lower() for part in site.parts for key in part.index.all_space_keys}
+        keys = {key for part in site.parts for key in part.index.all_space_keys}
+        held = {key.lower() for key in keys}
         missing = sorted(key for key in self.options.spaces if key.lower() not in held)
         if not missing:
             return
@@ -249,7 +254,7 @@ class ConfluenceExportConnector(Connector[ConfluenceExportOptions]):
         raise SourceUnavailable(
             f"{self.options.path}: no current export holds the space(s) {', '.join(missing)}"
             " named in `spaces`; nothing is deleted (set missing_spaces: delete to let their"
-            " pages go)"
+            f" pages go). The exports hold: {', '.join(sorted(keys, key=str.lower)) or 'none'}"
         )
 
     def poll_changes(self, cursor: str | None) -> Poll:

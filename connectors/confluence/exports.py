@@ -55,6 +55,8 @@ SETTLE_SECONDS = 60.0
 STALE_SPACE_AFTER = dt.timedelta(days=1)
 _TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
+_SETTLING = "read once unchanged for"  # how a skip for settling ends
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Candidate:
@@ -86,6 +88,11 @@ class Selection:
     fallback_site: Candidate | None = None  # previous site backup, for spaces `site` lacks
     stale: dict[str, Candidate] = dataclasses.field(default_factory=dict)  # key (lower)
     skipped: dict[str, str] = dataclasses.field(default_factory=dict)  # name -> why
+
+    @property
+    def settling(self) -> list[str]:
+        """The skipped exports that are only too recent: complete once left alone a while."""
+        return [name for name, why in self.skipped.items() if _SETTLING in why]
 
     @property
     def fingerprint(self) -> str:
@@ -151,7 +158,7 @@ def examine(path: Path, *, now: float, settle_seconds: float) -> Candidate | str
         return f"cannot be read: {exc.strerror or exc}"
     age = now - mtime_ns / 1e9
     if age < settle_seconds:
-        return f"modified {max(age, 0):.0f} s ago; read once unchanged for {settle_seconds:.0f} s"
+        return f"modified {max(age, 0):.0f} s ago; {_SETTLING} {settle_seconds:.0f} s"
     descriptor = source.descriptor()
     key = descriptor.get("spaceKey") if descriptor.get("exportType") == "space" else None
     return Candidate(source, key or None, _made(source, mtime_ns), size, mtime_ns)

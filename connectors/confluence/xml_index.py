@@ -101,6 +101,9 @@ class SiteIndex:
     bodies: dict[str, str] = dataclasses.field(default_factory=dict)  # page id -> body id
     attachments: dict[str, list[str]] = dataclasses.field(default_factory=dict)
     files: dict[str, list[AttachedFile]] = dataclasses.field(default_factory=dict)  # by page
+    # Pages of the chosen spaces left out for a view restriction (theirs or an ancestor's):
+    # listed, so that each is excluded by name, never silently missing.
+    restricted: dict[str, PageInfo] = dataclasses.field(default_factory=dict)
     all_space_keys: frozenset[str] = frozenset()  # every current space, chosen or not
 
     def space_of(self, page: PageInfo) -> SpaceInfo:
@@ -259,7 +262,10 @@ def build_index(
             index.spaces[space.id] = space
     hidden = _restricted_trees(found) if skip_restricted else set()
     for page in found.pages.values():
-        if page.space_id not in index.spaces or page.id in hidden:
+        if page.space_id not in index.spaces:
+            continue
+        if page.id in hidden:
+            index.restricted[page.id] = page
             continue
         index.pages[page.id] = page
         body_id = found.owner_body.get(page.id) or next(

@@ -20,6 +20,10 @@ document
     metadata  ``page_id``, ``content_type`` (page or blogpost), ``space_key``, ``space_name``,
               ``ancestors`` (titles, root first), ``ancestor_ids``, ``parent_id``,
               ``version``, ``last_modified``, ``export`` (file name)
+excluded
+    A page with a view restriction (its own or an ancestor's) is listed and fetched as
+    excluded, reason ``restricted``, unless ``restricted_pages: publish``; a page with no body
+    as excluded, reason ``empty``. Neither is ever left out without a word.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ import structlog
 from syncd.connectors.base import (
     Document,
     DocumentError,
+    DocumentExcluded,
     DocumentRef,
     DocumentTooLarge,
     SourceUnavailable,
@@ -135,6 +140,7 @@ class XmlSite:
         self.include_attachments_list = include_attachments_list
         self.parts: list[_Part] = []
         self._owner: dict[str, _Part] = {}
+        self._restricted: dict[str, PageInfo] = {}
 
     def read_one(self, source: EntitiesSource) -> None:
         """Index one export (pass 1)."""
@@ -179,12 +185,17 @@ class XmlSite:
         self.parts.append(part)
         for page_id in part.index.pages:
             self._owner.setdefault(page_id, part)
+        for page_id, page in part.index.restricted.items():
+            self._restricted.setdefault(page_id, page)
 
     def refs(self) -> Iterator[DocumentRef]:
-        """Every published page's ref."""
+        """Every published page's ref, and those of restricted pages (fetched as excluded)."""
         for page_id, part in self._owner.items():
             page = part.index.pages[page_id]
             yield DocumentRef(id=page_id, version=self._version(part.index, page))
+        for page_id, page in self._restricted.items():
+            if page_id not in self._owner:  # another export may hold it unrestricted
+                yield DocumentRef(id=page_id, version=f"restricted:v{page.version}:{page.modified}")
 
     def _trail(self, index: SiteIndex, page: PageInfo) -> list[str]:
         space = index.space_of(page)
@@ -226,6 +237,13 @@ class XmlSite:
     def fetch(self, ref: DocumentRef) -> Document:
         """The document of one listed page."""
         part = self._owner.get(ref.id)
+        if part is None and (hidden := self._restricted.get(ref.id)) is not None:
+            log.debug("confluence.page_restricted", page_id=hidden.id, title=hidden.title)
+            raise DocumentExcluded(
+                f"page {hidden.id} {hidden.title!r}: view-restricted in Confluence, it or an"
+                " ancestor (restricted_pages: skip)",
+                reason="restricted",
+            )
         if part is None:
             raise DocumentError(f"page {ref.id}: not a current page of the export")
         index = part.index
@@ -282,7 +300,9 @@ class XmlSite:
                 " for one page; split the page"
             )
         if body is None or not body.text.strip():
-            log.warning("confluence.page_without_body", page_id=page.id)
+            if not (self.include_attachments_list and part.index.attachments.get(page.id)):
+                # Its trail alone would be a page of breadcrumbs: nothing for Fin to answer from.
+                raise DocumentExcluded(f"{where}: no body in the export", reason="empty")
             return ""
         check_nesting(body.text, where)
         if body.body_type == WIKI:

@@ -11,7 +11,14 @@ import pydantic
 import pytest
 
 from syncd.connectors import registry
-from syncd.connectors.base import Connector, Document, DocumentError, SourceInfo, SourceUnavailable
+from syncd.connectors.base import (
+    Connector,
+    Document,
+    DocumentError,
+    DocumentExcluded,
+    SourceInfo,
+    SourceUnavailable,
+)
 from syncd.connectors.confluence.archive import ZipExport, ZipLimits
 from syncd.connectors.confluence.connector import ConfluenceExportConnector, ConfluenceExportOptions
 from tests.connectors.confluence_builder import ExportBuilder
@@ -36,8 +43,25 @@ def sample() -> ExportBuilder:
 
 
 def fetch_all(connector: Connector) -> dict[str, Document]:
-    """Every listed document by ref id."""
-    return {ref.id: connector.fetch(ref) for ref in connector.list()}
+    """Every listed document that is published, by ref id (see :func:`excluded_all`)."""
+    documents = {}
+    for ref in connector.list():
+        try:
+            documents[ref.id] = connector.fetch(ref)
+        except DocumentExcluded:
+            continue
+    return documents
+
+
+def excluded_all(connector: Connector) -> dict[str, str | None]:
+    """Every listed document fetched as excluded: its reason, by ref id."""
+    reasons = {}
+    for ref in connector.list():
+        try:
+            connector.fetch(ref)
+        except DocumentExcluded as exc:
+            reasons[ref.id] = exc.reason
+    return reasons
 
 
 class TestConfluenceExportContract(ConnectorContract):

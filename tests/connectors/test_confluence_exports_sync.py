@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -126,3 +127,52 @@ def test_an_unchanged_backup_is_not_read_again(tmp_path: Path, sandbox: SandboxS
     os.utime(entities, ns=(info.st_atime_ns, info.st_mtime_ns))
     assert sync(tmp_path, sandbox, folder) == {"1": "Home", "2": "Guide"}
     assert sandbox.store.requests(method="POST") == posts
+
+
+def test_a_folder_whose_only_export_is_settling_is_exit_75(
+    tmp_path: Path, sandbox: SandboxServer
+) -> None:
+    """An export still being written (modified just now) is temporary: exit 75 with the
+    message, nothing sent; a space `spaces` names that no export holds lists those held."""
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    backup(6, {"ENG": {"100": "Home"}}).write_zip(folder / "backup-2024_05_06.zip")  # just now
+    config = tmp_path / "syncd.yaml"
+    source = {"name": "confluence", "connector": "confluence_export", "url": SITE}
+    source["options"] = {"path": str(folder), "base_url": SITE}
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "intercom": {"token": "t", "base_url": sandbox.url},
+                "state": {"url": f"sqlite:///{tmp_path / 'state.db'}"},
+                "sources": [source],
+            }
+        ),
+        encoding="utf-8",
+    )
+    command = [sys.executable, "-m", "syncd", "--config", str(config), "sync", "--json"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 75, done.stdout + done.stderr
+    error = json.loads(done.stdout)["sources"][0]["error"]
+    settling = r"backup-2024_05_06\.zip: modified \d+ s ago; read once unchanged for 60 s"
+    assert re.search(settling, error), error
+    assert "try again once it has settled" in error
+    assert sandbox.store.request_log == []
+
+    settle(folder / "backup-2024_05_06.zip")
+    source["options"] = {"path": str(folder), "base_url": SITE, "spaces": ["ENG", "HR"]}
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "intercom": {"token": "t", "base_url": sandbox.url},
+                "state": {"url": f"sqlite:///{tmp_path / 'state.db'}"},
+                "sources": [source],
+            }
+        ),
+        encoding="utf-8",
+    )
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 1, done.stdout + done.stderr
+    error = json.loads(done.stdout)["sources"][0]["error"]
+    assert "no current export holds the space(s) HR" in error
+    assert error.endswith("The exports hold: ENG")

@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from syncd.connectors.base import Connector, DocumentError, SourceInfo, SourceUnavailable
+from syncd.connectors.base import (
+    Connector,
+    DocumentError,
+    DocumentExcluded,
+    SourceInfo,
+    SourceUnavailable,
+)
 from syncd.connectors.confluence.connector import (
     ConfluenceExportConnector,
     ConfluenceExportOptions,
@@ -19,7 +25,7 @@ from syncd.connectors.confluence.xml_entities import CUT_MARK, _RunLimit
 from tests.connectors.confluence_builder import ExportBuilder
 from tests.connectors.confluence_xml_builder import XmlExportBuilder
 from tests.connectors.contract import ConnectorContract
-from tests.connectors.test_confluence import SITE, fetch_all, make_connector
+from tests.connectors.test_confluence import SITE, excluded_all, fetch_all, make_connector
 
 
 def site() -> XmlExportBuilder:
@@ -175,16 +181,18 @@ def test_bodies_linked_by_collection_only_are_found(tmp_path: Path) -> None:
     assert "By both." in documents["200"].body
 
 
-def test_page_without_body_is_published_with_its_trail(tmp_path: Path) -> None:
-    """A current page whose only body belongs to its draft is published with its trail only."""
+def test_page_without_body_is_excluded_as_empty(tmp_path: Path) -> None:
+    """A current page whose only body belongs to its draft is listed and excluded: empty (its
+    trail alone would be a page of breadcrumbs)."""
     export = XmlExportBuilder()
     export.space("1", "ENG", "Engineering")
     export.page("100", "Home", None)
     export.page("101", "Home", "<p>Draft text.</p>", status="draft", original="100")
     export.page("200", "Other")
     with make_connector(export.write_zip(tmp_path / "b.zip")) as connector:
-        document = fetch_all(connector)["100"]
-    assert document.body == "<p>Engineering \u203a Home</p>"
+        assert "100" in {ref.id for ref in connector.list()}
+        assert excluded_all(connector) == {"100": "empty"}
+        assert "100" not in fetch_all(connector)
 
 
 def test_wiki_markup_bodies_are_converted_readably(tmp_path: Path) -> None:
@@ -313,6 +321,11 @@ def test_view_restricted_pages_and_their_descendants_are_left_out(tmp_path: Path
     path = export.write_zip(tmp_path / "b.zip")
     with make_connector(path) as connector:
         documents = fetch_all(connector)
+        # Listed, then excluded by name: never left out without a word.
+        refused = {ref.id: ref for ref in connector.list() if ref.id in ("210", "220")}
+        assert excluded_all(connector) == {"210": "restricted", "220": "restricted"}
+        with pytest.raises(DocumentExcluded, match=r"page 210 'Salaries': view-restricted"):
+            connector.fetch(refused["210"])
     assert sorted(documents) == ["100", "200", "230", "240", "300", "400"]
     assert all("Secret" not in doc.body for doc in documents.values())
     with make_connector(path, restricted_pages="publish") as connector:
