@@ -31,6 +31,7 @@ from syncd.render import content
 from syncd.state.tracker import Known
 from syncd.sync.deletes import Removal
 from syncd.sync.outcomes import Outcomes
+from syncd.sync.plan import PlanItem
 
 #: The largest rendered page sent (bytes of HTML), unless ``intercom.max_page_bytes`` says
 #: otherwise: far above real pages, and a bound on what one page costs in memory.
@@ -104,6 +105,11 @@ def _exclude(
     reason = why.reason
     if outcomes.debug:
         outcomes.log.debug("document.excluded", ref=ref.id, reason=str(why))
+    if outcomes.dry_run:
+        # Named in the plan, as in the DEBUG log: nothing listed is left out without a word.
+        outcomes.report.plan.append(
+            PlanItem("exclude", ref.id, None, None, f"excluded: {reason or 'excluded'} ({why})")
+        )
     if known is not None and known.page_id:
         # Its page goes behind the safety stop with every other removal; the document is
         # recorded as excluded once the page is gone (see syncd.sync.deletes).

@@ -20,13 +20,14 @@ from typing import Any, Literal
 from syncd.errors import ExitCode
 from syncd.state.counts import Counts
 
-Action = Literal["create", "update", "delete"]
+Action = Literal["create", "update", "delete", "exclude"]
 DIFF_LINES = 40
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class PlanItem:
-    """One write a run makes, or would make."""
+    """One write a run makes, or would make; or a listed document it leaves out (``exclude``,
+    the reason saying why: ``excluded: restricted``)."""
 
     action: Action
     ref_id: str

@@ -176,3 +176,41 @@ def test_a_folder_whose_only_export_is_settling_is_exit_75(
     error = json.loads(done.stdout)["sources"][0]["error"]
     assert "no current export holds the space(s) HR" in error
     assert error.endswith("The exports hold: ENG")
+
+
+def test_restricted_and_empty_pages_are_counted_and_named_in_the_plan(
+    tmp_path: Path, sandbox: SandboxServer
+) -> None:
+    """A restricted page of an XML export: in the dry-run plan by name, and counted as
+    excluded: restricted in the summary and --json; a page without a body as excluded: empty."""
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    export = backup(6, {"ENG": {"100": "Home", "200": "Salaries"}})
+    export.page("300", "Blank", None, space="1")
+    export.restrict("71", "200")
+    settle(export.write_zip(folder / "backup-2024_05_06.zip"))
+    config = tmp_path / "syncd.yaml"
+    source = {"name": "confluence", "connector": "confluence_export", "url": SITE}
+    source["options"] = {"path": str(folder), "base_url": SITE}
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "intercom": {"token": "t", "base_url": sandbox.url},
+                "state": {"url": f"sqlite:///{tmp_path / 'state.db'}"},
+                "sources": [source],
+            }
+        ),
+        encoding="utf-8",
+    )
+    command = [sys.executable, "-m", "syncd", "--config", str(config), "sync"]
+    plan = subprocess.run(
+        [*command, "--dry-run"], capture_output=True, text=True, timeout=120, check=True
+    ).stdout
+    assert "  exclude 200: excluded: restricted (page 200 'Salaries': view-restricted" in plan
+    assert "  exclude 300: excluded: empty" in plan
+    done = subprocess.run(
+        [*command, "--json"], capture_output=True, text=True, timeout=120, check=True
+    )
+    report = json.loads(done.stdout)["sources"][0]
+    assert (report["listed"], report["created"], report["excluded"]) == (3, 1, 2)
+    assert report["exclusions"] == {"restricted": 1, "empty": 1}
