@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 import syncd.connectors.base
+from syncd.connectors import registry
 from syncd.sandbox import SandboxServer, SandboxSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -123,6 +124,18 @@ def test_wheel_installs_beside_connectors_and_migrations_and_runs_a_plugin(
         cwd=tmp_path,
     )
     assert owners.stdout.strip() == "the connectors project | the migrations project"
+    # Built-ins are registered as a plugin's connector is: entry points in the wheel's metadata.
+    listed = run(
+        venv,
+        "python",
+        "-c",
+        "from importlib.metadata import entry_points\n"
+        "for entry in entry_points(group='syncd.connectors'):\n"
+        "    print(f'{entry.name}={entry.dist.name}')",
+        cwd=tmp_path,
+    )
+    expected = {f"{name}=syncd" for name in registry.BUILTIN} | {"notes=acme_syncd"}
+    assert set(listed.stdout.split()) == expected, listed.stdout + listed.stderr
     version = run(venv, "syncd", "--version", cwd=tmp_path)
     assert version.returncode == 0, version.stderr
     assert re.match(r"syncd, version \d", version.stdout)
