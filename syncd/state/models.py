@@ -156,6 +156,11 @@ class Run(Base):
     status: Mapped[str] = mapped_column(String(16), default="running")
     full_resync: Mapped[bool] = mapped_column(Boolean, default=False)
     incremental: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    # Let past the safety stop by --allow-mass-delete: its deletions end the window the stop
+    # counts (syncd.sync.deletes).
+    mass_delete_allowed: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=sa_false()
+    )
     listed: Mapped[int] = mapped_column(Integer, default=0)
     created: Mapped[int] = mapped_column(Integer, default=0)
     updated: Mapped[int] = mapped_column(Integer, default=0)

@@ -17,6 +17,7 @@ and per-statement cache keys were the largest cost of a full sync.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
@@ -47,6 +48,10 @@ _WRITTEN_COLUMNS = (
     "failures",
     "failed_version",
 )
+
+
+#: How far back the safety stop counts earlier runs' deletions (see syncd.sync.deletes).
+DELETION_WINDOW = dt.timedelta(hours=1)
 
 
 class Known(NamedTuple):
@@ -82,6 +87,7 @@ class Tracker:
             self.converter_version,
         ) = self._load_source()
         self._statements: dict[str, sa.Executable] = {}
+        self.run_id: int | None = None  # the run this tracker opened last
         self._written: list[dict[str, Any]] = []  # buffered records of written pages
         self._replaced: list[dict[str, Any]] = []  # renamed-away rows those writes replace
         self._written_since = 0.0
@@ -317,7 +323,8 @@ class Tracker:
         """Open a run row; returns its id. ``keep``: runs of the source kept, this one included.
 
         Older runs are deleted in the same transaction, so the history stays bounded whether
-        runs finish or crash (a crash loop records a run per attempt too).
+        runs finish or crash (a crash loop records a run per attempt too); runs that deleted
+        pages within :data:`DELETION_WINDOW` stay, as the safety stop counts them.
         """
         self.flush()
         with self.sessions.begin() as session:
@@ -329,6 +336,7 @@ class Tracker:
             )
             session.add(run)
             session.flush()
+            self.run_id = run.id
             if keep is not None:
                 oldest_kept = (
                     sa.select(Run.id)
@@ -354,9 +362,39 @@ class Tracker:
                         Run.source_id == self.source_pk,
                         Run.id < oldest_kept,
                         Run.id != sa.func.coalesce(last_full, -1),
+                        sa.or_(Run.deleted == 0, Run.started_at < utcnow() - DELETION_WINDOW),
                     )
                 )
             return run.id
+
+    def allow_mass_delete(self) -> None:
+        """Mark the open run as let past the safety stop (see :meth:`deleted_since`)."""
+        if self.run_id is None:
+            return  # a dry run records no run
+        self.flush()
+        with self.sessions.begin() as session:
+            session.execute(
+                sa.update(Run).where(Run.id == self.run_id).values(mass_delete_allowed=True)
+            )
+
+    def deleted_since(self, since: dt.datetime) -> int:
+        """Pages this source's runs deleted since ``since``, back to the last run let past the
+        safety stop (whose deletions an operator allowed), that one excluded."""
+        self.flush()
+        with self.sessions() as session:
+            allowed = (
+                sa.select(sa.func.max(Run.id))
+                .where(Run.source_id == self.source_pk, Run.mass_delete_allowed)
+                .scalar_subquery()
+            )
+            count = session.scalar(
+                sa.select(sa.func.sum(Run.deleted)).where(
+                    Run.source_id == self.source_pk,
+                    Run.started_at >= since,
+                    Run.id > sa.func.coalesce(allowed, 0),
+                )
+            )
+            return int(count or 0)
 
     def finish_run(
         self,

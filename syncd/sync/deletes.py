@@ -27,9 +27,13 @@ stop refuses the run, raising :class:`~syncd.errors.SafetyStop` with nothing del
 * the source lists no document while pages are held, or the run would remove every page held
   (the empty-source stop: it applies whatever the counts), or
 * the run removes more than ``delete_allowance`` pages *and* more than
-  ``max_delete_fraction`` of the pages held.
+  ``max_delete_fraction`` of the pages held, counting with this run's removals the pages the
+  source's runs deleted within :data:`DELETION_WINDOW` (an hour) and with the pages held those
+  they deleted: files removed one by one under ``watch`` (24 runs of one deletion each) are
+  refused as removing them at once is.
 
-``--allow-mass-delete`` lifts both. Removals are tallied by reason (``gone``,
+``--allow-mass-delete`` lifts both, and the window counts from the last run it let through.
+Removals are tallied by reason (``gone``,
 ``excluded: draft``, ``renamed``, ``orphan``) in the run report, the ``runs`` row, the
 ``syncd_pages_deleted`` metric and the dry-run plan.
 """
@@ -47,7 +51,8 @@ from syncd import metrics
 from syncd.config.loading import SourceConfig
 from syncd.errors import SafetyStop
 from syncd.publisher import Publisher
-from syncd.state.tracker import Known, Tracker
+from syncd.state.models import utcnow
+from syncd.state.tracker import DELETION_WINDOW, Known, Tracker
 from syncd.sync.plan import PlanItem, RunReport, describe_tally, ordered
 
 log = structlog.get_logger(__name__)
@@ -127,18 +132,29 @@ class Deletions:
     def check(self, *, held: int, removals: Collection[Removal], listed: int) -> None:
         """Raise SafetyStop when taking ``removals`` out of ``held`` pages is too many."""
         deleting = len(removals)
-        if self.allow_mass_delete or deleting == 0:
+        if deleting == 0:
+            return
+        if self.allow_mass_delete:
+            if not self.dry_run:
+                self.tracker.allow_mass_delete()  # the operator's yes ends the window
             return
         fraction = self.source.max_delete_fraction
         allowance = self.source.delete_allowance
         why = describe_tally(ordered(Counter(r.reason for r in removals)))
+        recent = self.tracker.deleted_since(utcnow() - DELETION_WINDOW)
+        total, base = deleting + recent, held + recent
         if listed == 0 and held > 0:
             reason = f"it lists no documents but {held} pages are published"
         elif held > 0 and deleting >= held:
             reason = f"it would delete every page it holds ({deleting}: {why})"
-        elif deleting > allowance and deleting > fraction * held:
+        elif total > allowance and total > fraction * base:
+            earlier = (
+                f", {total} of {base} within the last hour with the {recent} earlier runs deleted"
+                if recent
+                else ""
+            )
             reason = (
-                f"it would delete {deleting} of {held} pages ({why}), more than "
+                f"it would delete {deleting} of {held} pages ({why}){earlier}, more than "
                 f"max_delete_fraction {fraction:.0%} and more than delete_allowance {allowance}"
             )
         else:

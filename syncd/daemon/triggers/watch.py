@@ -16,11 +16,17 @@ what a batch asks for
     run. Other paths (editor swap files, ``.git``, build output) ask for nothing.
 
 The watch starts when the daemon does; a folder that is missing or unreadable is logged
-(once) and tried again every poll interval. When the configured path is a symlink that comes to
-point elsewhere (git-sync swaps its ``current`` link to a fresh checkout and removes the old
-one), the watch follows it: it asks for a full run and watches the new folder. Every restart
-of the watch asks for a full run once the folder is there, since changes made while nothing
-watched are unknown.
+(``trigger.watch_failed``, once) and tried again every poll interval, at most every
+:data:`REARM_S`. The watch follows the *path*, not the folder first found there: inotify
+watches an inode, so a folder removed and made again (``rm -rf docs; mkdir docs``) would go
+unwatched, and one moved away (``mv docs docs.old; cp -r docs.old docs``) would still report
+edits to the old copy. The watch re-arms on the path (``trigger.watch_replaced``) when an event
+concerns the folder itself (its removal or move), or when the path no longer names the folder
+it watches (device and inode, checked every :data:`CHECK_MS` and after every batch). When the
+configured path is a symlink that comes to point elsewhere (git-sync swaps its ``current``
+link to a fresh checkout and removes the old one), the watch follows it: it asks for a full
+run and watches the new folder. Every restart of the watch asks for a full run once the
+folder is there, since changes made while nothing watched are unknown.
 Network file systems deliver no events: with ``watch: poll`` the folder is compared every
 ``poll`` instead (``watchfiles``' polling mode: a ``stat`` of every file each time, so a
 large tree wants a longer ``poll``).
@@ -43,6 +49,8 @@ log = structlog.get_logger(__name__)
 
 DEBOUNCE_MS = 1600
 STEP_MS = 100
+CHECK_MS = 1000  # how often an idle watch checks that its path still names its folder
+REARM_S = 1.0  # the longest wait before a missing folder is looked for again
 
 
 class FolderWatch:
@@ -98,7 +106,7 @@ class FolderWatch:
                         retry=self._retry,
                     )
                 failing = True
-                stop.wait(self._retry)
+                stop.wait(min(self._retry, REARM_S))
             except Exception:  # a bug here must not end the watch for good
                 log.exception("trigger.watch_failed", source=self.source, retry=self._retry)
                 stop.wait(self._retry)
@@ -116,6 +124,7 @@ class FolderWatch:
         assert root is not None
         if not root.is_dir():
             raise FileNotFoundError(f"{root} is not a folder")
+        watched = _identity(root)
         self._folders = _folders_under(root)
         log.info("trigger.watching", source=self.source, folder=str(root), polling=self.polling)
         if announce:
@@ -129,7 +138,17 @@ class FolderWatch:
             ignore_permission_denied=True,
             force_polling=self.polling,
             poll_delay_ms=int(self._retry * 1000),
+            rust_timeout=CHECK_MS,
+            yield_on_timeout=True,  # an empty batch: time to check the path
         ):
+            # An event on the folder itself is its removal or move (a new folder made at the
+            # path may even reuse the inode); otherwise the inode tells.
+            itself = any(raw == str(root) for _, raw in batch)
+            if itself or _identity(root, missing_ok=True) != watched:
+                log.info("trigger.watch_replaced", source=self.source, folder=str(root))
+                return  # re-armed on whatever folder the path names now, once there is one
+            if not batch:
+                continue
             if self._moved(root):
                 log.info("trigger.watch_moved", source=self.source, folder=str(root))
                 return  # restarted on the folder the path points to now
@@ -164,6 +183,17 @@ class FolderWatch:
         if everything:
             return EVERYTHING
         return ChangeSet(frozenset(changed), frozenset(deleted))
+
+
+def _identity(path: Path, *, missing_ok: bool = False) -> tuple[int, int] | None:
+    """The (device, inode) of the folder at ``path``; None if gone and ``missing_ok``."""
+    try:
+        info = path.stat()
+    except OSError:
+        if missing_ok:
+            return None
+        raise
+    return info.st_dev, info.st_ino
 
 
 def _within(path: str, folder: str) -> bool:
