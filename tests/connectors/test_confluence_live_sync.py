@@ -134,6 +134,10 @@ def test_syncs_keep_intercom_equal_to_the_site(
         assert "196613" in published(sandbox)
         sync(config, "--full-resync")
         assert "196613" not in published(sandbox)
+        # The state database keeps the restriction sweep, never the token.
+        stored = (tmp_path / "s.db").read_bytes()
+        assert b"confluence.restrictions" in stored
+        assert TOKEN.encode() not in stored
 
 
 def test_a_wrong_token_deletes_nothing(
