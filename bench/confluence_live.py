@@ -81,6 +81,8 @@ def _kinds(site: StandIn) -> dict[str, int]:
         rest = path.removeprefix(site.prefix)
         if rest.startswith("/api/v2/spaces/") and rest.endswith(("/pages", "/blogposts")):
             kinds["listing"] += 1
+        elif rest == "/rest/api/content/search":
+            kinds["cql"] += 1
         elif rest.startswith(("/api/v2/pages/", "/api/v2/blogposts/")) or (
             rest.startswith("/rest/api/content/") and rest.count("/") == 4
         ):
@@ -89,8 +91,6 @@ def _kinds(site: StandIn) -> dict[str, int]:
             kinds["listing"] += 1
         elif "restriction" in rest:
             kinds["restriction"] += 1
-        elif rest == "/rest/api/content/search":
-            kinds["cql"] += 1
         elif rest == "/rest/api/user":
             kinds["user"] += 1
         else:

@@ -170,9 +170,12 @@ def test_restricted_pages_and_their_descendants_are_left_out(site: StandIn, tmp_
 
 
 def test_a_page_fetched_with_a_restriction_is_excluded(site: StandIn, tmp_path: Path) -> None:
+    """Between sweeps, each page read (new or edited) has its own restriction checked."""
+    with make(site, tmp_path) as connector:
+        list(connector.list())  # the first listing sweeps
+    site.pages["196611"].restricted = True
     with make(site, tmp_path) as connector:
         refs = {ref.id: ref for ref in connector.list()}
-        site.pages["196611"].restricted = True
         with pytest.raises(DocumentExcluded, match=r"196611.*view restriction"):
             connector.fetch(refs["196611"])
 

@@ -73,10 +73,12 @@ from syncd.connectors.confluence.live.site import (
     SiteApi,
     Space,
     children_index,
+    is_anonymous,
     meta_v1,
     order,
     quote_cql,
     timestamp,
+    title_index,
 )
 
 log = structlog.get_logger(__name__)
@@ -126,6 +128,8 @@ class ConfluenceConnector(Connector):
         self._children: dict[str, list[str]] = {}
         self._broken: str | None = None  # why the site cannot be read this run, once known
         self._rechecked = False  # who we are, asked again after a page was not found
+        self._swept = False  # restrictions swept by this run's listing
+        self._by_title: tuple[int, dict[tuple[str, str], str]] = (0, {})
 
     def close(self) -> None:
         """Close the HTTP session."""
@@ -137,9 +141,7 @@ class ConfluenceConnector(Connector):
         if self._identified:
             return
         me = self._api.whoami()
-        anonymous = me.get("type") == "anonymous" or not (
-            me.get("accountId") or me.get("username") or me.get("userKey")
-        )
+        anonymous = is_anonymous(me)
         if anonymous and self.options.token is not None:
             raise SourceUnavailable(
                 f"Confluence at {self.options.site} took the token for an anonymous visitor:"
@@ -148,8 +150,7 @@ class ConfluenceConnector(Connector):
             )
         if anonymous:
             log.warning("confluence.anonymous", site=self.options.site)
-        self._zone = changes.zone_of(me.get("timeZone"))
-        self._identified = True
+        self._zone, self._identified = changes.zone_of(me.get("timeZone")), True
 
     def _chosen_spaces(self) -> dict[str, Space]:
         if not self._spaces:
@@ -190,7 +191,9 @@ class ConfluenceConnector(Connector):
         self._children.update(children_index(metas.values()))
         if self._skip:
             keys = [space.key for space in self._chosen_spaces().values()]
-            sweep_if_due(self._api, self._restrictions, keys, self.kinds, self.source.full_resync)
+            self._swept = sweep_if_due(
+                self._api, self._restrictions, keys, self.kinds, self.source.full_resync
+            )
             self._hidden = hidden(metas, self._restrictions.own, self._ancestor_ids)
         # Collected in full above: a listing that fails halfway must not look complete.
         for meta in metas.values():
@@ -299,8 +302,9 @@ class ConfluenceConnector(Connector):
             meta = dataclasses.replace(fresh, webui=fresh.webui or meta.webui)
             self._metas[meta.id] = meta
         if self._skip:
-            if restricted is None:
-                restricted = self._api.own_restriction(meta.id)
+            if restricted is None:  # swept a moment ago: the sweep's answer is as fresh
+                own = self._restrictions.own
+                restricted = meta.id in own if self._swept else self._api.own_restriction(meta.id)
             self._restrictions.mark(meta.id, restricted)
             if restricted:
                 self._hidden.add(meta.id)
@@ -346,9 +350,10 @@ class ConfluenceConnector(Connector):
     def find(self, space_key: str, title: str) -> str | None:
         """The published page titled so in the space (this run's listing, else CQL)."""
         key = (space_key.lower(), title.lower())
-        for meta in self._metas.values():
-            if (meta.space_key.lower(), meta.title.lower()) == key:
-                return None if meta.id in self._hidden else meta.id
+        if self._by_title[0] != len(self._metas):  # pages added since it was built
+            self._by_title = (len(self._metas), title_index(self._metas.values()))
+        if (known := self._by_title[1].get(key)) is not None:
+            return None if known in self._hidden else known
         if key not in self._titles:
             cql = f"space = {quote_cql(space_key)} and title = {quote_cql(title)}"
             found = next(self._api.search(f"{cql} and type in (page, blogpost)"), None)
@@ -391,5 +396,4 @@ class ConfluenceConnector(Connector):
 
     def title_of(self, page_id: str) -> str:
         """A known page's title."""
-        meta = self._metas.get(page_id)
-        return meta.title if meta is not None else page_id
+        return meta.title if (meta := self._metas.get(page_id)) is not None else page_id

@@ -110,12 +110,14 @@ def sweep_if_due(
     spaces: Iterable[str],
     kinds: Sequence[str],
     full_resync: bool,
-) -> None:
-    """Sweep the spaces (see the module docstring) when the cache says it is time."""
+) -> bool:
+    """Sweep the spaces (see the module docstring) when the cache says it is time; whether
+    it did."""
     if not cache.due(full_resync=full_resync):
-        return
+        return False
     own: set[str] = set()
     for key in spaces:
         own |= api.restricted_in(key, kinds)
     cache.swept(own)
     log.info("confluence.restrictions_swept", site=api.client.site, own=len(own))
+    return True

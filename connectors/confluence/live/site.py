@@ -118,9 +118,23 @@ def children_index(metas: Iterable[Meta]) -> dict[str, list[str]]:
     }
 
 
+def title_index(metas: Iterable[Meta]) -> dict[tuple[str, str], str]:
+    """(lower-case space key, lower-case title) -> page id; a page wins over a blog post."""
+    index: dict[tuple[str, str], str] = {}
+    for meta in sorted(metas, key=lambda m: m.kind != "page"):
+        index.setdefault((meta.space_key.lower(), meta.title.lower()), meta.id)
+    return index
+
+
 def order(meta: Meta) -> tuple[int, str]:
     """Where a page sits among its siblings: its position (unset last), then its title."""
     return (meta.position if meta.position is not None else 1 << 30, meta.title)
+
+
+def is_anonymous(user: dict[str, Any]) -> bool:
+    """Whether ``user/current`` describes an anonymous visitor rather than an account."""
+    named = user.get("accountId") or user.get("username") or user.get("userKey")
+    return user.get("type") == "anonymous" or not named
 
 
 def is_restricted(answer: dict[str, Any]) -> bool:
