@@ -164,3 +164,29 @@ def test_a_wrong_token_deletes_nothing(
         assert "Traceback" not in done.stderr
         assert TOKEN not in done.stdout + done.stderr
         assert set(published(sandbox)) == held
+
+
+def test_a_space_moved_from_exports_keeps_its_pages(
+    tmp_path: Path, sandbox: SandboxServer, shared_fixtures: Path
+) -> None:
+    """The same source switched from confluence_export to confluence: same Intercom pages."""
+    export = shared_fixtures / EXPORT
+    with StandIn("cloud") as site:
+        site.seed(export)
+        config = write_config(tmp_path, site, sandbox)
+        live = yaml.safe_load(config.read_text(encoding="utf-8"))
+        before = dict(live["sources"][0])
+        live["sources"][0].update(
+            connector="confluence_export",
+            options={"path": str(export), "base_url": site.site, "spaces": ["ds"]},
+        )
+        config.write_text(yaml.safe_dump(live), encoding="utf-8")
+        sync(config)
+        exported = {key: page["id"] for key, page in published(sandbox).items()}
+        assert set(exported) == set(site.pages)
+        live["sources"][0] = before
+        config.write_text(yaml.safe_dump(live), encoding="utf-8")
+        sync(config)
+        after = published(sandbox)
+        assert {key: page["id"] for key, page in after.items()} == exported
+        assert after["196614"]["url"].startswith(f"{site.url}/spaces/ds/pages/196614/")
