@@ -15,7 +15,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NoReturn
 
 import click
@@ -65,11 +65,22 @@ class _Group(click.Group):
             raise exc.in_file(state.loaded_from) from None
 
 
-def _open_app(state: _State) -> Any:
+def _open_app(
+    state: _State,
+    *,
+    sources: Sequence[str] | None = None,
+    syncs: bool = False,
+    daemon: bool = False,
+) -> Any:
+    """Load the configuration and open the state database; ``syncs``: the command runs syncs
+    (of ``sources``, all when None), so what they need is checked before the database is
+    opened: a configuration error creates no state file."""
     with _start_up():
         config = _load(state)  # configuration errors first: they are the commonest
         from syncd.app import App
 
+        if syncs or daemon:
+            config.preflight(sources, daemon=daemon)
         return App.open(config)
 
 
@@ -182,7 +193,7 @@ def run(state: _State) -> None:
     """
     from syncd.daemon.scheduler import run_daemon
 
-    app = _open_app(state)
+    app = _open_app(state, daemon=True)
     try:
         code = run_daemon(app)
     finally:
@@ -231,7 +242,7 @@ def sync(
     from syncd.sync.progress import make_progress
 
     metrics.discard()  # no /metrics endpoint to read them from
-    app = _open_app(state)
+    app = _open_app(state, sources=sources, syncs=True)
     # Each run's summary is printed below; on a terminal the log need not say it again.
     app.summaries_shown = logsetup.is_console()
     stop = threading.Event()

@@ -118,6 +118,18 @@ class Config(pydantic.BaseModel):
             problems = unset_problems(found, self._places)
             raise ConfigError.combine(problems)
 
+    def preflight(self, names: Iterable[str] | None = None, *, daemon: bool = False) -> None:
+        """The ConfigErrors a sync of ``names`` (all when None or empty), or the daemon, would
+        meet at its start; commands call this before opening the state database, so that a
+        bad configuration (even an empty file) exits 2 without creating a state file."""
+        sources = self.sources_named(names) if names else list(self.sources)
+        self.require("intercom", *(["server"] if daemon else []), *sources)
+        self.intercom.access_token()
+        if daemon and self.server.hook_secret is not None:
+            from syncd.daemon.triggers.hooks import check_secret
+
+            check_secret(self.server.hook_secret.get_secret_value())
+
 
 ENV_PREFIX = "SYNCD_"
 ENV_NESTED_DELIMITER = "__"

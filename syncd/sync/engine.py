@@ -287,9 +287,8 @@ class SourceSync:
         listed: Listing,
         remote: dict[str, str],
     ) -> None:
-        pool = cf.ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="publish")
         writes = WritePool(
-            pool=pool,
+            pool=cf.ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="publish"),
             max_concurrency=self.max_concurrency,
             source_id=self._source_id,
             tracker=self.tracker,
@@ -298,7 +297,7 @@ class SourceSync:
             freshness=self.freshness,
             left_behind=self._left_behind.append,
         )
-        try:
+        with writes:  # a failure still counts what Intercom has (see WritePool.__exit__)
             for ref in to_fetch:
                 if self.stop.is_set() or writes.fatal is not None:
                     break
@@ -329,8 +328,6 @@ class SourceSync:
                     writes.queue(write)
             writes.finish()
             self.tracker.flush()
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
         if writes.fatal is not None:
             raise writes.fatal
 

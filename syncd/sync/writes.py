@@ -8,8 +8,11 @@ it takes over (*replaces*), the old page it leaves behind (*stale*), and whether
 Writes run on a pool of ``max_concurrency`` threads sharing the publisher's rate budget, and
 are handed to it in batches whose first-write intents are committed together. Each write is
 recorded once it succeeded (see :mod:`syncd.state.tracker`). A 4xx from Intercom fails its document
-alone; any other :class:`~syncd.errors.SyncdError` (auth refused, Intercom down) is *fatal*:
-writes not started are dropped, those in flight finish and are recorded, and the run raises it.
+alone; any other :class:`~syncd.errors.SyncdError` (auth refused, Intercom down), or a failure
+of the state database, is *fatal*: writes not started are dropped, those in flight finish and
+are counted (and recorded if the database takes them), and the run raises it. A write is
+counted once Intercom answered it, before it is recorded: the run's summary counts what was
+sent.
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ import concurrent.futures as cf
 import dataclasses
 import queue
 from collections.abc import Callable
+from typing import Self
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from syncd.connectors.base import DocumentRef
 from syncd.errors import SyncdError
@@ -76,6 +82,19 @@ class WritePool:
         # where concurrent.futures.wait installs a waiter on every future in flight each time.
         self._finished: queue.SimpleQueue[cf.Future[str]] = queue.SimpleQueue()
 
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
+        """Abandon the writes if the run failed (:meth:`abandon`); shut the pool down."""
+        try:
+            if exc is not None:
+                self.abandon(exc)
+        finally:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
     def queue(self, write: Write) -> None:
         """Add a write to the batch; a full batch is sent."""
         self._batch.append(write)
@@ -95,7 +114,11 @@ class WritePool:
         # external id and can find the page again instead of leaving it orphaned.
         pending = [(w.ref.id, w.payload.external_id) for w in batch if w.pending]
         if pending:
-            self.tracker.record_pending(pending)
+            try:
+                self.tracker.record_pending(pending)
+            except SQLAlchemyError as exc:
+                self.fatal = self.fatal or exc  # the batch is not sent: nothing to count
+                return
         for write in batch:
             future = self.pool.submit(self._upsert, write)
             self._inflight[future] = write
@@ -133,21 +156,39 @@ class WritePool:
             # Auth refused or Intercom down: every other write would fail the same way.
             self.fatal = self.fatal or exc
             return
-        self.tracker.record_written(
-            write.ref.id,
-            external_id=write.payload.external_id,
-            version=write.ref.version,
-            payload_hash=write.digest,
-            page_id=page_id,
-            title=write.payload.title,
-            replaces=write.replaces,
-        )
-        if write.stale is not None:
-            old_external_id, old_page = write.stale
-            self.left_behind(Removal("renamed", write.ref.id, old_external_id, old_page))
-        self.freshness.written(write.changed_at)
+        # Counted as soon as Intercom has it, whatever becomes of its record: the summary
+        # says what was sent.
         created = write.action == "create"
         if self.outcomes.debug:
             event = "document.created" if created else "document.updated"
             self.outcomes.log.debug(event, ref=write.ref.id, page=page_id)
         self.outcomes.count("created" if created else "updated")
+        try:
+            self.tracker.record_written(
+                write.ref.id,
+                external_id=write.payload.external_id,
+                version=write.ref.version,
+                payload_hash=write.digest,
+                page_id=page_id,
+                title=write.payload.title,
+                replaces=write.replaces,
+            )
+        except SQLAlchemyError as exc:
+            # The state database failed: send nothing more, but keep counting (and trying
+            # to record: the rows stay buffered) the writes already in flight.
+            self.fatal = self.fatal or exc
+            return
+        if write.stale is not None:
+            old_external_id, old_page = write.stale
+            self.left_behind(Removal("renamed", write.ref.id, old_external_id, old_page))
+        self.freshness.written(write.changed_at)
+
+    def abandon(self, error: BaseException) -> None:
+        """The run failed with ``error``: writes not started are dropped, and those in
+        flight are waited for and counted (sent is sent)."""
+        self.fatal = self.fatal or error
+        self._batch = []
+        for future in list(self._inflight):
+            if future.cancel():
+                del self._inflight[future]
+        self._drain(everything=True)

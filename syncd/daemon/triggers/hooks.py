@@ -134,15 +134,20 @@ def _standard_webhook(
     return "bad webhook-signature"
 
 
+def check_secret(secret: str) -> None:
+    """ConfigError (``server.hook_secret``) when the secret is shorter than MIN_SECRET."""
+    if len(secret) < MIN_SECRET:
+        raise ConfigError(
+            f"use a hook secret of at least {MIN_SECRET} characters", key="server.hook_secret"
+        )
+
+
 class HookEndpoint:
     """Serves ``POST /hooks/{source}`` (:meth:`handle`)."""
 
     def __init__(self, secret: str, request_run: RequestRun) -> None:
         """ConfigError (``server.hook_secret``) when the secret is shorter than MIN_SECRET."""
-        if len(secret) < MIN_SECRET:
-            raise ConfigError(
-                f"use a hook secret of at least {MIN_SECRET} characters", key="server.hook_secret"
-            )
+        check_secret(secret)
         self._secret = secret.encode()
         self._request_run = request_run
         self._deliveries: collections.OrderedDict[str, None] = collections.OrderedDict()
