@@ -125,10 +125,6 @@ class Config(pydantic.BaseModel):
         sources = self.sources_named(names) if names else list(self.sources)
         self.require("intercom", *(["server"] if daemon else []), *sources)
         self.intercom.access_token()
-        if daemon and self.server.hook_secret is not None:
-            from syncd.daemon.triggers.hooks import check_secret
-
-            check_secret(self.server.hook_secret.get_secret_value())
 
 
 ENV_PREFIX = "SYNCD_"

@@ -31,6 +31,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from syncd import metrics as syncd_metrics
+from syncd.daemon.guard import GuardedH11Protocol, limits
 from syncd.errors import ConfigError
 from syncd.runtime.serving import ListenError, ThreadedServer
 
@@ -88,12 +89,17 @@ class HttpServer(ThreadedServer):
         port: int,
         hooks: HookEndpoint | None = None,
     ) -> None:
+        cap, backlog = limits()
         super().__init__(
             create_asgi_app(readiness, hooks),
             host=host,
             port=port,
             name="syncd-http",
             timeout_graceful_shutdown=2,
+            # Slow or silent connections are closed and capped (see syncd.daemon.guard).
+            http=type("Guarded", (GuardedH11Protocol,), {"cap": cap}),
+            backlog=backlog,
+            timeout_keep_alive=5,
         )
 
     def start(self) -> None:

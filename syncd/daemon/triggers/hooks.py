@@ -37,23 +37,27 @@ Answers:
 * 401 when no proof or a wrong one was given, logged as ``hooks.refused`` with the source,
   the reason and the caller's address, never with what was sent;
 * 404 for a source that is not configured (only after authentication: strangers learn no
-  source names); 413 for a body over :data:`MAX_BODY` bytes.
+  source names); 413 for a body over :data:`MAX_BODY` bytes, 408 for one not sent within
+  :data:`BODY_TIMEOUT` seconds. A caller that disconnects mid-body is logged at INFO
+  (``hooks.disconnected``), without a traceback.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import collections
 import hashlib
 import hmac
 import json
+import re
 import threading
 import time
 from collections.abc import Callable
 
 import structlog
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
 
 from syncd import metrics
@@ -70,6 +74,8 @@ REMEMBERED = 1024  # Confluence delivery identifiers kept to recognise a retried
 _CONTENT_KEYS = ("page", "blog", "blogpost", "content")
 RequestRun = Callable[[str, ChangeSet], bool]
 """Asks for a run of the named source (EVERYTHING: a full run); False when no such source."""
+BODY_TIMEOUT = 30.0  # seconds to send the body once the request head arrived
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
 
 def authenticate(  # noqa: PLR0911 - one answer per header and outcome reads best
@@ -117,7 +123,8 @@ def _standard_webhook(
 ) -> str | None:
     """Check a Standard Webhooks signature (GitLab's signing token); None when it holds."""
     delivery, stamp = headers.get("webhook-id", ""), headers.get("webhook-timestamp", "")
-    if not stamp.isdigit() or abs(time.time() - int(stamp)) > SIGNATURE_TOLERANCE:
+    # ASCII digits only, and few: "²" passes isdigit() and 5,000 digits exceed int()'s limit.
+    if _TIMESTAMP.fullmatch(stamp) is None or abs(time.time() - int(stamp)) > SIGNATURE_TOLERANCE:
         return "webhook-timestamp missing or too far from now"
     key = secret
     if secret.startswith(b"whsec_"):
@@ -134,20 +141,15 @@ def _standard_webhook(
     return "bad webhook-signature"
 
 
-def check_secret(secret: str) -> None:
-    """ConfigError (``server.hook_secret``) when the secret is shorter than MIN_SECRET."""
-    if len(secret) < MIN_SECRET:
-        raise ConfigError(
-            f"use a hook secret of at least {MIN_SECRET} characters", key="server.hook_secret"
-        )
-
-
 class HookEndpoint:
     """Serves ``POST /hooks/{source}`` (:meth:`handle`)."""
 
     def __init__(self, secret: str, request_run: RequestRun) -> None:
         """ConfigError (``server.hook_secret``) when the secret is shorter than MIN_SECRET."""
-        check_secret(secret)
+        if len(secret) < MIN_SECRET:
+            raise ConfigError(
+                f"use a hook secret of at least {MIN_SECRET} characters", key="server.hook_secret"
+            )
         self._secret = secret.encode()
         self._request_run = request_run
         self._deliveries: collections.OrderedDict[str, None] = collections.OrderedDict()
@@ -158,15 +160,11 @@ class HookEndpoint:
         source = str(request.path_params["source"])
         shown = source[:64]  # what is logged of a name a stranger chose
         caller = request.client.host if request.client else None
-        body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_BODY:
-                log.warning("hooks.refused", source=shown, reason="body too large", caller=caller)
-                metrics.HOOKS_REFUSED.inc()
-                return PlainTextResponse("payload too large\n", status_code=413)
+        body = await _read_body(request, shown, caller)
+        if isinstance(body, Response):
+            return body
         headers = {key.lower(): value for key, value in request.headers.items()}
-        reason = authenticate(self._secret, headers, bytes(body))
+        reason = authenticate(self._secret, headers, body)
         if reason is not None:
             log.warning("hooks.refused", source=shown, reason=reason, caller=caller)
             metrics.HOOKS_REFUSED.inc()
@@ -226,6 +224,30 @@ def confluence_changes(body: bytes) -> tuple[ChangeSet, str | None]:
                 named = frozenset({str(found)})
                 return ChangeSet(named, named), str(event) if event else key
     return EVERYTHING, str(event) if event else None
+
+
+async def _read_body(request: Request, shown: str, caller: str | None) -> bytes | Response:
+    """The body, or the answer when it is too large, too slow, or its sender went away."""
+    body = bytearray()
+    try:
+        async with asyncio.timeout(BODY_TIMEOUT):
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > MAX_BODY:
+                    return _refused(shown, "body too large", caller, 413, "payload too large")
+    except TimeoutError:
+        return _refused(shown, "body not sent in time", caller, 408, "request timeout")
+    except ClientDisconnect:
+        # The caller went away mid-body: nothing to answer, nothing worth a traceback.
+        log.info("hooks.disconnected", source=shown, caller=caller)
+        return Response(status_code=400)
+    return bytes(body)
+
+
+def _refused(source: str, reason: str, caller: str | None, status: int, text: str) -> Response:
+    log.warning("hooks.refused", source=source, reason=reason, caller=caller)
+    metrics.HOOKS_REFUSED.inc()
+    return PlainTextResponse(f"{text}\n", status_code=status)
 
 
 def _event(headers: dict[str, str]) -> str | None:
