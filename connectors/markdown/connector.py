@@ -105,6 +105,7 @@ class MarkdownConnector(Connector[MarkdownOptions]):
                 source.cache_dir,
                 _options_digest(options, source),
                 memory=source.memory or InMemory(),
+                stop=source.stop,
             )
         self.wiki = Wiki(options.wiki, options.base_url or source.url) if options.wiki else None
         # Without git this is the tree's folder; with git it only names the source.

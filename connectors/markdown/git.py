@@ -16,10 +16,9 @@ refs
     its objects stay for the next run's rename detection (see
     :mod:`syncd.connectors.markdown.gitsource`).
 
-Every git command runs in its own process group with a wall-clock limit; on timeout the
-whole group is killed (git's HTTP and SSH helpers included), and :class:`GitError` says so.
-Messages never hold the token: git does not print it, and anything that looks like
-credentials in a URL is masked before a message leaves this module.
+Every git command runs in its own process group with a wall-clock limit, and is killed
+with its group on timeout or when the run stops (see :mod:`syncd.connectors.markdown.gitrun`).
+Messages never hold the token.
 
 The real ``git`` command is used, not a library: partial and shallow fetches, credential
 helpers and low-speed aborts come with it, and it holds nothing in our process.
@@ -27,17 +26,30 @@ helpers and low-speed aborts come with it, and it holds nothing in our process.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import os
-import re
 import shlex
-import signal
-import subprocess
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
+from syncd.connectors.markdown.gitrun import GitError, GitStopped, GitTimeout, kill_group, mask, run
 from syncd.connectors.markdown.giturl import PROTOCOL_CONFIG, credential_scope
+
+__all__ = [
+    "HEAD_REF",
+    "LAST_REF",
+    "Entry",
+    "GitError",
+    "GitStopped",
+    "GitTimeout",
+    "Remote",
+    "Repository",
+    "kill_group",
+    "mask",
+    "run",
+    "ssh_command",
+]
 
 HEAD_REF = "refs/syncd/head"
 LAST_REF = "refs/syncd/last"
@@ -67,20 +79,6 @@ _CREDENTIAL_HELPER = (
     '!f() { test "$1" = get && printf "username=%s\\npassword=%s\\n"'
     ' "$SYNCD_GIT_USERNAME" "$SYNCD_GIT_TOKEN"; }; f'
 )
-_URL_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<userinfo>[^/@\s]+)@")
-_STDERR_LIMIT = 64 * 1024
-
-
-class GitError(Exception):
-    """A git command failed; the message says why, without credentials."""
-
-    def __init__(self, message: str, returncode: int | None = None) -> None:
-        super().__init__(message)
-        self.returncode = returncode
-
-
-class GitTimeout(GitError):
-    """A git command outlived its time limit and was killed with its process group."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -152,77 +150,6 @@ def ssh_command(key_file: Path, known_hosts_file: Path | None) -> str:
     return " ".join(shlex.quote(part) for part in parts)
 
 
-def mask(text: str) -> str:
-    """``text`` with credentials in any URL replaced by ``***``.
-
-    An HTTP(S) URL's user may be a token itself, so all of it goes; an SSH user name
-    (``ssh://git@host``) is no secret and stays, its password (if any) does not.
-    """
-    return _URL_USERINFO.sub(_masked, text)
-
-
-def _masked(match: re.Match[str]) -> str:
-    scheme, userinfo = match["scheme"], match["userinfo"]
-    if scheme.lower().startswith("ssh") and ":" not in userinfo:
-        return match[0]
-    return f"{scheme}://***@"
-
-
-def run(
-    args: Sequence[str],
-    *,
-    env: dict[str, str],
-    timeout: float,
-    git_dir: Path | None = None,
-    secret: str | None = None,
-) -> bytes:
-    """Run ``git args`` and return its output; GitError (or GitTimeout) when it fails.
-
-    git starts in a new session, so that on timeout ``killpg`` reaches the helpers it
-    started (``git-remote-https``, ``ssh``); ``subprocess.run(timeout=)`` would kill git
-    alone and leave them running.
-    """
-    command = ["git", *(["--git-dir", str(git_dir)] if git_dir is not None else []), *args]
-    # git from PATH, as an administrator installed it; arguments never hold a secret.
-    process = subprocess.Popen(  # noqa: S603
-        command,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-        start_new_session=True,
-    )
-    try:
-        out, err = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        kill_group(process)
-        raise GitTimeout(f"git {args[0]} took longer than {timeout:g} s and was stopped") from None
-    except BaseException:
-        kill_group(process)
-        raise
-    if process.returncode != 0:
-        reason = _reason(err, secret) or f"git {args[0]} failed ({process.returncode})"
-        raise GitError(reason, process.returncode)
-    return out
-
-
-def kill_group(process: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
-    with contextlib.suppress(Exception):
-        process.communicate(timeout=5)
-
-
-def _reason(stderr: bytes, secret: str | None) -> str:
-    """git's own explanation: its ``fatal:``/``error:`` lines, else its last line."""
-    text = stderr[:_STDERR_LIMIT].decode("utf-8", "replace")
-    if secret:
-        text = text.replace(secret, "***")
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    wanted = [line for line in lines if line.startswith(("fatal:", "error:"))] or lines[-1:]
-    return mask("; ".join(wanted))
-
-
 @dataclasses.dataclass(frozen=True, slots=True)
 class Entry:
     """One file of a tree listing: its path below the listed tree, mode and blob id."""
@@ -235,10 +162,11 @@ class Entry:
 class Repository:
     """The bare cache repository of one source, and the git commands run on it."""
 
-    def __init__(self, path: Path, remote: Remote) -> None:
+    def __init__(self, path: Path, remote: Remote, stop: threading.Event | None = None) -> None:
         self.path = path
         self.remote = remote
         self.env = remote.environment()
+        self.stop = stop  # the run's stop: a command in flight is killed when it is set
 
     def git(self, *args: str, timeout: float | None = None) -> bytes:
         """Run a git command on the cache repository, within the remote's time limit."""
@@ -248,6 +176,7 @@ class Repository:
             timeout=timeout or self.remote.timeout,
             git_dir=self.path,
             secret=self.remote.token,
+            stop=self.stop,
         )
 
     def ensure(self) -> None:
@@ -267,6 +196,7 @@ class Repository:
             env=self.env,
             timeout=self.remote.timeout,
             secret=self.remote.token,
+            stop=self.stop,
         )
         branch: str | None = None
         commit: str | None = None
@@ -288,6 +218,7 @@ class Repository:
                 env=self.env,
                 timeout=self.remote.timeout,
                 secret=self.remote.token,
+                stop=self.stop,
             )
         except GitError as exc:
             if exc.returncode == 2:  # --exit-code: no such ref

@@ -36,6 +36,7 @@ is a listing like any other, so the engine's mass-deletion guard judges it.
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -44,8 +45,9 @@ import structlog
 
 from syncd.connectors.base import DocumentError, Memory, SourceUnavailable
 from syncd.connectors.markdown import git, giturl
-from syncd.connectors.markdown.git import Entry, GitError, Remote, Repository
+from syncd.connectors.markdown.git import Entry, GitError, GitStopped, Remote, Repository
 from syncd.connectors.markdown.gitblobs import Blobs
+from syncd.errors import Interrupted
 from syncd.net.plaintext import refuse_plain_http
 
 log = structlog.get_logger(__name__)
@@ -127,7 +129,14 @@ class GitTree:
     """The fetched snapshot of one git source, for one run."""
 
     def __init__(
-        self, options: GitOptions, folder: str, cache_dir: Path, salt: str, *, memory: Memory
+        self,
+        options: GitOptions,
+        folder: str,
+        cache_dir: Path,
+        salt: str,
+        *,
+        memory: Memory,
+        stop: threading.Event | None = None,
     ) -> None:
         self.options = options
         self.folder = folder
@@ -135,7 +144,7 @@ class GitTree:
         self.salt = salt
         self.memory = memory
         self._commit: str | None = None
-        self.repository = Repository(cache_dir / "repo.git", options.remote())
+        self.repository = Repository(cache_dir / "repo.git", options.remote(), stop)
         self._ref: str | None = None
         self._tree: str | None = None
         self._entries: dict[str, Entry] | None = None
@@ -164,6 +173,8 @@ class GitTree:
             self.repository.fetch(ref)
             tree = self.repository.tree(git.HEAD_REF, self.folder)
             self._commit = self.repository.commit(git.HEAD_REF)
+        except GitStopped as exc:  # the run is stopping: not the source's fault
+            raise Interrupted(str(exc)) from None
         except GitError as exc:
             raise SourceUnavailable(
                 f"cannot fetch {ref or 'HEAD'} from {self._where}: {exc}"
@@ -190,6 +201,8 @@ class GitTree:
                 }
                 self._ids = self._follow_renames(entries)
                 self.repository.set_ref(git.LAST_REF, git.HEAD_REF)
+            except GitStopped as exc:  # the run is stopping: not the source's fault
+                raise Interrupted(str(exc)) from None
             except GitError as exc:
                 raise SourceUnavailable(f"cannot list {self._where}: {exc}") from None
             except OSError as exc:
@@ -237,6 +250,8 @@ class GitTree:
             return False
         try:
             self.repository.fetch_commit(commit)
+        except GitStopped as exc:  # the run is stopping: not the source's fault
+            raise Interrupted(str(exc)) from None
         except GitError as exc:
             log.warning(
                 "git.renames_not_followed",
@@ -274,6 +289,8 @@ class GitTree:
             self._blobs = Blobs(repository.path, env=repository.env, timeout=self.options.timeout)
         try:
             data = self._blobs.read(entry.sha, limit=limit)
+        except GitStopped as exc:  # the run is stopping: not the source's fault
+            raise Interrupted(str(exc)) from None
         except GitError as exc:
             raise DocumentError(f"{path}: cannot be read from git: {exc}") from None
         if data is None:
@@ -294,6 +311,8 @@ class GitTree:
                 ref, commit = self.repository.default_head()
             else:
                 commit = self.repository.remote_commit(ref)
+        except GitStopped as exc:  # the run is stopping: not the source's fault
+            raise Interrupted(str(exc)) from None
         except GitError as exc:
             raise SourceUnavailable(f"cannot ask {self._where} for its head: {exc}") from None
         except OSError as exc:
