@@ -260,6 +260,9 @@ class ServerConfig(_Model):
     host: str = "0.0.0.0"  # noqa: S104 - the daemon runs in a container; probes come from outside
     port: int = pydantic.Field(default=9100, ge=0, le=65535)
     hook_secret: pydantic.SecretStr | None = None
+    # Set: /hooks/ alone on `port`, every other route on this listener (syncd.daemon.server).
+    internal_host: str | None = None  # default: host
+    internal_port: int | None = pydantic.Field(default=None, ge=0, le=65535)
 
     @pydantic.field_validator("hook_secret")
     @classmethod
@@ -272,6 +275,13 @@ class ServerConfig(_Model):
             raise ValueError(
                 f"use a hook secret of at least {MIN_HOOK_SECRET} characters (it is not shown)"
             )
+        return value
+
+    @pydantic.field_validator("internal_port")
+    @classmethod
+    def _two_ports(cls, value: int | None, info: pydantic.ValidationInfo) -> int | None:
+        if value and value == info.data.get("port"):
+            raise ValueError("the internal listener needs a port of its own (not server.port)")
         return value
 
 

@@ -2,8 +2,9 @@
 
 It reads the configuration as the daemon does (the file, ``${VAR}``, ``SYNCD_SERVER__PORT``),
 so moving ``server.port`` in the configuration moves the check with it, and asks
-``/healthz`` on that port. Exit status 0 when the daemon answers 200; otherwise 1, with one
-line on stderr saying why (Docker keeps it in the container's health log).
+``/healthz`` on that port (on ``server.internal_port`` when that is set). Exit status 0 when
+the daemon answers 200; otherwise 1, with one line on stderr saying why (Docker keeps it in
+the container's health log).
 
 Usage: ``python -m syncd.daemon.healthcheck [CONFIG]`` (default: ``$SYNCD_CONFIG``, then
 ``./syncd.yaml``).
@@ -39,7 +40,10 @@ def check(config_path: str | None = None) -> str | None:
         server = config.server
     except ConfigError as exc:
         return str(exc).splitlines()[0]
-    url = healthz_url(server.host, server.port)
+    if server.internal_port is not None:  # /healthz moved to the internal listener
+        url = healthz_url(server.internal_host or server.host, server.internal_port)
+    else:
+        url = healthz_url(server.host, server.port)
     try:
         with urllib.request.urlopen(url, timeout=TIMEOUT) as answer:  # noqa: S310 - http only
             status = answer.status

@@ -54,7 +54,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from syncd import metrics
 from syncd.config.loading import ServerConfig, SourceConfig
 from syncd.connectors.base import EVERYTHING, ChangeSet
-from syncd.daemon.server import HttpServer, Readiness
+from syncd.daemon.server import Endpoints, Readiness
 from syncd.daemon.ticks import (
     DEFAULT_JITTER,
     MISFIRE_GRACE_TIME,
@@ -136,7 +136,7 @@ class Daemon:
         if server is not None:
             secret = server.hook_secret.get_secret_value() if server.hook_secret else None
             hooks = HookEndpoint(secret, self._hook) if secret else None
-            self._server = HttpServer(self._ready, host=server.host, port=server.port, hooks=hooks)
+            self._server = Endpoints(self._ready, server, hooks)
         self._triggers = list(triggers)
         self._gate = RunGate()
         self._jitter = jitter

@@ -11,6 +11,9 @@
     Only when a hook handler is given (``server.hook_secret`` is set): asks for a run of the
     source now (see :mod:`syncd.daemon.triggers.hooks`).
 
+With ``server.internal_port`` set, ``/hooks/`` stays on ``server.port`` and every other route
+moves to an internal listener (:class:`Endpoints`), so an ingress can expose the hooks alone.
+
 A small Starlette application served by uvicorn in a background thread, so the scheduler's
 threads and the endpoints share one process and one metrics registry (see
 :mod:`syncd.runtime.serving`): a port already in use fails in :meth:`HttpServer.start`, before
@@ -20,7 +23,7 @@ any scheduling starts, and port 0 picks a free port (tests).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
@@ -36,16 +39,24 @@ from syncd.errors import ConfigError
 from syncd.runtime.serving import ListenError, ThreadedServer
 
 if TYPE_CHECKING:
+    from syncd.config.sections import ServerConfig
     from syncd.daemon.triggers.hooks import HookEndpoint
 
+Part = Literal["all", "public", "internal"]
 Readiness = Callable[[], str | None]
 """Returns ``None`` when ready, else a short reason that contains no secret."""
 
 log = structlog.get_logger(__name__)
 
 
-def create_asgi_app(readiness: Readiness, hooks: HookEndpoint | None = None) -> Starlette:
-    """The ASGI application serving ``/healthz``, ``/readyz``, ``/metrics`` (and hooks)."""
+def create_asgi_app(
+    readiness: Readiness, hooks: HookEndpoint | None = None, *, part: Part = "all"
+) -> Starlette:
+    """The ASGI application serving ``/healthz``, ``/readyz``, ``/metrics`` (and hooks).
+
+    ``part``: every route (``all``), the hooks alone (``public``), or every route but the
+    hooks (``internal``); a route added here is internal unless it is under ``/hooks/``.
+    """
 
     async def healthz(request: Request) -> Response:
         return PlainTextResponse("ok\n")
@@ -75,6 +86,8 @@ def create_asgi_app(readiness: Readiness, hooks: HookEndpoint | None = None) -> 
     ]
     if hooks is not None:
         routes.append(Route("/hooks/{source}", hooks.handle, methods=["POST"]))
+    if part != "all":
+        routes = [r for r in routes if r.path.startswith("/hooks/") == (part == "public")]
     return Starlette(routes=routes)
 
 
@@ -88,10 +101,13 @@ class HttpServer(ThreadedServer):
         host: str,
         port: int,
         hooks: HookEndpoint | None = None,
+        part: Part = "all",
+        keys: tuple[str, str] = ("server.host", "server.port"),
     ) -> None:
+        self.keys = keys  # the configuration keys of the host and the port, for errors
         cap, backlog = limits()
         super().__init__(
-            create_asgi_app(readiness, hooks),
+            create_asgi_app(readiness, hooks, part=part),
             host=host,
             port=port,
             name="syncd-http",
@@ -107,11 +123,62 @@ class HttpServer(ThreadedServer):
         try:
             super().start()
         except ListenError as exc:
-            raise ConfigError(
-                str(exc), key="server.host" if exc.unresolved else "server.port"
-            ) from None
+            raise ConfigError(str(exc), key=self.keys[0 if exc.unresolved else 1]) from None
         except RuntimeError:
             raise ConfigError(
                 f"the HTTP server on {self.host}:{self.port} did not start", key="server"
             ) from None
         log.info("server.started", url=self.url)
+
+
+class Endpoints:
+    """The listeners of `syncd run`: by default one, on ``server.port``, serving every route.
+
+    With ``server.internal_port`` set, ``server.port`` serves ``/hooks/`` alone (the one route
+    meant to face strangers) and a second listener on ``server.internal_host`` (default:
+    ``server.host``) and ``server.internal_port`` serves the rest: probes, metrics, status.
+    """
+
+    def __init__(
+        self, readiness: Readiness, config: ServerConfig, hooks: HookEndpoint | None
+    ) -> None:
+        if config.internal_port is None:
+            self.servers = [HttpServer(readiness, host=config.host, port=config.port, hooks=hooks)]
+            return
+        self.servers = [
+            HttpServer(readiness, host=config.host, port=config.port, hooks=hooks, part="public"),
+            HttpServer(
+                readiness,
+                host=config.internal_host or config.host,
+                port=config.internal_port,
+                part="internal",
+                keys=("server.internal_host", "server.internal_port"),
+            ),
+        ]
+
+    @property
+    def url(self) -> str:
+        """Base URL of the ``server.port`` listener (the hooks)."""
+        return self.servers[0].url
+
+    @property
+    def internal_url(self) -> str:
+        """Base URL of the listener serving /healthz, /readyz and /metrics."""
+        return self.servers[-1].url
+
+    def start(self) -> None:
+        """Start every listener; if one fails, stop those started and raise its ConfigError."""
+        started: list[HttpServer] = []
+        try:
+            for server in self.servers:
+                server.start()
+                started.append(server)
+        except BaseException:
+            for server in started:
+                server.stop()
+            raise
+
+    def stop(self) -> None:
+        """Stop every listener."""
+        for server in self.servers:
+            server.stop()
