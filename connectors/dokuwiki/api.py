@@ -51,6 +51,7 @@ log = structlog.get_logger(__name__)
 
 USER_AGENT = "syncd-dokuwiki-connector/1"
 MISSING_PAGE = 121  # DokuWiki's "the requested page does not exist"
+GARBLED = "garbled"  # an answer that is not JSON-RPC or XML-RPC (an HTML error page)
 
 
 class WikiError(Exception):
@@ -174,10 +175,11 @@ class DokuWikiApi:
     def _call(self, method: str, params: dict[str, Any], *, renew: bool) -> Any:
         try:
             return self._with_retries(method, params)
-        except NotAllowed as exc:
-            if not renew or exc.code != 401 or self._credentials is None:
+        except WikiError as exc:
+            if not renew or exc.code not in {401, GARBLED} or self._credentials is None:
                 raise
-        # Logged in, yet treated as anonymous: the session ended (expiry, wiki restart).
+        # Logged in, yet treated as anonymous (401): the session ended (expiry, a new cookie
+        # secret). Kaos answers a login cookie it cannot decrypt with an HTML error page.
         log.info("dokuwiki.session_renewed", base_url=self.base_url)
         self._login()
         return self._with_retries(method, params)
@@ -251,8 +253,7 @@ class DokuWikiApi:
             answer = response.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise WikiError(
-                f"{method}: the wiki answered HTTP {response.status_code} without JSON",
-                response.status_code,
+                f"{method}: the wiki answered HTTP {response.status_code} without JSON", GARBLED
             ) from None
         error = answer.get("error") if isinstance(answer, dict) else None
         if not isinstance(error, dict):
@@ -282,5 +283,5 @@ class DokuWikiApi:
                 hint = " (the wiki's remote API is off: set 'remote' in its configuration)"
             raise WikiError(f"{method}: {fault.faultString}{hint}", fault.faultCode) from None
         except (ExpatError, ValueError):
-            raise WikiError(f"{method}: the wiki's answer is not XML-RPC") from None
+            raise WikiError(f"{method}: the wiki's answer is not XML-RPC", GARBLED) from None
         return answer

@@ -22,7 +22,7 @@ import dataclasses
 from collections.abc import Collection, Iterator
 from typing import Any
 
-from syncd.connectors.dokuwiki.api import MISSING_PAGE, DokuWikiApi, WikiError
+from syncd.connectors.dokuwiki.api import DokuWikiApi, WikiError
 
 READ = 1  # DokuWiki's AUTH_READ
 WHOLE_WIKI_DEPTH = 1000  # Kaos lists "" at depth 0 from the search index; walk the files instead
@@ -82,29 +82,24 @@ def readable(api: DokuWikiApi, namespace: str) -> bool:
 
 
 def lookup(api: DokuWikiApi, pages: Collection[str]) -> Iterator[PageRow]:
-    """The rows of those ``pages`` that exist and the user may read, as a listing gives them."""
-    if api.json_rpc:
-        for page in sorted(pages):
-            try:
-                info = api.call(
-                    "core.getPageInfo", "", {"page": page, "rev": 0, "author": False, "hash": True}
-                )
-            except WikiError as exc:
-                if exc.code == MISSING_PAGE:
-                    continue
-                raise
-            yield _row(info, f"looking up {page!r}")
-        return
-    # Igor's getPageInfo has no hash: list each named page's own namespace, one level deep.
+    """The rows of those ``pages`` that exist and the user may read, as a listing gives them.
+
+    Each named page's own namespace is listed one level deep: ``getPageInfo`` would be one
+    call per page, and its hash is not the listing's (Kaos hashes the file, the listing the
+    trimmed text), so a page with leading blanks would look changed on every lookup.
+    """
     wanted: dict[str, set[str]] = {}
     for page in pages:
         namespace, _, _ = page.rpartition(":")
         wanted.setdefault(namespace, set()).add(page)
     for namespace, names in sorted(wanted.items()):
-        depth = namespace.count(":") + 2 if namespace else 1
-        answer = api.call(
-            "", "dokuwiki.getPagelist", {"ns": namespace, "opts": {"depth": depth, "hash": True}}
-        )
+        params: dict[str, Any]
+        if api.json_rpc:  # depth counts from the namespace
+            params = {"namespace": namespace, "depth": 1, "hash": True}
+        else:  # depth counts from the wiki's root
+            depth = namespace.count(":") + 2 if namespace else 1
+            params = {"namespace": namespace, "options": {"depth": depth, "hash": True}}
+        answer = api.call("core.listPages", "dokuwiki.getPagelist", params)
         if not isinstance(answer, list):
             raise WikiError(f"looking up pages of {namespace!r}: the wiki answered {answer!r:.80}")
         for entry in answer:

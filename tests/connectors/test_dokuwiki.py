@@ -120,14 +120,17 @@ def test_titles_urls_and_clean_html(wiki: DokuWikiServer) -> None:
     assert restart.changed_at is not None
 
 
-def test_rewritten_urls_are_learnt_from_the_wiki(tmp_path: Path) -> None:
-    """With ``userewrite`` 2 the page URLs and links are ``doku.php/<page>``, as on the wiki."""
+@pytest.mark.parametrize(("userewrite", "form"), [(1, "{page}"), (2, "doku.php/{page}")])
+def test_rewritten_urls_are_learnt_from_the_wiki(
+    tmp_path: Path, userewrite: int, form: str
+) -> None:
+    """With ``userewrite`` on, page URLs and links take the wiki's rewritten form."""
     pages = {"ops:restart": RESTART_AGAIN, "start": "====== Home ======\nSee [[ops:restart]]."}
-    with running_wiki(tmp_path, pages, userewrite=2) as wiki:
+    with running_wiki(tmp_path, pages, userewrite=userewrite) as wiki:
         with make_connector(wiki) as connector:
             document = connector.fetch(DocumentRef("start", "1@x"))
-        assert document.url == f"{wiki.base_url}doku.php/start"
-        assert f'href="{wiki.base_url}doku.php/ops:restart"' in document.body
+        assert document.url == wiki.base_url + form.format(page="start")
+        assert f'href="{wiki.base_url}{form.format(page="ops:restart")}"' in document.body
         with make_connector(wiki, url_style="query") as connector:
             document = connector.fetch(DocumentRef("start", "1@x"))
         assert document.url == f"{wiki.base_url}doku.php?id=start"
@@ -148,7 +151,7 @@ def test_wrong_password_is_a_clear_error_and_never_shown(wiki: DokuWikiServer) -
         list(connector.list())
     assert "wrong user name or password" in str(caught.value)
     assert wrong not in str(caught.value) + repr(logs)
-    assert "dokuwiki.getPagelist" not in transport.methods()
+    assert not {"dokuwiki.getPagelist", "core.listPages"} & set(transport.methods())
 
 
 def test_anonymous_and_outsiders_are_told_apart(wiki: DokuWikiServer) -> None:
@@ -198,14 +201,13 @@ def test_a_page_deleted_after_the_listing_fails_alone(wiki: DokuWikiServer) -> N
 def test_login_happens_once_per_connector(wiki: DokuWikiServer) -> None:
     """Listing, fetching and polling share one session."""
     transport = CountingTransport()
-    with make_connector(wiki, transport=transport) as connector:
+    with capture_logs() as logs, make_connector(wiki, transport=transport) as connector:
         for ref in connector.list():
             connector.fetch(ref)
         connector.poll_changes(None)
-    assert (
-        transport.methods().count("dokuwiki.login") + transport.methods().count("core.login") == 1
-    )
-    assert BOT_USER  # logged in as the bot
+    logins = [m for m in transport.methods() if m in {"dokuwiki.login", "core.login"}]
+    assert len(logins) == 1
+    assert [log["user"] for log in logs if log["event"] == "dokuwiki.login"] == [BOT_USER]
 
 
 def test_an_unreachable_wiki_is_unavailable_after_bounded_retries(tmp_path: Path) -> None:
@@ -232,5 +234,19 @@ def test_a_wiki_with_its_api_off_says_so(tmp_path: Path) -> None:
             pytest.raises(SourceUnavailable, match="remote API is off") as caught,
         ):
             list(connector.list())
-    assert "dokuwiki.login" not in transport.methods()
+    assert not {"dokuwiki.login", "core.login"} & set(transport.methods())
     assert BOT_PASSWORD not in str(caught.value)
+
+
+def test_a_session_the_wiki_forgot_is_renewed_once(tmp_path: Path) -> None:
+    """The wiki lost its sessions and cookie secret (a reinstall): one new login, no error."""
+    with running_wiki(tmp_path, SAMPLE_PAGES) as wiki:
+        transport = CountingTransport()
+        with make_connector(wiki, transport=transport) as connector:
+            refs = list(connector.list())
+            for stale in [*wiki.data.glob("meta/_htcookiesalt*"), *wiki.root.glob("sessions/*")]:
+                stale.unlink()
+            document = connector.fetch(refs[0])
+        assert document.body
+        logins = [m for m in transport.methods() if m in {"dokuwiki.login", "core.login"}]
+        assert len(logins) == 2
