@@ -169,10 +169,10 @@ def cli(
     """Keep Intercom's Fin Content Library equal to your knowledge sources.
 
     syncd reads each configured source (a Markdown folder, a Confluence space export, a
-    MediaWiki), sends Intercom only the pages that changed, and removes pages whose source
-    document is gone. Exit codes: 0 ok, 1 unexpected error, 2 configuration error, 3 some
-    documents failed, 4 safety stop, 5 state database error, 6 Intercom refused the token,
-    75 Intercom unavailable, 130/143 `sync` interrupted by SIGINT/SIGTERM.
+    MediaWiki or a DokuWiki), sends Intercom only the pages that changed, and removes pages
+    whose source document is gone. Exit codes: 0 ok, 1 unexpected error, 2 configuration
+    error, 3 some documents failed, 4 safety stop, 5 state database error, 6 Intercom refused
+    the token, 75 Intercom unavailable, 130/143 `sync` interrupted by SIGINT/SIGTERM.
     """
     logsetup.configure(log_level, log_format)  # type: ignore[arg-type]
     import stamina.instrumentation
