@@ -26,7 +26,7 @@ class _Igor(BaseHTTPRequestHandler):
     seen: ClassVar[list[tuple[str, tuple[Any, ...]]]] = []
 
     def do_POST(self) -> None:
-        if not self.path.endswith("/lib/exe/xmlrpc.php"):
+        if self.path != "/wiki/lib/exe/xmlrpc.php":
             self.send_error(404)
             return
         body = self.rfile.read(int(self.headers["Content-Length"]))
@@ -99,3 +99,26 @@ def test_nothing_new_and_malformed_changes(igor: tuple[str, type[_Igor]]) -> Non
         handler.answers["wiki.getRecentChanges"] = [{"size": 3}]
         with pytest.raises(SourceUnavailable, match="without page or revision"):
             connector.poll_changes(cursor)
+
+
+def test_a_base_url_without_a_wiki_says_so(igor: tuple[str, type[_Igor]]) -> None:
+    """Neither API answers under base_url: the message asks whether it is the wiki's root."""
+    base_url, handler = igor
+    with (
+        _connector(base_url + "not-the-wiki/") as connector,
+        pytest.raises(SourceUnavailable, match=r"where doku\.php lives") as caught,
+    ):
+        list(connector.list())
+    assert PASSWORD not in str(caught.value)
+    assert handler.seen == []  # nothing reached the XML-RPC endpoint, no login was sent
+
+
+def test_the_dry_run_plan_names_revisions(igor: tuple[str, type[_Igor]]) -> None:
+    """describe_change words a version change as the wiki's revisions."""
+    with _connector(igor[0]) as connector:
+        assert connector.describe_change("1796592765@aa", "1796592801@bb") == (
+            "revision 1796592765 -> 1796592801"
+        )
+        assert connector.describe_change("1796592765@aa", "1796592765@bb") == (
+            "revision 1796592765, text changed within the same second"
+        )
