@@ -42,18 +42,19 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Mapping
-from typing import Literal
+from collections.abc import Collection, Iterable
+from typing import TYPE_CHECKING, Literal
 
 import structlog
 
 from syncd import metrics
-from syncd.config.loading import SourceConfig
 from syncd.errors import SafetyStop
-from syncd.publisher import Publisher
 from syncd.state.models import utcnow
-from syncd.state.tracker import DELETION_WINDOW, Known, Tracker
-from syncd.sync.plan import PlanItem, RunReport, describe_tally, ordered
+from syncd.state.tracker import DELETION_WINDOW, Known
+from syncd.sync.plan import PlanItem, describe_tally, ordered
+
+if TYPE_CHECKING:
+    from syncd.sync.context import RunContext
 
 log = structlog.get_logger(__name__)
 
@@ -104,28 +105,36 @@ def uncertain(known: Known) -> bool:
 class Deletions:
     """Plans, guards and makes the removals of one run of one source.
 
-    ``count`` is the run's outcome counter (report, metrics, progress); with ``dry_run``
-    every removal becomes a plan item and nothing is sent or recorded.
+    Every outcome is counted with the run's; on a dry run every removal becomes a plan item
+    and nothing is sent or recorded.
     """
 
-    def __init__(
-        self,
-        *,
-        source: SourceConfig,
-        tracker: Tracker,
-        publisher: Publisher,
-        report: RunReport,
-        count: Callable[[str], None],
-        dry_run: bool,
-        allow_mass_delete: bool,
-    ) -> None:
-        self.source = source
-        self.tracker = tracker
-        self.publisher = publisher
-        self.report = report
-        self.count = count
-        self.dry_run = dry_run
-        self.allow_mass_delete = allow_mass_delete
+    def __init__(self, run: RunContext) -> None:
+        self.run = run
+
+    def remove(self, gone: list[Known], held: int) -> None:
+        """Plan every removal of the run, weigh the total, then remove (see the docstring).
+
+        ``gone``: the rows of documents no longer listed; ``held``: the pages held before the
+        run. Raises :class:`~syncd.errors.SafetyStop` with nothing deleted when too many go.
+        """
+        run = self.run
+        removals = self.plan(gone)
+        run.left_behind = []
+        # On a full resync Intercom's page list is the truth about what exists.
+        held = max(held, len(run.remote))
+        listed = len(run.listed)
+        if run.dry_run:
+            # The plan shows every removal, and then that the run would be refused.
+            self.apply(removals)
+            self.check(held=held, removals=removals, listed=listed)
+        else:
+            try:
+                self.check(held=held, removals=removals, listed=listed)
+            except SafetyStop:
+                self.keep(removals)
+                raise
+            self.apply(removals)
 
     # -- the safety stop -------------------------------------------------------------------
 
@@ -134,14 +143,14 @@ class Deletions:
         deleting = len(removals)
         if deleting == 0:
             return
-        if self.allow_mass_delete:
-            if not self.dry_run:
-                self.tracker.allow_mass_delete()  # the operator's yes ends the window
+        if self.run.options.allow_mass_delete:
+            if not self.run.dry_run:
+                self.run.tracker.allow_mass_delete()  # the operator's yes ends the window
             return
-        fraction = self.source.max_delete_fraction
-        allowance = self.source.delete_allowance
+        fraction = self.run.source.max_delete_fraction
+        allowance = self.run.source.delete_allowance
         why = describe_tally(ordered(Counter(r.reason for r in removals)))
-        recent = self.tracker.deleted_since(utcnow() - DELETION_WINDOW)
+        recent = self.run.tracker.deleted_since(utcnow() - DELETION_WINDOW)
         total, base = deleting + recent, held + recent
         if listed == 0 and held > 0:
             reason = f"it lists no documents but {held} pages are published"
@@ -160,29 +169,23 @@ class Deletions:
         else:
             return
         raise SafetyStop(
-            f"source {self.source.name!r}: refusing to delete: {reason}; nothing was deleted. "
+            f"source {self.run.source.name!r}: refusing to delete: {reason}; nothing was deleted. "
             "If this is intended, run again with --allow-mass-delete"
         )
 
     # -- planning --------------------------------------------------------------------------
 
-    def plan(
-        self,
-        *,
-        gone: Iterable[Known],
-        left_behind: Iterable[Removal],
-        claimed: Mapping[str, str],
-        source_id: int | None,
-        remote: Mapping[str, str] | None,
-        listed: Collection[str],
-    ) -> list[Removal]:
+    def plan(self, gone: Iterable[Known]) -> list[Removal]:
         """Every page this run removes, with its reason; nothing is sent or recorded here.
 
-        ``claimed`` maps external ids written this run to their documents; ``remote`` is our
-        source's pages in Intercom (external id -> page id) on a full resync, else None.
-        Rows of gone documents that hold no page are forgotten here (there is nothing to
-        remove), and a left-behind page another document took over stays.
+        ``gone`` are the rows of documents no longer listed; the pages left behind come from
+        the run, and so do the external ids claimed this run and, on a full resync, our
+        source's pages in Intercom. Rows of gone documents that hold no page are forgotten
+        here (there is nothing to remove), and a left-behind page another document took over
+        stays.
         """
+        run = self.run
+        claimed = run.claims.taken
         removals: list[Removal] = []
         unsure: list[Known] = []
         for known in gone:
@@ -193,70 +196,63 @@ class Deletions:
                 unsure.append(known)
             elif known.page_id is not None:
                 removals.append(Removal("gone", known.ref_id, known.external_id, known.page_id))
-            elif not self.dry_run:
-                self.tracker.record_deleted(known.ref_id)
+            elif not run.dry_run:
+                run.tracker.record_deleted(known.ref_id)
         if unsure:
-            removals.extend(self._uncertain(unsure, claimed, source_id, remote))
-        for page in left_behind:
+            removals.extend(self._uncertain(unsure))
+        for page in run.left_behind:
             if page.external_id not in claimed:
                 removals.append(page)
-            elif page.kind == "excluded" and page.version is not None and not self.dry_run:
+            elif page.kind == "excluded" and page.version is not None and not run.dry_run:
                 # Another document publishes under this external id now: the page is its.
-                self.tracker.record_excluded(page.ref_id, page.version)
-        if remote is not None:
-            removals.extend(self._orphans(remote, listed, claimed, removals))
+                run.tracker.record_excluded(page.ref_id, page.version)
+        if run.full_resync:
+            removals.extend(self._orphans(removals))
         return removals
 
-    def _uncertain(
-        self,
-        unsure: list[Known],
-        claimed: Mapping[str, str],
-        source_id: int | None,
-        remote: Mapping[str, str] | None,
-    ) -> list[Removal]:
-        if self.dry_run:  # a dry run does not look: it says what it would check
+    def _uncertain(self, unsure: list[Known]) -> list[Removal]:
+        run = self.run
+        if run.dry_run:  # a dry run does not look: it says what it would check
             return [Removal("gone", k.ref_id, k.external_id, None) for k in unsure]
-        pages = remote if remote is not None else self.remote_pages(source_id)
+        pages = run.remote if run.full_resync else self.remote_pages()
         found = []
         for known in unsure:
             page_id = pages.get(known.external_id or "")
-            if page_id is not None and known.external_id not in claimed:
+            if page_id is not None and known.external_id not in run.claims.taken:
                 found.append(Removal("gone", known.ref_id, known.external_id, page_id))
             else:
-                self.tracker.record_deleted(known.ref_id)
+                run.tracker.record_deleted(known.ref_id)
         return found
 
-    def _orphans(
-        self,
-        remote: Mapping[str, str],
-        listed: Collection[str],
-        claimed: Mapping[str, str],
-        planned: list[Removal],
-    ) -> list[Removal]:
-        if self.report.failed:
+    def _orphans(self, planned: list[Removal]) -> list[Removal]:
+        run = self.run
+        if run.report.failed:
             # A failed document's external id may be one we cannot see; deleting on a guess
             # could remove a page that still exists at the source.
             log.warning(
                 "resync.orphans_skipped",
-                source=self.source.name,
+                source=run.source.name,
                 reason="documents failed this run",
             )
             return []
+        claimed = run.claims.taken
         ours = set(claimed) | {
-            k.external_id for k in self.tracker.iter_known() if k.external_id and k.ref_id in listed
+            k.external_id
+            for k in run.tracker.iter_known()
+            if k.external_id and k.ref_id in run.listed
         }
         already = {r.page_id for r in planned} | {r.external_id for r in planned}
         return [
             Removal("orphan", external_id, external_id, page_id)
-            for external_id, page_id in sorted(remote.items())
+            for external_id, page_id in sorted(run.remote.items())
             if external_id not in ours and page_id not in already and external_id not in already
         ]
 
-    def remote_pages(self, source_id: int | None) -> dict[str, str]:
+    def remote_pages(self) -> dict[str, str]:
         """Our Content Import Source's pages in Intercom: external id -> page id."""
-        if source_id is None:
+        if self.run.source_id is None:
             return {}
-        pages = self.publisher.list_pages(source_id)
+        pages = self.run.publisher.list_pages(self.run.source_id)
         return {page.external_id: page.id for page in pages if page.external_id is not None}
 
     def keep(self, removals: Iterable[Removal]) -> None:
@@ -266,11 +262,11 @@ class Deletions:
         document's row already names its new page. Each is kept as a row of its own that no
         listing names, so a later run removes it as gone, behind the safety stop again.
         """
-        if self.dry_run:
+        if self.run.dry_run:
             return
         for removal in removals:
             if removal.kind == "renamed" and removal.page_id and removal.external_id:
-                self.tracker.record_written(
+                self.run.tracker.record_written(
                     f"{removal.ref_id} (left behind by a rename from {removal.external_id})",
                     external_id=removal.external_id,
                     version="",
@@ -278,15 +274,15 @@ class Deletions:
                     page_id=removal.page_id,
                     title="",
                 )
-        self.tracker.flush()
+        self.run.tracker.flush()
 
     # -- removing --------------------------------------------------------------------------
 
     def apply(self, removals: list[Removal]) -> None:
         """Remove each page (or, in a dry run, plan it) and record it; tallied by reason."""
         for removal in removals:
-            if self.dry_run:
-                self.report.plan.append(
+            if self.run.dry_run:
+                self.run.report.plan.append(
                     PlanItem(
                         "delete", removal.ref_id, removal.external_id, None, removal.describe()
                     )
@@ -295,21 +291,21 @@ class Deletions:
                 assert removal.page_id is not None, removal
                 log.debug(
                     "document.deleting",
-                    source=self.source.name,
+                    source=self.run.source.name,
                     ref=removal.ref_id,
                     reason=removal.reason,
                 )
-                self.publisher.delete_page(removal.page_id)
+                self.run.publisher.delete_page(removal.page_id)
                 self._record(removal)
-                metrics.PAGES_DELETED.labels(self.source.name, removal.kind).inc()
-            deletions = self.report.deletions
+                metrics.PAGES_DELETED.labels(self.run.source.name, removal.kind).inc()
+            deletions = self.run.report.deletions
             deletions[removal.reason] = deletions.get(removal.reason, 0) + 1
-            self.count("deleted")
-        self.report.deletions = ordered(self.report.deletions)
+            self.run.outcomes.count("deleted")
+        self.run.report.deletions = ordered(self.run.report.deletions)
 
     def _record(self, removal: Removal) -> None:
         if removal.kind == "gone":
-            self.tracker.record_deleted(removal.ref_id)
+            self.run.tracker.record_deleted(removal.ref_id)
         elif removal.kind == "excluded" and removal.version is not None:
-            self.tracker.record_excluded(removal.ref_id, removal.version)
+            self.run.tracker.record_excluded(removal.ref_id, removal.version)
         # renamed: the row was rewritten with its new page; orphan: there was no row.

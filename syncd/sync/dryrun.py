@@ -11,26 +11,21 @@ short diff of the readable text (see :func:`syncd.sync.plan.text_diff`).
 
 from __future__ import annotations
 
-from syncd.connectors.base import Connector, DocumentRef
-from syncd.publisher import Publisher
+from syncd.connectors.base import DocumentRef
 from syncd.render import content
 from syncd.state.tracker import Known
-from syncd.sync.outcomes import Outcomes
+from syncd.sync.context import RunContext
 from syncd.sync.plan import PlanItem, text_diff
 
 
 def plan_write(
+    run: RunContext,
     action: str,
     ref: DocumentRef,
     payload: content.Payload,
     previous: Known | None,
     known: Known | None,
     *,
-    connector: Connector,
-    publisher: Publisher,
-    outcomes: Outcomes,
-    full_resync: bool,
-    rerender: bool,
     renamed_from: str | None = None,
 ) -> None:
     """Add the plan item of a write to the report, and count it."""
@@ -38,28 +33,28 @@ def plan_write(
         reason = f"renamed from {renamed_from}"
     elif known is None:
         reason = "new document"
-    elif full_resync:
+    elif run.full_resync:
         reason = "full resync"
     elif known.failed:
         reason = "previous attempt failed"
     elif known.version != ref.version:
-        reason = _changed(connector, outcomes, known.version, ref.version)
-    elif rerender:
+        reason = _changed(run, known.version, ref.version)
+    elif run.rerender:
         reason = f"rendering changed (converter version {content.CONVERTER_VERSION})"
     else:
         reason = "not published yet"
     diff = None
     if action == "update" and previous is not None and previous.page_id:
-        old_html = publisher.get_page_html(previous.page_id)
+        old_html = run.publisher.get_page_html(previous.page_id)
         if old_html is not None:
             diff = text_diff(
                 content.html_to_text(old_html),
                 content.html_to_text(payload.html),
                 name=payload.title,
             )
-    if outcomes.debug:
-        outcomes.log.debug("document.planned", ref=ref.id, action=action, reason=reason)
-    outcomes.report.plan.append(
+    if run.debug:
+        run.log.debug("document.planned", ref=ref.id, action=action, reason=reason)
+    run.report.plan.append(
         PlanItem(
             "create" if action == "create" else "update",
             ref.id,
@@ -69,15 +64,15 @@ def plan_write(
             diff,
         )
     )
-    outcomes.count("created" if action == "create" else "updated")
+    run.outcomes.count("created" if action == "create" else "updated")
 
 
-def _changed(connector: Connector, outcomes: Outcomes, old: str | None, new: str) -> str:
+def _changed(run: RunContext, old: str | None, new: str) -> str:
     """The reason of a re-versioned document, in the connector's words."""
     described = None
     if old is not None:
         try:
-            described = connector.describe_change(old, new)
+            described = run.connector.describe_change(old, new)
         except Exception:  # a wording is never worth failing a plan over
-            outcomes.log.debug("document.describe_change_failed", exc_info=True)
+            run.log.debug("document.describe_change_failed", exc_info=True)
     return f"content changed ({described or 'new version at the source'})"

@@ -30,7 +30,8 @@ are removed, behind the safety stop, by :mod:`syncd.sync.deletes`. The listing a
 the tracker live in :mod:`syncd.sync.listing`, fetching and rendering a document in
 :mod:`syncd.sync.fetching`, the write pool in :mod:`syncd.sync.writes`, the dry-run plan item of
 a write in :mod:`syncd.sync.dryrun`, and the counting of each document's outcome in
-:mod:`syncd.sync.outcomes`.
+:mod:`syncd.sync.outcomes`. Each of them is handed the one :class:`~syncd.sync.context.RunContext`
+of the run: the source, options, collaborators, report and what the run learned so far.
 
 An *incremental run* (``SyncOptions.only``, a trigger's change set) looks up just the named
 documents instead of listing the source, and counts every other tracked document as still
@@ -43,47 +44,27 @@ change-to-write time measured on each write.
 from __future__ import annotations
 
 import concurrent.futures as cf
-import dataclasses
-import logging
 import threading
 import time
 from collections.abc import Iterable
 
-import structlog
-
 from syncd.config.loading import SourceConfig
-from syncd.connectors.base import (
-    ChangeSet,
-    Connector,
-    Document,
-    DocumentRef,
-)
-from syncd.errors import ExitCode, SafetyStop
+from syncd.connectors.base import Connector, Document, DocumentRef
+from syncd.errors import ExitCode
 from syncd.publisher import Publisher
 from syncd.render import content
-from syncd.state.freshness import Freshness
 from syncd.state.tracker import Known, Tracker
-from syncd.sync.claims import ClaimConflict, Claims
-from syncd.sync.deletes import Deletions, Removal, uncertain
+from syncd.sync.claims import ClaimConflict
+from syncd.sync.context import DEFAULT_MAX_PAGE_BYTES, RunContext, SyncOptions
+from syncd.sync.deletes import Deletions, uncertain
 from syncd.sync.dryrun import plan_write
-from syncd.sync.fetching import DEFAULT_MAX_PAGE_BYTES, fetch, render
-from syncd.sync.listing import Listing, diff, list_source, unchanged
-from syncd.sync.outcomes import Outcomes
+from syncd.sync.fetching import fetch, render
+from syncd.sync.listing import diff, list_source, unchanged
 from syncd.sync.plan import RunReport
-from syncd.sync.progress import NullProgress, Progress
+from syncd.sync.progress import Progress
 from syncd.sync.writes import Write, WritePool
 
-log = structlog.get_logger(__name__)
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class SyncOptions:
-    """How a run treats what it finds."""
-
-    full_resync: bool = False
-    dry_run: bool = False
-    allow_mass_delete: bool = False
-    only: ChangeSet | None = None  # an incremental run of these documents (see the docstring)
+__all__ = ["SourceSync", "SyncOptions"]
 
 
 class SourceSync:
@@ -102,82 +83,45 @@ class SourceSync:
         progress: Progress | None = None,
         max_page_bytes: int = DEFAULT_MAX_PAGE_BYTES,
     ) -> None:
-        self.source = source
-        self.max_page_bytes = max_page_bytes
-        self.connector = connector
-        self.tracker = tracker
-        self.publisher = publisher
-        self.options = options
-        self.max_concurrency = max_concurrency
-        self.stop = stop or threading.Event()
-        self.progress: Progress = progress or NullProgress()
-        self.report = RunReport(source=source.name, dry_run=options.dry_run)
-        self.log = log.bind(source=source.name)
-        self.outcomes = Outcomes(
-            source=source.name,
-            report=self.report,
-            tracker=tracker,
-            progress=self.progress,
-            dry_run=options.dry_run,
-            log=self.log,
-            # Asked once: a decision per document is logged only at DEBUG, and a no-op run of
-            # a large source should not build 100,000 events to throw them away.
-            debug=logging.getLogger(__name__).isEnabledFor(logging.DEBUG),
-        )
-        self._source_id: int | None = tracker.intercom_source_id
-        self.claims = Claims(failed=self.outcomes.failed)
-        # Pages a document left behind (its external id changed, or it became excluded). They
-        # are removed after every write, unless another document took their external id over.
-        self._left_behind: list[Removal] = []
-        # The ref ids an incremental run may delete: named deleted, and not found by lookup.
-        self._deleted: frozenset[str] | None = None
-        # Pages published by another renderer are rendered again, whatever their versions.
-        self._rerender = tracker.converter_version != content.CONVERTER_VERSION
-        self.freshness = Freshness(source.name, tracker, recording=not options.dry_run)
-        self.deletes = Deletions(
+        self.context = RunContext(
             source=source,
+            options=options,
+            connector=connector,
             tracker=tracker,
             publisher=publisher,
-            report=self.report,
-            count=self.outcomes.count,
-            dry_run=options.dry_run,
-            allow_mass_delete=options.allow_mass_delete,
+            max_concurrency=max_concurrency,
+            stop=stop,
+            progress=progress,
+            max_page_bytes=max_page_bytes,
         )
+        self.deletes = Deletions(self.context)
+
+    @property
+    def report(self) -> RunReport:
+        """What the run did so far: complete once :meth:`run` returned."""
+        return self.context.report
 
     # -- the run ---------------------------------------------------------------------------
 
     def run(self) -> RunReport:
         """List, diff, write and delete; the report holds the outcome."""
+        run = self.context
+        report, tracker = run.report, run.tracker
         started = time.monotonic()
         fingerprint: str | None = None
         try:
-            fingerprint = self.connector.fingerprint()
-            if fingerprint is not None and unchanged(
-                fingerprint,
-                source=self.source,
-                tracker=self.tracker,
-                outcomes=self.outcomes,
-                full_resync=self.options.full_resync,
-                rerender=self._rerender,
-            ):
-                return self.report
-            listed, self._deleted = list_source(
-                self.connector, self.options.only, self.outcomes, self.source.connector
-            )
-            self.report.listed = len(listed)
-            found = diff(
-                listed,
-                tracker=self.tracker,
-                outcomes=self.outcomes,
-                deleted=self._deleted,
-                full_resync=self.options.full_resync,
-                rerender=self._rerender,
-            )
+            fingerprint = run.connector.fingerprint()
+            if fingerprint is not None and unchanged(run, fingerprint):
+                return report
+            run.listed, run.deleted = list_source(run)
+            report.listed = len(run.listed)
+            found = diff(run, run.listed)
             known, gone = found.known, found.gone
-            self.progress.start(self.source.name, found.fetching + len(gone))
+            run.progress.start(run.source.name, found.fetching + len(gone))
             if self._must_contact_intercom(found.fetching, gone):
                 self._ensure_source()
-            remote = self.deletes.remote_pages(self._source_id) if self.options.full_resync else {}
+            if run.full_resync:
+                run.remote = self.deletes.remote_pages()
             # Rows that know their page win: a run killed after an upsert but before its
             # record can leave a second row with the same external id and no page id.
             by_external = {
@@ -188,94 +132,61 @@ class SourceSync:
             # Built as they are fetched: a first sync of a large source holds no second list.
             to_fetch = (
                 DocumentRef(ref_id, version)
-                for ref_id, version in listed.items()
+                for ref_id, version in run.listed.items()
                 if version is not None
             )
-            self._write_all(to_fetch, known, by_external, listed, remote)
-            if not self.stop.is_set():
-                self._remove(gone, found.held, listed, remote)
+            self._write_all(to_fetch, known, by_external)
+            if not run.stop.is_set():
+                self.deletes.remove(gone, found.held)
             else:
-                self.deletes.keep(self._left_behind)
+                self.deletes.keep(run.left_behind)
         finally:
-            self.outcomes.flush_versions()
-            self.tracker.flush()
-            self.freshness.save()
-            self.report.duration = time.monotonic() - started
-            self.progress.finish(self.source.name)
-        self.report.stopped = self.stop.is_set()
-        if self.report.failed:
-            self.report.exit_code = ExitCode.PARTIAL
+            run.flush()
+            report.duration = time.monotonic() - started
+            run.progress.finish(run.source.name)
+        report.stopped = run.stop.is_set()
+        if report.failed:
+            report.exit_code = ExitCode.PARTIAL
         elif (
             fingerprint is not None
-            and not self.report.stopped
-            and not self.options.dry_run
-            and not self.incremental
+            and not report.stopped
+            and not run.dry_run
+            and not run.incremental
         ):
             # Every document of this listing was handled: an equal listing is a no-op.
-            self.tracker.set_fingerprint(fingerprint)
-        if self._rerender and not (self.report.stopped or self.options.dry_run or self.incremental):
+            tracker.set_fingerprint(fingerprint)
+        if run.rerender and not (report.stopped or run.dry_run or run.incremental):
             # Every listed document was rendered by this converter (failed ones are fetched
             # again next run anyway).
-            self.tracker.set_converter_version(content.CONVERTER_VERSION)
-        return self.report
-
-    @property
-    def incremental(self) -> bool:
-        """Whether this run syncs only the documents a change set named."""
-        return self._deleted is not None
-
-    def _remove(
-        self, gone: list[Known], held: int, listed: Listing, remote: dict[str, str]
-    ) -> None:
-        """Plan every removal of the run, weigh the total, then remove (see syncd.sync.deletes)."""
-        removals = self.deletes.plan(
-            gone=gone,
-            left_behind=self._left_behind,
-            claimed=self.claims.taken,
-            source_id=self._source_id,
-            remote=remote if self.options.full_resync else None,
-            listed=listed,
-        )
-        self._left_behind = []
-        # On a full resync Intercom's page list is the truth about what exists.
-        held = max(held, len(remote))
-        if self.options.dry_run:
-            # The plan shows every removal, and then that the run would be refused.
-            self.deletes.apply(removals)
-            self.deletes.check(held=held, removals=removals, listed=len(listed))
-        else:
-            try:
-                self.deletes.check(held=held, removals=removals, listed=len(listed))
-            except SafetyStop:
-                self.deletes.keep(removals)
-                raise
-            self.deletes.apply(removals)
+            tracker.set_converter_version(content.CONVERTER_VERSION)
+        return report
 
     def _must_contact_intercom(self, fetching: int, gone: list[Known]) -> bool:
         # A run with nothing to send makes no request at all: that is the common case.
-        if self.options.dry_run:
+        run = self.context
+        if run.dry_run:
             return False
         return bool(
-            self.options.full_resync
+            run.full_resync
             or fetching
             or any(k.page_id or uncertain(k) for k in gone)
-            or self.tracker.url != self.source.url
-            or self.tracker.status != self.source.status
+            or run.tracker.url != run.source.url
+            or run.tracker.status != run.source.status
         )
 
     def _ensure_source(self) -> None:
-        source_id = self.publisher.ensure_source(
-            stored_id=self.tracker.intercom_source_id,
-            url=self.source.url,
-            status=self.source.status,
+        run = self.context
+        tracker, source = run.tracker, run.source
+        source_id = run.publisher.ensure_source(
+            stored_id=tracker.intercom_source_id, url=source.url, status=source.status
         )
-        if (source_id, self.source.url, self.source.status) != (
-            self.tracker.intercom_source_id,
-            self.tracker.url,
-            self.tracker.status,
+        if (source_id, source.url, source.status) != (
+            tracker.intercom_source_id,
+            tracker.url,
+            tracker.status,
         ):
-            self.tracker.set_intercom_source(source_id, self.source.url, self.source.status)
-        self._source_id = source_id
+            tracker.set_intercom_source(source_id, source.url, source.status)
+        run.source_id = source_id
 
     # -- writes ----------------------------------------------------------------------------
 
@@ -284,50 +195,32 @@ class SourceSync:
         to_fetch: Iterable[DocumentRef],
         known: dict[str, Known],
         by_external: dict[str, Known],
-        listed: Listing,
-        remote: dict[str, str],
     ) -> None:
-        writes = WritePool(
-            pool=cf.ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="publish"),
-            max_concurrency=self.max_concurrency,
-            source_id=self._source_id,
-            tracker=self.tracker,
-            publisher=self.publisher,
-            outcomes=self.outcomes,
-            freshness=self.freshness,
-            left_behind=self._left_behind.append,
-        )
-        with writes:  # a failure still counts what Intercom has (see WritePool.__exit__)
+        run = self.context
+        pool = cf.ThreadPoolExecutor(run.max_concurrency, thread_name_prefix="publish")
+        with WritePool(run, pool) as writes:  # a failure still counts what Intercom has
             for ref in to_fetch:
-                if self.stop.is_set() or writes.fatal is not None:
+                if run.stop.is_set() or writes.fatal is not None:
                     break
-                listed[ref.id] = None  # the ref holds the version now (see Listing)
+                run.listed[ref.id] = None  # the ref holds the version now (see Listing)
                 row = known.get(ref.id)
-                document = fetch(
-                    self.connector,
-                    ref,
-                    row,
-                    outcomes=self.outcomes,
-                    left_behind=self._left_behind.append,
-                )
+                document = fetch(run, ref, row)
                 if row is not None:
                     # Only a tracked document can hold an external id another one wants.
-                    self.claims.settle(ref.id)
+                    run.claims.settle(ref.id)
                 if document is None:
                     continue
-                write = self._prepare(ref, row, document, by_external, listed, remote)
+                write = self._prepare(ref, row, document, by_external)
                 if write is not None:
                     writes.queue(write)
-            for ref, document in self.claims.deferred:
-                if self.stop.is_set() or writes.fatal is not None:
+            for ref, document in run.claims.deferred:
+                if run.stop.is_set() or writes.fatal is not None:
                     break
-                write = self._prepare(
-                    ref, known.get(ref.id), document, by_external, listed, remote, final=True
-                )
+                write = self._prepare(ref, known.get(ref.id), document, by_external, final=True)
                 if write is not None:
                     writes.queue(write)
             writes.finish()
-            self.tracker.flush()
+            run.tracker.flush()
         if writes.fatal is not None:
             raise writes.fatal
 
@@ -337,39 +230,33 @@ class SourceSync:
         known: Known | None,
         document: Document,
         by_external: dict[str, Known],
-        listed: Listing,
-        remote: dict[str, str],
         *,
         final: bool = False,
     ) -> Write | None:
+        run = self.context
         wanted = document.external_id or ref.id
         owner = by_external.get(wanted)
         if owner is None and wanted != ref.id:
             # An explicit external id may belong to a document that did not change, whose
             # row is not in this run's snapshot.
-            owner = self.tracker.holder_of(wanted)
+            owner = run.tracker.holder_of(wanted)
             if owner is not None:
                 by_external[wanted] = owner
         try:
-            external_id = self.claims.claim(ref, document, owner, listed, final=final)
+            external_id = run.claims.claim(ref, document, owner, run.listed, final=final)
         except ClaimConflict as exc:
-            self.outcomes.fail(ref.id, str(exc))
+            run.fail(ref.id, str(exc))
             return None
         if external_id is None:
             return None
         takeover = owner is not None and owner.ref_id != ref.id
         # A renamed document's old row goes; a row still listed keeps its own document.
         replaces = (
-            owner.ref_id if owner is not None and takeover and owner.ref_id not in listed else None
+            owner.ref_id
+            if owner is not None and takeover and owner.ref_id not in run.listed
+            else None
         )
-        payload = render(
-            ref,
-            document,
-            external_id,
-            source=self.source,
-            max_page_bytes=self.max_page_bytes,
-            outcomes=self.outcomes,
-        )
+        payload = render(run, ref, document, external_id)
         if payload is None:
             return None
         digest = payload.digest()
@@ -384,27 +271,15 @@ class SourceSync:
             published
             and previous is not None
             and previous.payload_hash == digest
-            and not self.options.full_resync
+            and not run.full_resync
             and not takeover
             and stale is None
         ):
-            self.outcomes.unchanged(ref)
+            run.unchanged(ref)
             return None
-        action = "update" if published or external_id in remote else "create"
-        if self.options.dry_run:
-            plan_write(
-                action,
-                ref,
-                payload,
-                previous,
-                known,
-                connector=self.connector,
-                publisher=self.publisher,
-                outcomes=self.outcomes,
-                full_resync=self.options.full_resync,
-                rerender=self._rerender,
-                renamed_from=replaces,
-            )
+        action = "update" if published or external_id in run.remote else "create"
+        if run.dry_run:
+            plan_write(run, action, ref, payload, previous, known, renamed_from=replaces)
             return None
         pending = not takeover and (known is None or known.page_id is None)
         return Write(ref, payload, digest, action, replaces, stale, pending, document.changed_at)

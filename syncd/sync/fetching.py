@@ -9,16 +9,13 @@ A fetch cut short because the run is stopping settles nothing.
 
 Rendering turns a document into the payload of its page (see :mod:`syncd.render.content`); a
 document that cannot be rendered fails alone, and so does a page whose HTML is larger than
-the limit (``intercom.max_page_bytes``), at its final version.
+the limit (``intercom.max_page_bytes``, :data:`~syncd.sync.context.DEFAULT_MAX_PAGE_BYTES` by
+default), at its final version.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from syncd.config.loading import SourceConfig
 from syncd.connectors.base import (
-    Connector,
     Document,
     DocumentError,
     DocumentExcluded,
@@ -29,13 +26,9 @@ from syncd.connectors.base import (
 from syncd.errors import Interrupted
 from syncd.render import content
 from syncd.state.tracker import Known
+from syncd.sync.context import RunContext
 from syncd.sync.deletes import Removal
-from syncd.sync.outcomes import Outcomes
 from syncd.sync.plan import PlanItem
-
-#: The largest rendered page sent (bytes of HTML), unless ``intercom.max_page_bytes`` says
-#: otherwise: far above real pages, and a bound on what one page costs in memory.
-DEFAULT_MAX_PAGE_BYTES = 2_000_000
 
 
 def too_large(size: int, limit: int) -> str:
@@ -46,78 +39,59 @@ def too_large(size: int, limit: int) -> str:
     )
 
 
-def fetch(
-    connector: Connector,
-    ref: DocumentRef,
-    known: Known | None,
-    *,
-    outcomes: Outcomes,
-    left_behind: Callable[[Removal], None],
-) -> Document | None:
+def fetch(run: RunContext, ref: DocumentRef, known: Known | None) -> Document | None:
     """The document, or None when its fetch settled it (see the module docstring)."""
     try:
-        return connector.fetch(ref)
+        return run.connector.fetch(ref)
     except DocumentExcluded as exc:
-        _exclude(ref, known, exc, outcomes, left_behind)
+        _exclude(run, ref, known, exc)
     except (DocumentTooLarge, DocumentUnreadable) as exc:
-        outcomes.fail(ref.id, str(exc), final_version=ref.version)
+        run.fail(ref.id, str(exc), final_version=ref.version)
     except DocumentError as exc:
-        outcomes.fail(ref.id, str(exc))
+        run.fail(ref.id, str(exc))
     except Interrupted:
         pass  # the run is stopping (see syncd.net.deadline); the next run fetches it
     except Exception as exc:  # a connector bug must fail its document, not the run
-        outcomes.log.exception("document.fetch_crashed", ref=ref.id)
-        outcomes.fail(ref.id, f"{type(exc).__name__}: {exc}")
+        run.log.exception("document.fetch_crashed", ref=ref.id)
+        run.fail(ref.id, f"{type(exc).__name__}: {exc}")
     return None
 
 
 def render(
-    ref: DocumentRef,
-    document: Document,
-    external_id: str,
-    *,
-    source: SourceConfig,
-    max_page_bytes: int,
-    outcomes: Outcomes,
+    run: RunContext, ref: DocumentRef, document: Document, external_id: str
 ) -> content.Payload | None:
     """The payload of a document, or None when it failed (cannot render, too large)."""
     try:
-        payload = content.render(document, external_id=external_id, settings=source)
+        payload = content.render(document, external_id=external_id, settings=run.source)
     except DocumentTooLarge as exc:  # too deep to sanitize: the same at this version
-        outcomes.fail(ref.id, str(exc), final_version=ref.version)
+        run.fail(ref.id, str(exc), final_version=ref.version)
         return None
     except Exception as exc:
-        outcomes.fail(ref.id, f"cannot render: {type(exc).__name__}: {exc}")
+        run.fail(ref.id, f"cannot render: {type(exc).__name__}: {exc}")
         return None
-    if (size := len(payload.html.encode())) > max_page_bytes:
-        outcomes.fail(ref.id, too_large(size, max_page_bytes), final_version=ref.version)
+    if (size := len(payload.html.encode())) > run.max_page_bytes:
+        run.fail(ref.id, too_large(size, run.max_page_bytes), final_version=ref.version)
         return None
     return payload
 
 
-def _exclude(
-    ref: DocumentRef,
-    known: Known | None,
-    why: DocumentExcluded,
-    outcomes: Outcomes,
-    left_behind: Callable[[Removal], None],
-) -> None:
+def _exclude(run: RunContext, ref: DocumentRef, known: Known | None, why: DocumentExcluded) -> None:
     reason = why.reason
-    if outcomes.debug:
-        outcomes.log.debug("document.excluded", ref=ref.id, reason=str(why))
-    if outcomes.dry_run:
+    if run.debug:
+        run.log.debug("document.excluded", ref=ref.id, reason=str(why))
+    if run.dry_run:
         # Named in the plan, as in the DEBUG log: nothing listed is left out without a word.
-        outcomes.report.plan.append(
+        run.report.plan.append(
             PlanItem("exclude", ref.id, None, None, f"excluded: {reason or 'excluded'} ({why})")
         )
     if known is not None and known.page_id:
         # Its page goes behind the safety stop with every other removal; the document is
         # recorded as excluded once the page is gone (see syncd.sync.deletes).
-        left_behind(
+        run.left_behind.append(
             Removal("excluded", ref.id, known.external_id, known.page_id, reason, ref.version)
         )
-    elif not outcomes.dry_run:
-        outcomes.tracker.record_excluded(ref.id, ref.version)
-    exclusions = outcomes.report.exclusions
+    elif not run.dry_run:
+        run.tracker.record_excluded(ref.id, ref.version)
+    exclusions = run.report.exclusions
     exclusions[reason or "excluded"] = exclusions.get(reason or "excluded", 0) + 1
-    outcomes.count("excluded")
+    run.outcomes.count("excluded")

@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from syncd.config.loading import SourceConfig
-from syncd.connectors.base import ChangeSet, Connector, SourceUnavailable
-from syncd.state.tracker import Known, Tracker
-from syncd.sync.outcomes import Outcomes
+from syncd.connectors.base import SourceUnavailable
+from syncd.state.tracker import Known
+from syncd.sync.context import RunContext
 
 STILL_FAILING = (
     "still failing at this version (too large or unreadable: `syncd status` says why);"
@@ -31,52 +30,44 @@ STILL_FAILING = (
 Listing = dict[str, str | None]
 
 
-def list_source(
-    connector: Connector, only: ChangeSet | None, outcomes: Outcomes, connector_name: str
-) -> tuple[Listing, frozenset[str] | None]:
+def list_source(run: RunContext) -> tuple[Listing, frozenset[str] | None]:
     """The complete listing, or the named documents'; and the ref ids it may delete.
 
     The ref ids are None unless the run is incremental (a lookup answered).
     """
+    only = run.options.only
     try:
         if only is not None and not only.everything:
-            refs = connector.lookup(sorted(only.named))
+            refs = run.connector.lookup(sorted(only.named))
             if refs is not None:
                 found: Listing = {ref.id: ref.version for ref in refs}
                 return found, only.deleted - found.keys()
-            outcomes.log.info("sync.lookup_unsupported", connector=connector_name)
-        return {ref.id: ref.version for ref in connector.list()}, None
+            run.log.info("sync.lookup_unsupported", connector=run.source.connector)
+        return {ref.id: ref.version for ref in run.connector.list()}, None
     except SourceUnavailable:
         raise
     except OSError as exc:
         raise SourceUnavailable(f"cannot list the source: {exc}") from exc
 
 
-def unchanged(
-    fingerprint: str,
-    *,
-    source: SourceConfig,
-    tracker: Tracker,
-    outcomes: Outcomes,
-    full_resync: bool,
-    rerender: bool,
-) -> bool:
+def unchanged(run: RunContext, fingerprint: str) -> bool:
     """Whether the source is as the last complete run left it; forget it when it is not."""
+    tracker, source = run.tracker, run.source
     if (
         fingerprint == tracker.fingerprint
-        and not full_resync
-        and not rerender
+        and not run.full_resync
+        and not run.rerender
         and tracker.url == source.url
         and tracker.status == source.status
     ):
         # As a listing would count them: each listed document unchanged or excluded.
         held, excluded = tracker.documents_held(), tracker.documents_excluded()
-        outcomes.report.listed = held
-        outcomes.count_many("unchanged", held - excluded)
-        outcomes.count_many("excluded", excluded)
-        outcomes.log.info("sync.listing_unchanged", fingerprint=fingerprint)
+        run.report.listed = held
+        run.outcomes.count_many("unchanged", held - excluded)
+        run.outcomes.count_many("excluded", excluded)
+        run.log.info("sync.listing_unchanged", fingerprint=fingerprint)
         return True
-    if tracker.fingerprint is not None and not outcomes.dry_run:
+    if tracker.fingerprint is not None and not run.dry_run:
         # Forgotten before anything changes: a run cut short must not be taken for a
         # complete one if the source goes back to the stored listing (a force-push back).
         tracker.set_fingerprint(None)
@@ -93,23 +84,16 @@ class Diff:
     held: int
 
 
-def diff(
-    listed: Listing,
-    *,
-    tracker: Tracker,
-    outcomes: Outcomes,
-    deleted: frozenset[str] | None,
-    full_resync: bool,
-    rerender: bool,
-) -> Diff:
+def diff(run: RunContext, listed: Listing) -> Diff:
     """Mark current documents in ``listed`` and count them; the rest is in the :class:`Diff`.
 
     The tracker's rows are streamed and only those that need work are kept: a run where
     little changed holds the listing, not a second copy of the source.
     """
+    deleted, full_resync, rerender = run.deleted, run.full_resync, run.rerender
     found = Diff(fetching=len(listed), known={}, gone=[], held=0)
     current = {"unchanged": 0, "excluded": 0}  # listed, and nothing to fetch
-    for row in tracker.iter_known():
+    for row in run.tracker.iter_known():
         found.held += row.page_id is not None
         if row.ref_id not in listed:
             if deleted is not None and row.ref_id not in deleted:
@@ -124,14 +108,14 @@ def diff(
             listed[row.ref_id] = None  # current: nothing to fetch
             found.fetching -= 1
             if row.failed_version == version:  # still failing, known without a fetch
-                outcomes.report.failures.append((row.ref_id, STILL_FAILING))
+                run.report.failures.append((row.ref_id, STILL_FAILING))
                 current["failed"] = current.get("failed", 0) + 1
                 continue
             current["excluded" if row.excluded else "unchanged"] += 1
-            if outcomes.debug:
-                outcomes.log.debug("document.unchanged", ref=row.ref_id, by="version")
+            if run.debug:
+                run.log.debug("document.unchanged", ref=row.ref_id, by="version")
     for outcome, count in current.items():
-        outcomes.count_many(outcome, count)
+        run.outcomes.count_many(outcome, count)
     return found
 
 

@@ -20,19 +20,16 @@ from __future__ import annotations
 import concurrent.futures as cf
 import dataclasses
 import queue
-from collections.abc import Callable
 from typing import Self
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from syncd.connectors.base import DocumentRef
 from syncd.errors import SyncdError
-from syncd.publisher import PageRejected, Publisher, RequestInterrupted
+from syncd.publisher import PageRejected, RequestInterrupted
 from syncd.render import content
-from syncd.state.freshness import Freshness
-from syncd.state.tracker import Tracker
+from syncd.sync.context import RunContext
 from syncd.sync.deletes import Removal
-from syncd.sync.outcomes import Outcomes
 
 # Writes are handed to the pool in batches whose first-write intents are committed together.
 _WRITE_BATCH = 32
@@ -55,26 +52,9 @@ class Write:
 class WritePool:
     """The writes of one run: queue, send on the pool, record; :attr:`fatal` stops them."""
 
-    def __init__(
-        self,
-        *,
-        pool: cf.ThreadPoolExecutor,
-        max_concurrency: int,
-        source_id: int | None,
-        tracker: Tracker,
-        publisher: Publisher,
-        outcomes: Outcomes,
-        freshness: Freshness,
-        left_behind: Callable[[Removal], None],
-    ) -> None:
+    def __init__(self, run: RunContext, pool: cf.ThreadPoolExecutor) -> None:
+        self.run = run
         self.pool = pool
-        self.max_concurrency = max_concurrency
-        self.source_id = source_id
-        self.tracker = tracker
-        self.publisher = publisher
-        self.outcomes = outcomes
-        self.freshness = freshness
-        self.left_behind = left_behind
         self.fatal: BaseException | None = None
         self._batch: list[Write] = []
         self._inflight: dict[cf.Future[str], Write] = {}
@@ -98,7 +78,7 @@ class WritePool:
     def queue(self, write: Write) -> None:
         """Add a write to the batch; a full batch is sent."""
         self._batch.append(write)
-        if len(self._batch) >= max(self.max_concurrency, _WRITE_BATCH):
+        if len(self._batch) >= max(self.run.max_concurrency, _WRITE_BATCH):
             self._submit()
 
     def finish(self) -> None:
@@ -115,7 +95,7 @@ class WritePool:
         pending = [(w.ref.id, w.payload.external_id) for w in batch if w.pending]
         if pending:
             try:
-                self.tracker.record_pending(pending)
+                self.run.tracker.record_pending(pending)
             except SQLAlchemyError as exc:
                 self.fatal = self.fatal or exc  # the batch is not sent: nothing to count
                 return
@@ -123,12 +103,13 @@ class WritePool:
             future = self.pool.submit(self._upsert, write)
             self._inflight[future] = write
             future.add_done_callback(self._finished.put)
-            if len(self._inflight) >= 2 * self.max_concurrency:
+            if len(self._inflight) >= 2 * self.run.max_concurrency:
                 self._drain(everything=False)
 
     def _upsert(self, write: Write) -> str:
-        assert self.source_id is not None
-        return self.publisher.upsert_page(source_id=self.source_id, payload=write.payload)
+        source_id = self.run.source_id
+        assert source_id is not None
+        return self.run.publisher.upsert_page(source_id=source_id, payload=write.payload)
 
     def _drain(self, *, everything: bool) -> None:
         """Record finished writes: at least one and those already done, or all of them."""
@@ -148,7 +129,7 @@ class WritePool:
         try:
             page_id = future.result()
         except PageRejected as exc:
-            self.outcomes.fail(write.ref.id, f"Intercom rejected the page: {exc}")
+            self.run.fail(write.ref.id, f"Intercom rejected the page: {exc}")
             return
         except RequestInterrupted:
             return  # the run is stopping; the next one sends it again
@@ -158,13 +139,14 @@ class WritePool:
             return
         # Counted as soon as Intercom has it, whatever becomes of its record: the summary
         # says what was sent.
+        run = self.run
         created = write.action == "create"
-        if self.outcomes.debug:
+        if run.debug:
             event = "document.created" if created else "document.updated"
-            self.outcomes.log.debug(event, ref=write.ref.id, page=page_id)
-        self.outcomes.count("created" if created else "updated")
+            run.log.debug(event, ref=write.ref.id, page=page_id)
+        run.outcomes.count("created" if created else "updated")
         try:
-            self.tracker.record_written(
+            run.tracker.record_written(
                 write.ref.id,
                 external_id=write.payload.external_id,
                 version=write.ref.version,
@@ -180,8 +162,8 @@ class WritePool:
             return
         if write.stale is not None:
             old_external_id, old_page = write.stale
-            self.left_behind(Removal("renamed", write.ref.id, old_external_id, old_page))
-        self.freshness.written(write.changed_at)
+            run.left_behind.append(Removal("renamed", write.ref.id, old_external_id, old_page))
+        run.freshness.written(write.changed_at)
 
     def abandon(self, error: BaseException) -> None:
         """The run failed with ``error``: writes not started are dropped, and those in
