@@ -1,8 +1,8 @@
 """The daemon behind `syncd run`: each source synced on its schedule, until a signal stops it.
 
 run
-    One sync of one source: a call of the *sync job* (``job(source_name, stop)``), which returns
-    when the run ended and raises when it failed. :func:`app_job` makes the job that runs
+    One sync of one source: a call of the *sync job* (a :class:`SyncJob`), which returns when
+    the run ended and raises when it failed. :func:`app_job` makes the job that runs
     :meth:`App.sync <syncd.app.App.sync>`; tests pass their own.
 tick
     A time a source's schedule fires (see :mod:`syncd.daemon.ticks`). Each source also runs once at
@@ -44,9 +44,9 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -66,18 +66,30 @@ from syncd.daemon.triggers.build import build_triggers
 from syncd.daemon.triggers.gate import RunGate
 from syncd.daemon.triggers.hooks import HookEndpoint
 from syncd.errors import ExitCode, SyncdError
-from syncd.state import replicas
 from syncd.sync.progress import Progress, make_progress
 
 if TYPE_CHECKING:
     from syncd.app import App
 
-SyncJob = Callable[..., None]
-"""Runs one source to its end; raises when the run failed. Checks the event between documents.
 
-Called as ``job(source, stop)`` for a full run, and as ``job(source, stop, changes)`` with a
-:class:`~syncd.connectors.base.ChangeSet` for a run of just the documents a trigger named.
-"""
+class SyncJob(Protocol):
+    """Runs one source to its end; raises when the run failed. Checks ``stop`` between documents.
+
+    Called as ``job(source, stop, tick=start)`` for a full run, ``start`` being when the
+    scheduled tick it serves was due (see :mod:`syncd.daemon.ticks`), or None for a run asked
+    for between ticks; and as ``job(source, stop, changes)`` with a
+    :class:`~syncd.connectors.base.ChangeSet` for a run of just the documents a trigger named.
+    """
+
+    def __call__(
+        self,
+        source: str,
+        stop: threading.Event,
+        changes: ChangeSet = ...,
+        *,
+        tick: dt.datetime | None = ...,
+    ) -> None: ...
+
 
 DEFAULT_GRACE = 30.0
 _POLL = 0.2
@@ -98,8 +110,15 @@ class RunFailed(Exception):
 def app_job(app: App, progress: Progress) -> SyncJob:
     """The sync job that runs one source through ``app.sync``."""
 
-    def job(source: str, stop: threading.Event, changes: ChangeSet = EVERYTHING) -> None:
-        tick = replicas.current_tick() if changes.everything else None
+    def job(
+        source: str,
+        stop: threading.Event,
+        changes: ChangeSet = EVERYTHING,
+        *,
+        tick: dt.datetime | None = None,
+    ) -> None:
+        if not changes.everything:
+            tick = None  # a run of named documents serves no tick
         outcome = app.sync([source], stop=stop, progress=progress, changes=changes, tick=tick)
         if any(report.stopped for report in outcome.reports):
             log.info("daemon.run_stopped", source=source)
@@ -210,7 +229,7 @@ class Daemon:
         if self._gate.enter(source, changes):
             threading.Thread(
                 target=self._drive,
-                args=(source, changes),
+                args=(source, changes, None),
                 name=f"syncd-trigger-{source}",
                 daemon=True,
             ).start()
@@ -273,20 +292,24 @@ class Daemon:
             return "shutting down"
         return self._readiness() if self._readiness is not None else None
 
-    def _run(self, source: str) -> None:
+    def _run(self, source: str, *, tick: dt.datetime | None = None) -> None:
         """A tick: a full run, unless a triggered run is going (then one follows it)."""
         if self._gate.enter(source, EVERYTHING):
-            self._drive(source, EVERYTHING)
+            self._drive(source, EVERYTHING, tick)
 
-    def _drive(self, source: str, changes: ChangeSet) -> None:
-        """Run ``source``, then the follow-ups requested meanwhile, until none is left."""
+    def _drive(self, source: str, changes: ChangeSet, tick: dt.datetime | None = None) -> None:
+        """Run ``source``, then the follow-ups requested meanwhile, until none is left.
+
+        ``tick``: the start of the scheduled tick the first run serves; follow-ups were asked
+        for, and always run.
+        """
         following: ChangeSet | None = changes
         while following is not None:
-            self._run_request(source, following)
-            replicas.set_tick(None)  # follow-ups were asked for: they always run
+            self._run_request(source, following, tick)
+            tick = None
             following = self._gate.next(source, stopping=self.stop.is_set())
 
-    def _run_request(self, source: str, changes: ChangeSet) -> None:
+    def _run_request(self, source: str, changes: ChangeSet, tick: dt.datetime | None) -> None:
         with self._changed:
             if self.stop.is_set():
                 return
@@ -294,7 +317,7 @@ class Daemon:
         try:
             if self._take_slot():
                 try:
-                    self._run_once(source, changes)
+                    self._run_once(source, changes, tick)
                 finally:
                     self._slots.release()
         finally:
@@ -311,12 +334,12 @@ class Daemon:
             return False
         return True
 
-    def _run_once(self, source: str, changes: ChangeSet = EVERYTHING) -> None:
+    def _run_once(self, source: str, changes: ChangeSet, tick: dt.datetime | None) -> None:
         started = time.monotonic()
         log.info("daemon.run_started", source=source, full=changes.everything)
         try:
             if changes.everything:
-                self._job(source, self.stop)
+                self._job(source, self.stop, tick=tick)
             else:
                 self._job(source, self.stop, changes)
         except (RunFailed, SyncdError) as exc:

@@ -11,8 +11,8 @@ misfire
     :data:`MISFIRE_GRACE_TIME` seconds late still runs; later ones wait for the next tick.
 
 Interval ticks count from a fixed point in time, so replicas of one deployment tick together
-(see :mod:`syncd.state.replicas`). Each run gets its own daemon thread, tagged with the tick it
-serves, so a tick another replica already served is skipped.
+(see :mod:`syncd.state.replicas`). Each run gets its own daemon thread, and the start of the
+tick it serves as its ``tick`` argument, so a tick another replica already served is skipped.
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ class AlignedInterval(IntervalTrigger):  # type: ignore[misc]  # APScheduler is 
 
 
 class ThreadPerRunExecutor(BaseExecutor):  # type: ignore[misc]  # APScheduler is untyped
-    """Runs each job in a new daemon thread.
+    """Runs each job in a new daemon thread, with the start of its tick as ``tick=``.
 
     APScheduler's thread pool uses non-daemon threads that the interpreter joins at exit, so a
     run that outlives the grace period would keep the process alive; a daemon thread does not.
@@ -132,12 +132,12 @@ class ThreadPerRunExecutor(BaseExecutor):  # type: ignore[misc]  # APScheduler i
 
     def _do_submit_job(self, job: Any, run_times: list[dt.datetime]) -> None:
         jitter = float(getattr(job.trigger, "jitter", None) or 0.0)
+        # A scheduled tick: a run another replica made since it was due makes it moot.
+        ticked = _Ticked(job, replicas.tick_start(run_times[-1], jitter))
 
         def target() -> None:
-            # A scheduled tick: a run another replica made since it was due makes it moot.
-            replicas.set_tick(replicas.tick_start(run_times[-1], jitter))
             try:
-                events = run_job(job, job._jobstore_alias, run_times, self._logger.name)
+                events = run_job(ticked, job._jobstore_alias, run_times, self._logger.name)
             except BaseException:  # handed to APScheduler, as its own pools do
                 _, exc, tb = sys.exc_info()
                 self._run_job_error(job.id, exc, tb)
@@ -145,3 +145,17 @@ class ThreadPerRunExecutor(BaseExecutor):  # type: ignore[misc]  # APScheduler i
                 self._run_job_success(job.id, events)
 
         threading.Thread(target=target, name=f"syncd-run-{job.id}", daemon=True).start()
+
+
+class _Ticked:
+    """A job as APScheduler's ``run_job`` reads it, with its tick added to its arguments."""
+
+    def __init__(self, job: Any, tick: dt.datetime) -> None:
+        self._job = job
+        self.kwargs = {**job.kwargs, "tick": tick}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._job, name)
+
+    def __str__(self) -> str:
+        return str(self._job)

@@ -27,7 +27,6 @@ hosts; SQLite suits one replica.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
@@ -37,19 +36,6 @@ from syncd.state.models import Run, Source
 #: The point from which interval ticks are counted, the same in every replica.
 ANCHOR = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 _DONE = ("ok", "partial")
-
-_current = threading.local()
-
-
-def set_tick(start: dt.datetime | None) -> None:
-    """Record the tick start of the run this thread is about to make (None: not a tick)."""
-    _current.start = start
-
-
-def current_tick() -> dt.datetime | None:
-    """The tick start of this thread's run, if it is a scheduled tick."""
-    start: dt.datetime | None = getattr(_current, "start", None)
-    return start
 
 
 def tick_start(scheduled: dt.datetime, jitter: float) -> dt.datetime:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -63,7 +64,9 @@ class RecordingJob:
         self.max_active = 0
         self._lock = threading.Lock()
 
-    def __call__(self, source: str, stop: threading.Event) -> None:
+    def __call__(
+        self, source: str, stop: threading.Event, *, tick: dt.datetime | None = None
+    ) -> None:
         call = Call(source, time.monotonic())
         with self._lock:
             self.calls.append(call)

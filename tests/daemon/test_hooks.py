@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import hmac
 import threading
@@ -221,7 +222,13 @@ def test_a_triggered_run_gets_the_change_set(daemons: list[Daemon]) -> None:
     seen: list[ChangeSet | None] = []
     done = threading.Event()
 
-    def job(source: str, stop: threading.Event, changes: ChangeSet | None = None) -> None:
+    def job(
+        source: str,
+        stop: threading.Event,
+        changes: ChangeSet | None = None,
+        *,
+        tick: dt.datetime | None = None,
+    ) -> None:
         seen.append(changes)
         done.set()
 

@@ -96,7 +96,7 @@ def test_a_failed_outcome_is_logged_with_its_exit_code(
 ) -> None:
     """A run that ends with a non-zero exit code is logged with that code and its error."""
 
-    def job(source: str, stop: threading.Event) -> None:
+    def job(source: str, stop: threading.Event, *, tick: dt.datetime | None = None) -> None:
         raise error
 
     with capture_logs() as logs:
@@ -128,7 +128,7 @@ def test_a_run_outliving_the_grace_period_exits_one(start_daemon: StartDaemon) -
     """A run that ignores the stop event is abandoned after the grace period, with exit 1."""
     release = threading.Event()
 
-    def stubborn(source: str, stop: threading.Event) -> None:
+    def stubborn(source: str, stop: threading.Event, *, tick: dt.datetime | None = None) -> None:
         release.wait(10)
 
     with capture_logs() as logs:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -113,7 +114,7 @@ def test_readyz_says_shutting_down_while_runs_drain(start_daemon: StartDaemon) -
     """Once stopping, /readyz answers 503 'shutting down' while /healthz stays 200."""
     entered, release = threading.Event(), threading.Event()
 
-    def slow(source: str, stop: threading.Event) -> None:
+    def slow(source: str, stop: threading.Event, *, tick: dt.datetime | None = None) -> None:
         entered.set()
         release.wait(5)
 

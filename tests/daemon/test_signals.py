@@ -27,7 +27,7 @@ DAEMON_SCRIPT = textwrap.dedent(
     mode, grace = sys.argv[1], float(sys.argv[2])
     structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
 
-    def job(source, stop):
+    def job(source, stop, *, tick=None):
         print("running", flush=True)
         if mode == "stubborn":
             time.sleep(60)
