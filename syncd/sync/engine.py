@@ -25,12 +25,13 @@ Rules it keeps:
   writes run on a pool of ``max_concurrency`` threads sharing the publisher's rate budget.
 * The stop event is honoured between documents: writes in flight finish and are recorded.
 
-Which document publishes under which external id is decided by :mod:`syncd.sync.claims`; pages
-are removed, behind the safety stop, by :mod:`syncd.sync.deletes`. The listing and its diff against
-the tracker live in :mod:`syncd.sync.listing`, fetching and rendering a document in
-:mod:`syncd.sync.fetching`, the write pool in :mod:`syncd.sync.writes`, the dry-run plan item of
-a write in :mod:`syncd.sync.dryrun`, and the counting of each document's outcome in
-:mod:`syncd.sync.outcomes`. Each of them is handed the one :class:`~syncd.sync.context.RunContext`
+The listing and its diff against the tracker live in :mod:`syncd.sync.listing`; each listed
+document's way from its fetch to its write in :mod:`syncd.sync.documents`, which relies on
+:mod:`syncd.sync.fetching` (fetch and render), :mod:`syncd.sync.claims` (which document publishes
+under which external id), :mod:`syncd.sync.writes` (the write pool) and :mod:`syncd.sync.dryrun`
+(the plan item of a write); pages are removed, behind the safety stop, by
+:mod:`syncd.sync.deletes`, and each document's outcome is counted by :mod:`syncd.sync.outcomes`.
+Each of them is handed the one :class:`~syncd.sync.context.RunContext`
 of the run: the source, options, collaborators, report and what the run learned so far.
 
 An *incremental run* (``SyncOptions.only``, a trigger's change set) looks up just the named
@@ -43,26 +44,21 @@ change-to-write time measured on each write.
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import threading
 import time
-from collections.abc import Iterable
 
 from syncd.config.loading import SourceConfig
-from syncd.connectors.base import Connector, Document, DocumentRef
+from syncd.connectors.base import Connector
 from syncd.errors import ExitCode
 from syncd.publisher import Publisher
 from syncd.render import content
 from syncd.state.tracker import Known, Tracker
-from syncd.sync.claims import ClaimConflict
 from syncd.sync.context import DEFAULT_MAX_PAGE_BYTES, RunContext, SyncOptions
 from syncd.sync.deletes import Deletions, uncertain
-from syncd.sync.dryrun import plan_write
-from syncd.sync.fetching import fetch, render
+from syncd.sync.documents import write_documents
 from syncd.sync.listing import diff, list_source, unchanged
 from syncd.sync.plan import RunReport
 from syncd.sync.progress import Progress
-from syncd.sync.writes import Write, WritePool
 
 __all__ = ["SourceSync", "SyncOptions"]
 
@@ -116,28 +112,14 @@ class SourceSync:
             run.listed, run.deleted = list_source(run)
             report.listed = len(run.listed)
             found = diff(run, run.listed)
-            known, gone = found.known, found.gone
-            run.progress.start(run.source.name, found.fetching + len(gone))
-            if self._must_contact_intercom(found.fetching, gone):
+            run.progress.start(run.source.name, found.fetching + len(found.gone))
+            if self._must_contact_intercom(found.fetching, found.gone):
                 self._ensure_source()
             if run.full_resync:
                 run.remote = self.deletes.remote_pages()
-            # Rows that know their page win: a run killed after an upsert but before its
-            # record can leave a second row with the same external id and no page id.
-            by_external = {
-                k.external_id: k
-                for k in sorted([*known.values(), *gone], key=lambda k: k.page_id is not None)
-                if k.external_id
-            }
-            # Built as they are fetched: a first sync of a large source holds no second list.
-            to_fetch = (
-                DocumentRef(ref_id, version)
-                for ref_id, version in run.listed.items()
-                if version is not None
-            )
-            self._write_all(to_fetch, known, by_external)
+            write_documents(run, found)
             if not run.stop.is_set():
-                self.deletes.remove(gone, found.held)
+                self.deletes.remove(found.gone, found.held)
             else:
                 self.deletes.keep(run.left_behind)
         finally:
@@ -187,99 +169,3 @@ class SourceSync:
         ):
             tracker.set_intercom_source(source_id, source.url, source.status)
         run.source_id = source_id
-
-    # -- writes ----------------------------------------------------------------------------
-
-    def _write_all(
-        self,
-        to_fetch: Iterable[DocumentRef],
-        known: dict[str, Known],
-        by_external: dict[str, Known],
-    ) -> None:
-        run = self.context
-        pool = cf.ThreadPoolExecutor(run.max_concurrency, thread_name_prefix="publish")
-        with WritePool(run, pool) as writes:  # a failure still counts what Intercom has
-            for ref in to_fetch:
-                if run.stop.is_set() or writes.fatal is not None:
-                    break
-                run.listed[ref.id] = None  # the ref holds the version now (see Listing)
-                row = known.get(ref.id)
-                document = fetch(run, ref, row)
-                if row is not None:
-                    # Only a tracked document can hold an external id another one wants.
-                    run.claims.settle(ref.id)
-                if document is None:
-                    continue
-                write = self._prepare(ref, row, document, by_external)
-                if write is not None:
-                    writes.queue(write)
-            for ref, document in run.claims.deferred:
-                if run.stop.is_set() or writes.fatal is not None:
-                    break
-                write = self._prepare(ref, known.get(ref.id), document, by_external, final=True)
-                if write is not None:
-                    writes.queue(write)
-            writes.finish()
-            run.tracker.flush()
-        if writes.fatal is not None:
-            raise writes.fatal
-
-    def _prepare(
-        self,
-        ref: DocumentRef,
-        known: Known | None,
-        document: Document,
-        by_external: dict[str, Known],
-        *,
-        final: bool = False,
-    ) -> Write | None:
-        run = self.context
-        wanted = document.external_id or ref.id
-        owner = by_external.get(wanted)
-        if owner is None and wanted != ref.id:
-            # An explicit external id may belong to a document that did not change, whose
-            # row is not in this run's snapshot.
-            owner = run.tracker.holder_of(wanted)
-            if owner is not None:
-                by_external[wanted] = owner
-        try:
-            external_id = run.claims.claim(ref, document, owner, run.listed, final=final)
-        except ClaimConflict as exc:
-            run.fail(ref.id, str(exc))
-            return None
-        if external_id is None:
-            return None
-        takeover = owner is not None and owner.ref_id != ref.id
-        # A renamed document's old row goes; a row still listed keeps its own document.
-        replaces = (
-            owner.ref_id
-            if owner is not None and takeover and owner.ref_id not in run.listed
-            else None
-        )
-        payload = render(run, ref, document, external_id)
-        if payload is None:
-            return None
-        digest = payload.digest()
-        previous = owner if owner is not None else None
-        if known is not None and known.external_id == external_id:
-            previous = known
-        stale = None
-        if known is not None and known.page_id and known.external_id != external_id:
-            stale = (known.external_id or "", known.page_id)
-        published = previous is not None and previous.page_id is not None
-        if (
-            published
-            and previous is not None
-            and previous.payload_hash == digest
-            and not run.full_resync
-            and not takeover
-            and stale is None
-        ):
-            run.unchanged(ref)
-            return None
-        action = "update" if published or external_id in run.remote else "create"
-        if run.dry_run:
-            plan_write(run, action, ref, payload, previous, known, renamed_from=replaces)
-            return None
-        pending = not takeover and (known is None or known.page_id is None)
-        return Write(ref, payload, digest, action, replaces, stale, pending, document.changed_at)
