@@ -1,9 +1,8 @@
 """The daemon behind `syncd run`: each source synced on its schedule, until a signal stops it.
 
 run
-    One sync of one source: a call of the *sync job* (a :class:`SyncJob`), which returns when
-    the run ended and raises when it failed. :func:`app_job` makes the job that runs
-    :meth:`App.sync <syncd.app.App.sync>`; tests pass their own.
+    One sync of one source: a call of the *sync job* (see :mod:`syncd.daemon.jobs`), which
+    returns when the run ended and raises when it failed.
 tick
     A time a source's schedule fires (see :mod:`syncd.daemon.ticks`). Each source also runs once at
     start.
@@ -46,7 +45,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from types import FrameType
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -54,6 +53,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from syncd import metrics
 from syncd.config.loading import ServerConfig, SourceConfig
 from syncd.connectors.base import EVERYTHING, ChangeSet
+from syncd.daemon.jobs import RunFailed, SyncJob, app_job
 from syncd.daemon.server import Endpoints, Readiness
 from syncd.daemon.ticks import (
     DEFAULT_JITTER,
@@ -66,67 +66,16 @@ from syncd.daemon.triggers.build import build_triggers
 from syncd.daemon.triggers.gate import RunGate
 from syncd.daemon.triggers.hooks import HookEndpoint
 from syncd.errors import ExitCode, SyncdError
-from syncd.sync.progress import Progress, make_progress
+from syncd.sync.progress import make_progress
 
 if TYPE_CHECKING:
     from syncd.app import App
-
-
-class SyncJob(Protocol):
-    """Runs one source to its end; raises when the run failed. Checks ``stop`` between documents.
-
-    Called as ``job(source, stop, tick=start)`` for a full run, ``start`` being when the
-    scheduled tick it serves was due (see :mod:`syncd.daemon.ticks`), or None for a run asked
-    for between ticks; and as ``job(source, stop, changes)`` with a
-    :class:`~syncd.connectors.base.ChangeSet` for a run of just the documents a trigger named.
-    """
-
-    def __call__(
-        self,
-        source: str,
-        stop: threading.Event,
-        changes: ChangeSet = ...,
-        *,
-        tick: dt.datetime | None = ...,
-    ) -> None: ...
 
 
 DEFAULT_GRACE = 30.0
 _POLL = 0.2
 
 log = structlog.get_logger(__name__)
-
-
-class RunFailed(Exception):
-    """A run of a source ended with a non-zero exit code; ``error`` says why."""
-
-    def __init__(self, source: str, exit_code: ExitCode, error: str | None) -> None:
-        super().__init__(f"run of source {source!r} failed ({exit_code.name}): {error}")
-        self.source = source
-        self.exit_code = exit_code
-        self.error = error
-
-
-def app_job(app: App, progress: Progress) -> SyncJob:
-    """The sync job that runs one source through ``app.sync``."""
-
-    def job(
-        source: str,
-        stop: threading.Event,
-        changes: ChangeSet = EVERYTHING,
-        *,
-        tick: dt.datetime | None = None,
-    ) -> None:
-        if not changes.everything:
-            tick = None  # a run of named documents serves no tick
-        outcome = app.sync([source], stop=stop, progress=progress, changes=changes, tick=tick)
-        if any(report.stopped for report in outcome.reports):
-            log.info("daemon.run_stopped", source=source)
-        if outcome.exit_code != ExitCode.OK:
-            errors = [report.error for report in outcome.reports if report.error]
-            raise RunFailed(source, outcome.exit_code, "; ".join(errors) or None)
-
-    return job
 
 
 class Daemon:

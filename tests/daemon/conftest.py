@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from syncd.config.loading import Schedule, ServerConfig, SourceConfig
-from syncd.daemon.scheduler import Daemon, SyncJob
+from syncd.daemon.jobs import SyncJob
+from syncd.daemon.scheduler import Daemon
 
 
 def make_source(name: str, **schedule: Any) -> SourceConfig:

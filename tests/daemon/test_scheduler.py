@@ -12,7 +12,8 @@ import pytest
 from structlog.testing import capture_logs
 
 from syncd.config.loading import Schedule
-from syncd.daemon.scheduler import Daemon, RunFailed
+from syncd.daemon.jobs import RunFailed
+from syncd.daemon.scheduler import Daemon
 from syncd.daemon.ticks import crontab_trigger, make_trigger
 from syncd.errors import ExitCode, IntercomAuthError
 from tests.daemon.conftest import RecordingJob, make_source, wait_until
