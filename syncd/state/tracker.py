@@ -10,48 +10,28 @@ kept). A crash loses at most the last batch of records, never a page: a first wr
 the next run finds the page by external id, and a re-sent update is idempotent. One
 transaction per page cost more than the HTTP request it recorded.
 
-Writes go through SQLAlchemy Core statements built once per tracker: the ORM's unit of work
-and per-statement cache keys were the largest cost of a full sync.
+Writes go through SQLAlchemy Core statements built once per tracker (see
+:mod:`syncd.state.statements`); the run history is kept by :mod:`syncd.state.history`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from syncd.redact import redact
+from syncd.state import history
 from syncd.state.counts import Counts
-from syncd.state.models import DocumentState, Run, Source, utcnow
+from syncd.state.models import DocumentState, Source, utcnow
+from syncd.state.statements import DOCUMENTS, build_statement, dialect_insert
 
-_ERROR_LIMIT = 2000  # keep stored errors readable; a whole HTML error page helps no one
 # Buffered written records are committed once this many wait, or the oldest waited this long.
 WRITE_BATCH = 64
 WRITE_BATCH_SECONDS = 0.5
-_DOCUMENTS: sa.Table = DocumentState.__table__  # type: ignore[assignment]
-# What recording a written page sets, besides its key (source, ref id).
-_WRITTEN_COLUMNS = (
-    "external_id",
-    "version",
-    "payload_hash",
-    "intercom_page_id",
-    "title",
-    "excluded",
-    "last_written_at",
-    "last_error",
-    "last_error_at",
-    "failures",
-    "failed_version",
-)
-
-
-#: How far back the safety stop counts earlier runs' deletions (see syncd.sync.deletes).
-DELETION_WINDOW = dt.timedelta(hours=1)
 
 
 class Known(NamedTuple):
@@ -101,7 +81,7 @@ class Tracker:
             if row is None:
                 # The first runs of a new source may start at once (the lease is taken after
                 # this): one inserts, the others wait for it and read its row.
-                insert = _dialect_insert(session.get_bind().dialect.name)
+                insert = dialect_insert(session.get_bind().dialect.name)
                 session.execute(
                     insert(Source.__table__)
                     .values(name=self.source_name)
@@ -118,7 +98,7 @@ class Tracker:
             )
 
     def _known_query(self) -> sa.Select[Any]:
-        c = _DOCUMENTS.c
+        c = DOCUMENTS.c
         return sa.select(
             c.ref_id,
             c.external_id,
@@ -147,7 +127,7 @@ class Tracker:
     def holder_of(self, external_id: str) -> Known | None:
         """The row that holds ``external_id``, preferring one that knows its page."""
         self.flush()
-        c = _DOCUMENTS.c
+        c = DOCUMENTS.c
         with self.sessions() as session:
             row = (
                 session.connection()
@@ -243,7 +223,7 @@ class Tracker:
         key = f"{name}:{dialect}"
         statement = self._statements.get(key)
         if statement is None:
-            statement = _build_statement(name, dialect)
+            statement = build_statement(name, dialect)
             self._statements[key] = statement
         return statement
 
@@ -265,9 +245,9 @@ class Tracker:
         if not rows:
             return
         self.flush()
-        c = _DOCUMENTS.c
+        c = DOCUMENTS.c
         statement = (
-            sa.update(_DOCUMENTS)
+            sa.update(DOCUMENTS)
             .where(c.source_id == self.source_pk, c.ref_id == sa.bindparam("ref"))
             .values(version=sa.bindparam("new_version"))
         )
@@ -283,7 +263,7 @@ class Tracker:
         self.flush()
         with self.sessions.begin() as session:
             row = self._row(session, ref_id)
-            row.last_error = redact(error)[:_ERROR_LIMIT]
+            row.last_error = history.stored_error(error)
             row.last_error_at = utcnow()
             row.failures = (row.failures or 0) + 1
             row.failed_version = final_version
@@ -320,52 +300,18 @@ class Tracker:
         incremental: bool = False,
         keep: int | None = None,
     ) -> int:
-        """Open a run row; returns its id. ``keep``: runs of the source kept, this one included.
-
-        Older runs are deleted in the same transaction, so the history stays bounded whether
-        runs finish or crash (a crash loop records a run per attempt too); runs that deleted
-        pages within :data:`DELETION_WINDOW` stay, as the safety stop counts them.
-        """
+        """Open a run row; returns its id (see :func:`syncd.state.history.open_run`)."""
         self.flush()
         with self.sessions.begin() as session:
-            run = Run(
-                source_id=self.source_pk,
+            self.run_id = history.open_run(
+                session,
+                self.source_pk,
                 full_resync=full_resync,
                 holder=holder,
                 incremental=incremental,
+                keep=keep,
             )
-            session.add(run)
-            session.flush()
-            self.run_id = run.id
-            if keep is not None:
-                oldest_kept = (
-                    sa.select(Run.id)
-                    .where(Run.source_id == self.source_pk)
-                    .order_by(Run.id.desc())
-                    .offset(keep - 1)
-                    .limit(1)
-                    .scalar_subquery()
-                )
-                # The last complete full run is kept whatever its age: freshness measures from
-                # it (syncd.state.freshness), and a burst of triggered runs must not push it out.
-                last_full = (
-                    sa.select(sa.func.max(Run.id))
-                    .where(
-                        Run.source_id == self.source_pk,
-                        Run.incremental.is_(False),
-                        Run.status.in_(("ok", "partial")),
-                    )
-                    .scalar_subquery()
-                )
-                session.execute(
-                    sa.delete(Run).where(
-                        Run.source_id == self.source_pk,
-                        Run.id < oldest_kept,
-                        Run.id != sa.func.coalesce(last_full, -1),
-                        sa.or_(Run.deleted == 0, Run.started_at < utcnow() - DELETION_WINDOW),
-                    )
-                )
-            return run.id
+        return self.run_id
 
     def allow_mass_delete(self) -> None:
         """Mark the open run as let past the safety stop (see :meth:`deleted_since`)."""
@@ -373,28 +319,14 @@ class Tracker:
             return  # a dry run records no run
         self.flush()
         with self.sessions.begin() as session:
-            session.execute(
-                sa.update(Run).where(Run.id == self.run_id).values(mass_delete_allowed=True)
-            )
+            history.allow_mass_delete(session, self.run_id)
 
     def deleted_since(self, since: dt.datetime) -> int:
-        """Pages this source's runs deleted since ``since``, back to the last run let past the
-        safety stop (whose deletions an operator allowed), that one excluded."""
+        """Pages this source's runs deleted since ``since`` (see
+        :func:`syncd.state.history.deleted_since`)."""
         self.flush()
         with self.sessions() as session:
-            allowed = (
-                sa.select(sa.func.max(Run.id))
-                .where(Run.source_id == self.source_pk, Run.mass_delete_allowed)
-                .scalar_subquery()
-            )
-            count = session.scalar(
-                sa.select(sa.func.sum(Run.deleted)).where(
-                    Run.source_id == self.source_pk,
-                    Run.started_at >= since,
-                    Run.id > sa.func.coalesce(allowed, 0),
-                )
-            )
-            return int(count or 0)
+            return history.deleted_since(session, self.source_pk, since)
 
     def finish_run(
         self,
@@ -409,17 +341,14 @@ class Tracker:
         """Close a run row with its outcome and counts."""
         self.flush()
         with self.sessions.begin() as session:
-            session.execute(
-                sa.update(Run)
-                .where(Run.id == run_id)
-                .values(
-                    status=status,
-                    finished_at=utcnow(),
-                    duration=duration,
-                    error=redact(error)[:_ERROR_LIMIT] if error else None,
-                    deletions=dict(deletions) if deletions else None,
-                    **dataclasses.asdict(counts),
-                )
+            history.close_run(
+                session,
+                run_id,
+                status=status,
+                counts=counts,
+                duration=duration,
+                error=error,
+                deletions=deletions,
             )
 
     def set_fingerprint(self, fingerprint: str | None) -> None:
@@ -446,75 +375,19 @@ class Tracker:
 
     def documents_held(self) -> int:
         """How many documents of this source are tracked (published, excluded or failed)."""
-        self.flush()
-        with self.sessions() as session:
-            count = session.scalar(
-                sa.select(sa.func.count())
-                .select_from(DocumentState)
-                .where(DocumentState.source_id == self.source_pk)
-            )
-            return int(count or 0)
+        return self._count()
 
     def documents_excluded(self) -> int:
         """How many tracked documents of this source are excluded (not to be published)."""
-        self.flush()
-        with self.sessions() as session:
-            count = session.scalar(
-                sa.select(sa.func.count())
-                .select_from(DocumentState)
-                .where(DocumentState.source_id == self.source_pk, DocumentState.excluded)
-            )
-            return int(count or 0)
+        return self._count(DocumentState.excluded)
 
     def pages_held(self) -> int:
         """How many pages syncd holds in Intercom for this source."""
+        return self._count(DocumentState.intercom_page_id.is_not(None))
+
+    def _count(self, *where: sa.ColumnExpressionArgument[bool]) -> int:
         self.flush()
+        query = sa.select(sa.func.count()).select_from(DocumentState)
         with self.sessions() as session:
-            count = session.scalar(
-                sa.select(sa.func.count())
-                .select_from(DocumentState)
-                .where(
-                    DocumentState.source_id == self.source_pk,
-                    DocumentState.intercom_page_id.is_not(None),
-                )
-            )
+            count = session.scalar(query.where(DocumentState.source_id == self.source_pk, *where))
             return int(count or 0)
-
-
-def _dialect_insert(dialect: str) -> Callable[[Any], Any]:
-    """The INSERT with ON CONFLICT clauses of ``dialect`` (SQLite or PostgreSQL)."""
-    # Imported here: a run needs one dialect, and a no-op run neither.
-    if dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        return sqlite_insert
-    from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-    return pg_insert
-
-
-def _build_statement(name: str, dialect: str) -> sa.Executable:
-    """The Core statement ``name`` for ``dialect``, with bind parameters for executemany."""
-    insert = _dialect_insert(dialect)
-    c = _DOCUMENTS.c
-    key = [c.source_id, c.ref_id]
-    if name == "replaced":
-        return sa.delete(_DOCUMENTS).where(
-            c.source_id == sa.bindparam("source_id"), c.ref_id == sa.bindparam("ref_id")
-        )
-    if name == "written":
-        base = insert(_DOCUMENTS)
-        written: sa.Executable = base.on_conflict_do_update(
-            index_elements=key,
-            set_={name: base.excluded[name] for name in _WRITTEN_COLUMNS},
-        )
-        return written
-    assert name == "pending", name
-    base = insert(_DOCUMENTS).values(excluded=False, failures=0)
-    # A row that knows its page keeps its external id: the write will tell.
-    pending: sa.Executable = base.on_conflict_do_update(
-        index_elements=key,
-        set_={"external_id": base.excluded.external_id, "excluded": False},
-        where=c.intercom_page_id.is_(None),
-    )
-    return pending

@@ -28,9 +28,9 @@ stop refuses the run, raising :class:`~syncd.errors.SafetyStop` with nothing del
   (the empty-source stop: it applies whatever the counts), or
 * the run removes more than ``delete_allowance`` pages *and* more than
   ``max_delete_fraction`` of the pages held, counting with this run's removals the pages the
-  source's runs deleted within :data:`DELETION_WINDOW` (an hour) and with the pages held those
-  they deleted: files removed one by one under ``watch`` (24 runs of one deletion each) are
-  refused as removing them at once is.
+  source's runs deleted within :data:`~syncd.state.history.DELETION_WINDOW` (an hour) and
+  with the pages held those they deleted: files removed one by one under ``watch`` (24 runs of
+  one deletion each) are refused as removing them at once is.
 
 ``--allow-mass-delete`` lifts both, and the window counts from the last run it let through.
 Removals are tallied by reason (``gone``,
@@ -49,8 +49,9 @@ import structlog
 
 from syncd import metrics
 from syncd.errors import SafetyStop
+from syncd.state.history import DELETION_WINDOW
 from syncd.state.models import utcnow
-from syncd.state.tracker import DELETION_WINDOW, Known
+from syncd.state.tracker import Known
 from syncd.sync.plan import PlanItem, describe_tally, ordered
 
 if TYPE_CHECKING:
