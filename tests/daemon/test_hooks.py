@@ -263,7 +263,13 @@ def test_a_confluence_webhook_runs_the_page_it_names(daemons: list[Daemon]) -> N
     """
     seen: list[ChangeSet | None] = []
 
-    def job(source: str, stop: threading.Event, changes: ChangeSet | None = None) -> None:
+    def job(
+        source: str,
+        stop: threading.Event,
+        changes: ChangeSet | None = None,
+        *,
+        tick: dt.datetime | None = None,
+    ) -> None:
         seen.append(changes)
 
     server = ServerConfig(host="127.0.0.1", port=0, hook_secret=SECRET)
