@@ -1,9 +1,24 @@
-"""`syncd status`: per source, the last run, its counts, the pages held and what is failing."""
+"""`syncd status`: per source, the last run, its counts, the pages held and what is failing.
+
+One data model (:class:`SourceStatus`) for the command's text and ``--json``, and for the
+daemon's status page and ``/status.json`` (:mod:`syncd.daemon.statuspage`).
+
+left out
+    Documents a source lists that are not in Intercom on purpose: ``excluded`` (a draft, an
+    exclude rule, a restricted page: the connector said not to publish it) and ``final``
+    (failed for good at this version, too large or unreadable: fetched again only once it
+    changes). Documents still failing are under ``failing``.
+origin
+    What the last listing was read from where the connector keeps it: the git commit and ref
+    of a Markdown repository.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
+from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,10 +26,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from syncd.config.loading import Config
 from syncd.state import freshness
-from syncd.state.models import DocumentState, Run, Source
+from syncd.state.models import ConnectorMemory, DocumentState, Run, Source
 from syncd.sync.plan import describe_tally, plural
 
 FAILING_SHOWN = 20
+# The connector memory that records where a listing came from (see connectors.markdown).
+_GIT_MEMORY = "git.identities"
 
 
 @dataclasses.dataclass(slots=True)
@@ -33,11 +50,22 @@ class SourceStatus:
     freshness: dict[str, float | int | None] = dataclasses.field(
         default_factory=lambda: {"last": None, "p95": None, "samples": 0}
     )
+    connector: str = ""
+    # The last failed run and the last run the safety stop refused: when, and why.
+    last_failure: dict[str, Any] | None = None
+    last_refusal: dict[str, Any] | None = None
+    left_out: dict[str, int] = dataclasses.field(
+        default_factory=lambda: {"excluded": 0, "final": 0}
+    )
+    origin: dict[str, str] | None = None
+    # When the daemon runs the source next (None outside `syncd run`, or not scheduled).
+    next_run: dt.datetime | None = None
 
     def as_json(self) -> dict[str, Any]:
         """JSON-ready data, timestamps as ISO 8601."""
         data = dataclasses.asdict(self)
         data["last_success"] = self.last_success.isoformat() if self.last_success else None
+        data["next_run"] = self.next_run.isoformat() if self.next_run else None
         converted: dict[str, Any] = _iso(data)
         return converted
 
@@ -52,16 +80,26 @@ def _iso(value: Any) -> Any:
     return value
 
 
-def collect(config: Config, sessions: sessionmaker[Session]) -> list[SourceStatus]:
-    """The status of every configured source (never-run sources included)."""
+def collect(
+    config: Config,
+    sessions: sessionmaker[Session],
+    next_runs: Mapping[str, dt.datetime | None] | None = None,
+) -> list[SourceStatus]:
+    """The status of every configured source (never-run sources included).
+
+    ``next_runs``: the daemon's next scheduled run per source name.
+    """
     result = []
     with sessions() as session:
         for source in config.sources:
             row = session.scalar(sa.select(Source).where(Source.name == source.name))
             if row is None:
-                result.append(SourceStatus(source.name, None, 0, None, None, [], 0))
-                continue
-            result.append(_one(session, row))
+                status = SourceStatus(source.name, None, 0, None, None, [], 0)
+            else:
+                status = _one(session, row)
+            status.connector = source.connector
+            status.next_run = (next_runs or {}).get(source.name)
+            result.append(status)
     return result
 
 
@@ -128,7 +166,50 @@ def _one(session: Session, row: Source) -> SourceStatus:
         failing,
         int(failing_total or 0),
         freshness.summary(session, row.id),
+        last_failure=_last(session, row.id, "failed"),
+        last_refusal=_last(session, row.id, "safety_stop"),
+        left_out={
+            "excluded": _count(session, docs.where(DocumentState.excluded.is_(True))),
+            "final": _count(session, docs.where(DocumentState.failed_version.is_not(None))),
+        },
+        origin=_origin(session, row.id),
     )
+
+
+def _count(session: Session, query: sa.Select[Any]) -> int:
+    return int(session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0)
+
+
+def _last(session: Session, source_id: int, status: str) -> dict[str, Any] | None:
+    """When the last run with this status finished, and its error."""
+    run = session.scalar(
+        sa.select(Run)
+        .where(Run.source_id == source_id, Run.status == status)
+        .order_by(Run.id.desc())
+        .limit(1)
+    )
+    if run is None:
+        return None
+    return {"at": run.finished_at or run.started_at, "error": run.error}
+
+
+def _origin(session: Session, source_id: int) -> dict[str, str] | None:
+    """The commit and ref a git source last listed (None for other connectors)."""
+    text = session.scalar(
+        sa.select(ConnectorMemory.value).where(
+            ConnectorMemory.source_id == source_id, ConnectorMemory.key == _GIT_MEMORY
+        )
+    )
+    if not text:
+        return None
+    try:
+        state = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(state, dict):
+        return None
+    found = {key: state[key] for key in ("commit", "ref") if isinstance(state.get(key), str)}
+    return found or None
 
 
 def render(statuses: list[SourceStatus]) -> str:
@@ -162,6 +243,12 @@ def render(statuses: list[SourceStatus]) -> str:
                 f"  freshness (change to Intercom): last {fresh['last']:.1f}s, "
                 f"p95 {fresh['p95']:.1f}s over the last {samples}"
             )
+        refusal = status.last_refusal
+        if refusal is not None:
+            lines.append(f"  safety stop refused a run {refusal['at']:%Y-%m-%d %H:%M:%S} UTC")
+        if status.origin:
+            listed = ", ".join(f"{key} {value}" for key, value in status.origin.items())
+            lines.append(f"  last listing from {listed}")
         if status.failing_total:
             lines.append(f"  {plural(status.failing_total, 'failing document')}:")
             for doc in status.failing:

@@ -51,10 +51,12 @@ import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from syncd import metrics
+from syncd import status as status_mod
 from syncd.config.loading import ServerConfig, SourceConfig
 from syncd.connectors.base import EVERYTHING, ChangeSet
 from syncd.daemon.jobs import RunFailed, SyncJob, app_job
 from syncd.daemon.server import Endpoints, Readiness
+from syncd.daemon.statuspage import StatusCollect, StatusPage
 from syncd.daemon.ticks import (
     DEFAULT_JITTER,
     MISFIRE_GRACE_TIME,
@@ -94,6 +96,7 @@ class Daemon:
         misfire_grace_time: int = MISFIRE_GRACE_TIME,
         parallel_sources: int = 1,
         triggers: Sequence[Trigger] = (),
+        status: StatusCollect | None = None,
     ) -> None:
         self.sources = list(sources)
         self.stop = stop if stop is not None else threading.Event()
@@ -104,7 +107,8 @@ class Daemon:
         if server is not None:
             secret = server.hook_secret.get_secret_value() if server.hook_secret else None
             hooks = HookEndpoint(secret, self._hook) if secret else None
-            self._server = Endpoints(self._ready, server, hooks)
+            page = StatusPage(status, self.next_runs, secret, self._hook) if status else None
+            self._server = Endpoints(self._ready, server, hooks, page)
         self._triggers = list(triggers)
         self._gate = RunGate()
         self._jitter = jitter
@@ -119,6 +123,13 @@ class Daemon:
     def url(self) -> str | None:
         """Base URL of the HTTP endpoints, once started (None without a server)."""
         return self._server.url if self._server else None
+
+    def next_runs(self) -> dict[str, dt.datetime | None]:
+        """When each scheduled source runs next (empty before the start)."""
+        scheduler = self._scheduler
+        if scheduler is None:
+            return {}
+        return {job.id: job.next_run_time for job in scheduler.get_jobs()}
 
     def start(self) -> None:
         """Start serving the endpoints, then schedule every source with a run right away."""
@@ -377,5 +388,6 @@ def run_daemon(
         triggers=build_triggers(app.config.sources, app.connector)
         if triggers is None
         else triggers,
+        status=lambda next_runs: status_mod.collect(app.config, app.sessions, next_runs),
     )
     return daemon.run()

@@ -7,6 +7,8 @@
     otherwise (state database unreachable, migrations behind, shutting down).
 ``GET /metrics``
     The default Prometheus registry in the text exposition format (see :mod:`syncd.metrics`).
+``GET /``, ``/status``, ``/status.json``, ``POST /status/run/<source>``
+    The status page, when one is given (see :mod:`syncd.daemon.statuspage`).
 ``POST /hooks/<source>``
     Only when a hook handler is given (``server.hook_secret`` is set): asks for a run of the
     source now (see :mod:`syncd.daemon.triggers.hooks`).
@@ -40,6 +42,7 @@ from syncd.runtime.serving import ListenError, ThreadedServer
 
 if TYPE_CHECKING:
     from syncd.config.sections import ServerConfig
+    from syncd.daemon.statuspage import StatusPage
     from syncd.daemon.triggers.hooks import HookEndpoint
 
 Part = Literal["all", "public", "internal"]
@@ -50,7 +53,11 @@ log = structlog.get_logger(__name__)
 
 
 def create_asgi_app(
-    readiness: Readiness, hooks: HookEndpoint | None = None, *, part: Part = "all"
+    readiness: Readiness,
+    hooks: HookEndpoint | None = None,
+    *,
+    part: Part = "all",
+    status: StatusPage | None = None,
 ) -> Starlette:
     """The ASGI application serving ``/healthz``, ``/readyz``, ``/metrics`` (and hooks).
 
@@ -84,6 +91,13 @@ def create_asgi_app(
         Route("/readyz", readyz, methods=["GET", "HEAD"]),
         Route("/metrics", metrics, methods=["GET"]),
     ]
+    if status is not None:
+        routes += [
+            Route("/", status.page, methods=["GET", "HEAD"]),
+            Route("/status", status.page, methods=["GET", "HEAD"]),
+            Route("/status.json", status.as_json, methods=["GET"]),
+            Route("/status/run/{source}", status.run_now, methods=["POST"]),
+        ]
     if hooks is not None:
         routes.append(Route("/hooks/{source}", hooks.handle, methods=["POST"]))
     if part != "all":
@@ -103,11 +117,12 @@ class HttpServer(ThreadedServer):
         hooks: HookEndpoint | None = None,
         part: Part = "all",
         keys: tuple[str, str] = ("server.host", "server.port"),
+        status: StatusPage | None = None,
     ) -> None:
         self.keys = keys  # the configuration keys of the host and the port, for errors
         cap, backlog = limits()
         super().__init__(
-            create_asgi_app(readiness, hooks, part=part),
+            create_asgi_app(readiness, hooks, part=part, status=status),
             host=host,
             port=port,
             name="syncd-http",
@@ -140,10 +155,18 @@ class Endpoints:
     """
 
     def __init__(
-        self, readiness: Readiness, config: ServerConfig, hooks: HookEndpoint | None
+        self,
+        readiness: Readiness,
+        config: ServerConfig,
+        hooks: HookEndpoint | None,
+        status: StatusPage | None = None,
     ) -> None:
         if config.internal_port is None:
-            self.servers = [HttpServer(readiness, host=config.host, port=config.port, hooks=hooks)]
+            self.servers = [
+                HttpServer(
+                    readiness, host=config.host, port=config.port, hooks=hooks, status=status
+                )
+            ]
             return
         self.servers = [
             HttpServer(readiness, host=config.host, port=config.port, hooks=hooks, part="public"),
@@ -153,6 +176,7 @@ class Endpoints:
                 port=config.internal_port,
                 part="internal",
                 keys=("server.internal_host", "server.internal_port"),
+                status=status,
             ),
         ]
 

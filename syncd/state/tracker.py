@@ -254,11 +254,19 @@ class Tracker:
         with self._engine.begin() as connection:
             connection.execute(statement, rows)
 
-    def record_failed(self, ref_id: str, error: str, *, final_version: str | None = None) -> None:
+    def record_failed(
+        self,
+        ref_id: str,
+        error: str,
+        *,
+        final_version: str | None = None,
+        title: str | None = None,
+    ) -> None:
         """A document failed; the next run fetches it again whatever its version.
 
         ``final_version``: the failure is final for this version (the document is too
-        large), so it is fetched again only once its version changes.
+        large), so it is fetched again only once its version changes. ``title``: the
+        document's, when it was fetched (a page never published has no other).
         """
         self.flush()
         with self.sessions.begin() as session:
@@ -267,6 +275,8 @@ class Tracker:
             row.last_error_at = utcnow()
             row.failures = (row.failures or 0) + 1
             row.failed_version = final_version
+            if title is not None:
+                row.title = title[:1024]  # the column's width
 
     def record_excluded(self, ref_id: str, version: str) -> None:
         """A document must not be published (a draft); its page, if any, is gone now."""

@@ -122,12 +122,14 @@ class RunContext:
 
     # -- settling a document ---------------------------------------------------------------
 
-    def fail(self, ref_id: str, error: str, *, final_version: str | None = None) -> None:
+    def fail(
+        self, ref_id: str, error: str, *, final_version: str | None = None, title: str | None = None
+    ) -> None:
         """The document failed with ``error``; ``final_version`` is not fetched again."""
         self.log.warning("document.failed", ref=ref_id, error=error)
         self.report.failures.append((ref_id, error))
         if not self.dry_run:
-            self.tracker.record_failed(ref_id, error, final_version=final_version)
+            self.tracker.record_failed(ref_id, error, final_version=final_version, title=title)
         self.outcomes.count("failed")
 
     def unchanged(self, ref: DocumentRef) -> None:

@@ -61,16 +61,19 @@ def render(
     run: RunContext, ref: DocumentRef, document: Document, external_id: str
 ) -> content.Payload | None:
     """The payload of a document, or None when it failed (cannot render, too large)."""
+    # The title is known once fetched: kept with the failure, for `syncd status`.
+    title = document.title
     try:
         payload = content.render(document, external_id=external_id, settings=run.source)
     except DocumentTooLarge as exc:  # too deep to sanitize: the same at this version
-        run.fail(ref.id, str(exc), final_version=ref.version)
+        run.fail(ref.id, str(exc), final_version=ref.version, title=title)
         return None
     except Exception as exc:
-        run.fail(ref.id, f"cannot render: {type(exc).__name__}: {exc}")
+        run.fail(ref.id, f"cannot render: {type(exc).__name__}: {exc}", title=title)
         return None
     if (size := len(payload.html.encode())) > run.max_page_bytes:
-        run.fail(ref.id, too_large(size, run.max_page_bytes), final_version=ref.version)
+        error = too_large(size, run.max_page_bytes)
+        run.fail(ref.id, error, final_version=ref.version, title=title)
         return None
     return payload
 
