@@ -143,13 +143,7 @@ class Tracker:
 
     def set_intercom_source(self, intercom_source_id: int, url: str, status: str) -> None:
         """Remember the Content Import Source and the URL and status applied to it."""
-        self.flush()
-        with self.sessions.begin() as session:
-            session.execute(
-                sa.update(Source)
-                .where(Source.id == self.source_pk)
-                .values(intercom_source_id=intercom_source_id, url=url, status=status)
-            )
+        self._update_source(intercom_source_id=intercom_source_id, url=url, status=status)
         self.intercom_source_id, self.url, self.status = intercom_source_id, url, status
 
     def _row(self, session: Session, ref_id: str) -> DocumentState:
@@ -363,25 +357,18 @@ class Tracker:
 
     def set_fingerprint(self, fingerprint: str | None) -> None:
         """Remember the listing fingerprint of a run that handled every document (or forget)."""
-        self.flush()
-        with self.sessions.begin() as session:
-            session.execute(
-                sa.update(Source)
-                .where(Source.id == self.source_pk)
-                .values(listing_fingerprint=fingerprint)
-            )
+        self._update_source(listing_fingerprint=fingerprint)
         self.fingerprint = fingerprint
 
     def set_converter_version(self, version: str) -> None:
         """Remember that every document was rendered again by this converter version."""
+        self._update_source(converter_version=version)
+        self.converter_version = version
+
+    def _update_source(self, **values: Any) -> None:
         self.flush()
         with self.sessions.begin() as session:
-            session.execute(
-                sa.update(Source)
-                .where(Source.id == self.source_pk)
-                .values(converter_version=version)
-            )
-        self.converter_version = version
+            session.execute(sa.update(Source).where(Source.id == self.source_pk).values(**values))
 
     def documents_held(self) -> int:
         """How many documents of this source are tracked (published, excluded or failed)."""
