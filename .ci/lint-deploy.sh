@@ -2,7 +2,9 @@
 # Lint the deployment files, failing on any finding:
 #   - hadolint on the Dockerfile (every level, info included);
 #   - kubernetes-validate --strict on every manifest in deploy/kubernetes/, against the oldest
-#     and the newest Kubernetes version we support (podFailurePolicy is GA from 1.31).
+#     and the newest Kubernetes version we support (podFailurePolicy is GA from 1.31);
+#   - promtool check rules and promtool test rules on the alert rules in deploy/prometheus/
+#     (promtool from Debian's prometheus package, on the PATH).
 #
 # Usage: .ci/lint-deploy.sh [BIN_DIR]
 #   BIN_DIR holds the hadolint and kubernetes-validate executables; default: the project's
@@ -48,6 +50,14 @@ for version in $versions; do
         failed=1
     fi
 done
+
+if ! command -v promtool >/dev/null; then
+    echo "lint-deploy: promtool not found (apt-get install prometheus)" >&2
+    exit 2
+fi
+echo "promtool check rules / test rules: deploy/prometheus"
+promtool check rules deploy/prometheus/syncd-rules.yaml || failed=1
+promtool test rules deploy/prometheus/tests/*.test.yaml || failed=1
 
 if [[ $failed -ne 0 ]]; then
     echo "lint-deploy: findings above" >&2

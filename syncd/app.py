@@ -371,10 +371,8 @@ class App(Closing):
         except SQLAlchemyError as exc:
             report.error = report.error or f"state database: {database.describe(exc)}"
             report.exit_code = ExitCode.STATE_DB
-        metrics.RUNS.labels(source.name, status).inc()
-        metrics.RUN_DURATION.labels(source.name).observe(report.duration)
-        if report.exit_code == ExitCode.OK and not report.stopped:
-            metrics.LAST_SUCCESS.labels(source.name).set_to_current_time()
+        success = report.exit_code == ExitCode.OK and not report.stopped
+        metrics.run_finished(source.name, status, report.duration, success=success)
 
 
 def _status(report: RunReport) -> str:

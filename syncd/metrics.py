@@ -15,6 +15,7 @@ discarding
 
 from __future__ import annotations
 
+import sys
 import threading
 from typing import TYPE_CHECKING, Any, Self
 
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
     FRESHNESS: Histogram
     TRIGGERS: Counter
     HOOKS_REFUSED: Counter
+    FAILING_STREAK: Gauge
+    SCHEDULE_INTERVAL: Gauge
 
 NAMES = (
     "DOCUMENTS",
@@ -49,7 +52,10 @@ NAMES = (
     "FRESHNESS",
     "TRIGGERS",
     "HOOKS_REFUSED",
+    "FAILING_STREAK",
+    "SCHEDULE_INTERVAL",
 )
+FAILED_RESULTS = frozenset({"failed", "safety_stop"})  # the results a failing streak counts
 _lock = threading.Lock()  # the engine's threads may make the first use at once
 _discarding = False
 
@@ -121,6 +127,18 @@ def _build() -> dict[str, Any]:
             "Calls of POST /hooks/<source> refused for a missing or wrong secret (or a body "
             "too large); not labelled by source, which the caller chooses.",
         ),
+        "FAILING_STREAK": Gauge(
+            "syncd_consecutive_failed_runs",
+            "Runs of the source in a row that failed or that the safety stop refused, up to "
+            "now (0 after an ok or partial run; read from the state database at start-up).",
+            ["source"],
+        ),
+        "SCHEDULE_INTERVAL": Gauge(
+            "syncd_schedule_interval_seconds",
+            "Seconds between two scheduled runs of the source (for a cron schedule: between "
+            "its next two ticks), set when `syncd run` starts.",
+            ["source"],
+        ),
     }
 
 
@@ -142,6 +160,23 @@ class _Discarded:
 
     def set_to_current_time(self) -> None:
         """Ignore a timestamp."""
+
+
+def run_finished(source: str, result: str, duration: float, *, success: bool) -> None:
+    """Count a finished run: its result, its duration, the failing streak, the last success.
+
+    ``result``: ok, partial, failed, safety_stop or stopped (a stopped run leaves the streak
+    as it was); ``success``: the run ended ok (the time of the last success moves).
+    """
+    module = sys.modules[__name__]
+    module.RUNS.labels(source, result).inc()
+    module.RUN_DURATION.labels(source).observe(duration)
+    if result in FAILED_RESULTS:
+        module.FAILING_STREAK.labels(source).inc()
+    elif result in {"ok", "partial"}:
+        module.FAILING_STREAK.labels(source).set(0)
+    if success:
+        module.LAST_SUCCESS.labels(source).set_to_current_time()
 
 
 def discard() -> None:

@@ -24,6 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
+from syncd import metrics
 from syncd.config.loading import Config
 from syncd.state import freshness
 from syncd.state.models import ConnectorMemory, DocumentState, Run, Source
@@ -174,6 +175,32 @@ def _one(session: Session, row: Source) -> SourceStatus:
         },
         origin=_origin(session, row.id),
     )
+
+
+def seed_metrics(config: Config, sessions: sessionmaker[Session]) -> None:
+    """Set the gauges a restart would reset from the state database: the last success, the
+    failing streak and the pages held of every configured source that has run."""
+    with sessions() as session:
+        for source in config.sources:
+            row = session.scalar(sa.select(Source).where(Source.name == source.name))
+            if row is None:
+                continue
+            status = _one(session, row)
+            metrics.PAGES_HELD.labels(source.name).set(status.pages_held)
+            if status.last_success is not None:
+                metrics.LAST_SUCCESS.labels(source.name).set(status.last_success.timestamp())
+            results = session.scalars(
+                sa.select(Run.status)
+                .where(Run.source_id == row.id, Run.status != "stopped")
+                .order_by(Run.id.desc())
+                .limit(100)
+            )
+            streak = 0
+            for result in results:
+                if result not in metrics.FAILED_RESULTS:
+                    break
+                streak += 1
+            metrics.FAILING_STREAK.labels(source.name).set(streak)
 
 
 def _count(session: Session, query: sa.Select[Any]) -> int:

@@ -56,7 +56,7 @@ from syncd.config.loading import ServerConfig, SourceConfig
 from syncd.connectors.base import EVERYTHING, ChangeSet
 from syncd.daemon.jobs import RunFailed, SyncJob, app_job
 from syncd.daemon.server import Endpoints, Readiness
-from syncd.daemon.statuspage import StatusCollect, StatusPage
+from syncd.daemon.statuspage import StatusCollect, StatusPage, seed_metrics
 from syncd.daemon.ticks import (
     DEFAULT_JITTER,
     MISFIRE_GRACE_TIME,
@@ -376,6 +376,7 @@ def run_daemon(
         app.config.require("intercom", "server", *app.config.sources)
         app.config.intercom.access_token()
         job = app_job(app, make_progress(sys.stderr))
+        seed_metrics(app)
     daemon = Daemon(
         app.config.sources,
         job,

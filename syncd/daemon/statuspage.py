@@ -24,6 +24,7 @@ import datetime as dt
 import html
 import urllib.parse
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import structlog
 from starlette.concurrency import run_in_threadpool
@@ -32,8 +33,13 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 
 from syncd import metrics
 from syncd.connectors.base import EVERYTHING
+from syncd.daemon.ticks import interval_seconds
 from syncd.daemon.triggers.hooks import RequestRun, authenticate
 from syncd.status import SourceStatus
+from syncd.status import seed_metrics as seed_from_state
+
+if TYPE_CHECKING:
+    from syncd.app import App
 
 log = structlog.get_logger(__name__)
 
@@ -69,6 +75,17 @@ _LABELS = {
     "stopped": "stopped",
     "running": "running",
 }
+
+
+def seed_metrics(app: App) -> None:
+    """Set at start-up the gauges the alert rules need: each source's schedule interval, and
+    what the state database knows (the last success, the failing streak, the pages held)."""
+    for source in app.config.sources:
+        metrics.SCHEDULE_INTERVAL.labels(source.name).set(interval_seconds(source.schedule))
+    try:
+        seed_from_state(app.config, app.sessions)
+    except Exception as exc:  # the database is away: the first runs set them; never fatal
+        log.warning("status.metrics_not_seeded", error=type(exc).__name__)
 
 
 class StatusPage:

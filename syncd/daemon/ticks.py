@@ -97,6 +97,19 @@ def make_trigger(schedule: Schedule, *, jitter: float = DEFAULT_JITTER) -> BaseT
     return crontab_trigger(schedule.cron, jitter=jitter)
 
 
+def interval_seconds(schedule: Schedule) -> float:
+    """Seconds between two ticks of the schedule: its interval, or the gap between a cron
+    expression's next two ticks (for the ``syncd_schedule_interval_seconds`` gauge)."""
+    if schedule.interval is not None:
+        return schedule.interval.total_seconds()
+    assert schedule.cron is not None
+    trigger = crontab_trigger(schedule.cron)
+    now = dt.datetime.now(dt.UTC)
+    first = trigger.get_next_fire_time(None, now)
+    second = trigger.get_next_fire_time(first, first + dt.timedelta(seconds=1))
+    return float((second - first).total_seconds())
+
+
 class AlignedInterval(IntervalTrigger):  # type: ignore[misc]  # APScheduler is untyped
     """Ticks at the anchor plus whole intervals, each with its own jitter.
 

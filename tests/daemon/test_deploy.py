@@ -14,6 +14,7 @@ import yaml
 
 from syncd.config.loading import ServerConfig, SourceConfig, load_config
 from syncd.daemon.scheduler import DEFAULT_GRACE
+from tests.conftest import missing
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFESTS = ROOT / "deploy" / "kubernetes"
@@ -41,6 +42,8 @@ def linters() -> Path:
     for tool in ("hadolint", "kubernetes-validate"):
         if not (BIN / tool).exists():
             pytest.skip(f"{tool} is not installed beside the test interpreter")
+    if shutil.which("promtool") is None:
+        missing("promtool not installed (apt-get install prometheus)")
     return BIN
 
 
@@ -57,6 +60,7 @@ def test_lint_script_fails_on_a_finding(linters: Path, tmp_path: Path) -> None:
     """A manifest with an unknown field makes the lint script fail and name the problem."""
     shutil.copytree(ROOT / ".ci", tmp_path / ".ci")
     shutil.copytree(MANIFESTS, tmp_path / "deploy" / "kubernetes")
+    shutil.copytree(ROOT / "deploy" / "prometheus", tmp_path / "deploy" / "prometheus")
     shutil.copy(ROOT / "Dockerfile", tmp_path / "Dockerfile")
     broken = manifest("cronjob.yaml")
     broken["spec"]["concurrency"] = "Forbid"  # a typo of concurrencyPolicy
