@@ -95,6 +95,11 @@ def test_internal_routes_move_to_their_own_listener(tmp_path: Path, sandbox: San
         # The internal listener: probes and metrics, no hooks.
         assert httpx.get(f"{inside}/readyz").status_code == 200
         assert "secret-project-handbook" in httpx.get(f"{inside}/metrics").text
+        # The status page and its run-now form live inside too.
+        page = httpx.get(f"{inside}/status")
+        assert page.status_code == 200 and "secret-project-handbook" in page.text
+        assert httpx.get(f"{inside}/status.json").json()[0]["name"] == "secret-project-handbook"
+        assert httpx.post(f"{outside}/status/run/secret-project-handbook").status_code == 404
         moved = httpx.post(
             f"{inside}/hooks/secret-project-handbook",
             headers={"Authorization": f"Bearer {SECRET}"},

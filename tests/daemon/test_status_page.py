@@ -21,9 +21,15 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from PIL import Image
+from sqlalchemy.orm import sessionmaker
 
+from syncd.config.loading import load_config
+from syncd.daemon.server import HttpServer
+from syncd.daemon.statuspage import StatusPage
 from syncd.sandbox import SandboxServer, SandboxSettings
+from syncd.status import collect
 from tests.conftest import missing
 from tests.daemon.conftest import wait_until
 
@@ -237,3 +243,42 @@ def test_run_now_needs_the_hook_secret(daemon: tuple[str, Path]) -> None:
     wait_until(ran_again, timeout=60)
     refused = httpx.get(f"{url}/metrics").text
     assert "syncd_hooks_refused_total 3.0" in refused
+
+
+def test_a_state_database_that_does_not_answer_is_a_503(tmp_path: Path) -> None:
+    """The page says the database is away, in one line: no traceback, no path, no secret."""
+    config_path = tmp_path / "syncd.yaml"
+    config_path.write_text(
+        json.dumps(
+            {
+                "sources": [
+                    {
+                        "name": "handbook",
+                        "connector": "markdown",
+                        "url": "https://h.example.com",
+                        "options": {"path": str(tmp_path)},
+                    }
+                ]
+            }
+        ),
+        encoding="utf-8",
+    )
+    config = load_config(config_path)
+    gone = sa.create_engine(f"sqlite:///{tmp_path / 'no-such-folder' / 'state.db'}")
+    page = StatusPage(
+        lambda next_runs: collect(config, sessionmaker(gone), next_runs), dict, SECRET, None
+    )
+    server = HttpServer(lambda: None, host="127.0.0.1", port=0, status=page)
+    server.start()
+    try:
+        for path in ("/", "/status", "/status.json"):
+            answer = httpx.get(f"{server.url}{path}")
+            assert answer.status_code == 503, path
+            assert answer.text == (
+                "status unavailable: the state database did not answer (OperationalError)\n"
+            )
+        # Without a way to ask for runs there is no form, and the route refuses.
+        assert not page.can_run
+        assert httpx.post(f"{server.url}/status/run/handbook").status_code == 404
+    finally:
+        server.stop()
