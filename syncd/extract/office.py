@@ -22,6 +22,7 @@ from syncd.extract.html import Body, clean
 def extract_docx(data: bytes, body: Body) -> str | None:
     """Add a Word document's text to ``body``; its title property, if set."""
     import docx
+    from docx.oxml.ns import qn
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
@@ -37,12 +38,16 @@ def extract_docx(data: bytes, body: Body) -> str | None:
             body.items(items, ordered=ordered)
             items.clear()
 
-    for block in document.iter_inner_content():
-        if isinstance(block, Table):
+    # Not document.iter_inner_content(): its XPath union ("./w:p | ./w:tbl") sorts its
+    # result in a way that grows with the square of the paragraphs (6 s of 9 for 50,000).
+    paragraph_tag, table_tag = qn("w:p"), qn("w:tbl")
+    for element in document.element.body.iterchildren(paragraph_tag, table_tag):
+        if element.tag == table_tag:
             flush()
-            body.table([_text(cell._tc) for cell in row.cells] for row in block.rows)
+            rows = Table(element, document).rows
+            body.table([_text(cell._tc) for cell in row.cells] for row in rows)
             continue
-        assert isinstance(block, Paragraph)
+        block = Paragraph(element, document)
         style = style_names.get(_style_id(block), "")
         level = _heading_level(style)
         if level is not None:
