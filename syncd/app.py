@@ -156,10 +156,12 @@ class App(Closing):
         publisher: Publisher | None = None,
         changes: ChangeSet = EVERYTHING,
         tick: dt.datetime | None = None,
+        reconcile: bool = False,
     ) -> SyncOutcome:
         """Run the named sources (all when None) one after another.
 
         ``changes`` other than EVERYTHING makes each run incremental: just those documents.
+        ``reconcile``: compare Intercom's pages with the state too (see syncd.sync.drift).
         ``tick``: the start of the scheduled tick this call serves; a source another replica
         is syncing, or synced since then, is skipped (see :mod:`syncd.state.replicas`).
         """
@@ -167,12 +169,8 @@ class App(Closing):
         if publisher is None:
             # Every variable this call needs, in one error, before any source starts.
             self.config.require("intercom", *sources)
-        options = SyncOptions(
-            full_resync=full_resync,
-            dry_run=dry_run,
-            allow_mass_delete=allow_mass_delete,
-            only=None if changes.everything else changes,
-        )
+        only = None if changes.everything else changes
+        options = SyncOptions(full_resync, dry_run, allow_mass_delete, only, reconcile)
         stop = stop or threading.Event()
         own_publisher = publisher is None
         active = publisher or self.publisher(stop)

@@ -143,6 +143,7 @@ def _one(session: Session, row: Source) -> SourceStatus:
             "deleted": last.deleted,
             "failed": last.failed,
             "excluded": last.excluded,
+            "restored": last.restored,
             "deletions": last.deletions or {},
             "error": last.error,
         }
@@ -256,6 +257,7 @@ def render(statuses: list[SourceStatus]) -> str:
                 f"{run['updated']} updated, {run['deleted']} deleted, {run['unchanged']} "
                 f"unchanged, {run['excluded']} excluded, {run['failed']} failed; "
                 f"{run['listed']} listed"
+                + (f"; {run['restored']} restored" if run["restored"] else "")
             )
             if run["deletions"]:
                 lines.append(f"  deleted: {describe_tally(run['deletions'])}")

@@ -77,6 +77,8 @@ def parse_duration(value: Any) -> dt.timedelta:
 
 DEFAULT_POLL = dt.timedelta(seconds=10)
 MIN_POLL = dt.timedelta(seconds=1)
+DEFAULT_RECONCILE = dt.timedelta(days=1)
+MIN_RECONCILE = dt.timedelta(hours=1)  # each lists every page of the source in Intercom
 
 
 class Schedule(_Model):
@@ -86,13 +88,16 @@ class Schedule(_Model):
     wiki's recent changes or of an export folder every ``poll``) between those full runs.
     ``watch: poll`` watches a folder by comparing it every ``poll`` instead of by events: for
     network volumes (NFS, SMB, shared PersistentVolumes), where inotify does not fire. For
-    sources that are polled anyway it is the same as ``true``.
+    sources that are polled anyway it is the same as ``true``. Every ``reconcile`` (default a
+    day; ``null``: never) a full run of the daemon also compares Intercom's pages of the
+    source with what syncd holds (see :mod:`syncd.sync.drift`).
     """
 
     interval: dt.timedelta | None = None
     cron: str | None = None
     watch: bool | Literal["poll"] = False
     poll: dt.timedelta = DEFAULT_POLL
+    reconcile: dt.timedelta | None = DEFAULT_RECONCILE
 
     @pydantic.field_validator("interval", mode="before")
     @classmethod
@@ -109,6 +114,16 @@ class Schedule(_Model):
         if isinstance(value, str) and value.lower() in ("true", "false"):
             return value.lower() == "true"  # an environment override is text
         raise ValueError("expected true, false or poll (a folder on a network volume)")
+
+    @pydantic.field_validator("reconcile", mode="before")
+    @classmethod
+    def _reconcile(cls, value: Any) -> dt.timedelta | None:
+        if value is None:
+            return None
+        every = parse_duration(value)
+        if every < MIN_RECONCILE:
+            raise ValueError("reconcile at most once an hour (reconcile: 1h or more, or null)")
+        return every
 
     @pydantic.field_validator("poll", mode="before")
     @classmethod

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 import structlog
 
 from syncd.connectors.base import EVERYTHING, ChangeSet
+from syncd.daemon.reconcile import Reconciles
 from syncd.errors import ExitCode
 from syncd.sync.progress import Progress
 
@@ -58,6 +59,8 @@ class RunFailed(Exception):
 def app_job(app: App, progress: Progress) -> SyncJob:
     """The sync job that runs one source through ``app.sync``."""
 
+    reconciles = Reconciles(app.config)
+
     def job(
         source: str,
         stop: threading.Event,
@@ -67,7 +70,13 @@ def app_job(app: App, progress: Progress) -> SyncJob:
     ) -> None:
         if not changes.everything:
             tick = None  # a run of named documents serves no tick
-        outcome = app.sync([source], stop=stop, progress=progress, changes=changes, tick=tick)
+        reconcile = changes.everything and reconciles.due(source)
+        outcome = app.sync(
+            [source], stop=stop, progress=progress, changes=changes, tick=tick, reconcile=reconcile
+        )
+        ran = bool(outcome.reports) and not outcome.reports[0].skipped
+        if reconcile and ran and outcome.exit_code == ExitCode.OK and not outcome.interrupted:
+            reconciles.done(source)
         if any(report.stopped for report in outcome.reports):
             log.info("daemon.run_stopped", source=source)
         if outcome.exit_code != ExitCode.OK:

@@ -91,6 +91,13 @@ class SandboxServer(Running):
             self._server.stop(timeout=10)
             self._server = None
 
+    def restart(self) -> None:
+        """Stop, lose every source and page, and serve again at the same URL: what syncd sees
+        when a sandbox (or a workspace) it published into is started afresh."""
+        self.stop()
+        self.store.forget()
+        self.start()
+
 
 def serve(
     settings: SandboxSettings,

@@ -35,6 +35,16 @@ class SandboxStore:
     def _now(self) -> int:
         return int(self._clock())
 
+    def forget(self) -> None:
+        """Lose every source and page, as a restarted sandbox or a reset workspace does.
+
+        Ids keep counting, as Intercom never hands an id out twice; the request log stays.
+        """
+        with self.lock:
+            self.sources.clear()
+            self.pages.clear()
+            self._by_key.clear()
+
     # Sources --------------------------------------------------------------------------------
 
     def create_source(self, *, url: str, status: str = "active", sync_behavior: str = "api") -> Obj:

@@ -20,6 +20,7 @@ class Counts:
     deleted: int = 0
     failed: int = 0
     excluded: int = 0
+    restored: int = 0  # pages Intercom had lost, sent again (see syncd.sync.drift)
 
     def counts(self) -> Counts:
         """Just the counts (of a report, say)."""

@@ -168,6 +168,7 @@ class Run(Base):
     deleted: Mapped[int] = mapped_column(Integer, default=0)
     failed: Mapped[int] = mapped_column(Integer, default=0)
     excluded: Mapped[int] = mapped_column(Integer, default=0)
+    restored: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Pages removed, by reason ({"gone": 2, "excluded: draft": 1}); see syncd.sync.deletes.
     deletions: Mapped[dict[str, int] | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)

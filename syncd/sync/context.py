@@ -29,6 +29,7 @@ from syncd.render import content
 from syncd.state.freshness import Freshness
 from syncd.state.tracker import Tracker
 from syncd.sync.claims import Claims
+from syncd.sync.drift import Drift
 from syncd.sync.outcomes import Outcomes
 from syncd.sync.plan import RunReport
 from syncd.sync.progress import NullProgress, Progress
@@ -57,6 +58,7 @@ class SyncOptions:
     dry_run: bool = False
     allow_mass_delete: bool = False
     only: ChangeSet | None = None  # an incremental run of these documents (see syncd.sync.engine)
+    reconcile: bool = False  # compare Intercom's pages with the tracker (syncd.sync.drift)
 
 
 class RunContext:
@@ -81,6 +83,8 @@ class RunContext:
         self.dry_run = options.dry_run
         #: Every document is fetched and sent again, and orphans are looked for.
         self.full_resync = options.full_resync
+        #: Intercom's pages of the source are listed: lost ones sent again, orphans removed.
+        self.reconciling = options.full_resync or options.reconcile
         self.connector = connector
         self.tracker = tracker
         self.publisher = publisher
@@ -105,7 +109,9 @@ class RunContext:
         self.listed: Listing = {}
         #: Which document publishes under which external id (see syncd.sync.claims).
         self.claims = Claims(failed=self.outcomes.failed)
-        #: On a full resync, our source's pages in Intercom (external id -> page id).
+        #: What this run found lost in Intercom, and so restores (see syncd.sync.drift).
+        self.drift = Drift(tracker, self.log)
+        #: On a reconciling run, our source's pages in Intercom (external id -> page id).
         self.remote: dict[str, str] = {}
         #: The ref ids an incremental run may delete: named deleted, and not found by lookup.
         #: None on a full run.

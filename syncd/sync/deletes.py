@@ -207,7 +207,7 @@ class Deletions:
             elif page.kind == "excluded" and page.version is not None and not run.dry_run:
                 # Another document publishes under this external id now: the page is its.
                 run.tracker.record_excluded(page.ref_id, page.version)
-        if run.full_resync:
+        if run.reconciling:
             removals.extend(self._orphans(removals))
         return removals
 
@@ -215,7 +215,7 @@ class Deletions:
         run = self.run
         if run.dry_run:  # a dry run does not look: it says what it would check
             return [Removal("gone", k.ref_id, k.external_id, None) for k in unsure]
-        pages = run.remote if run.full_resync else self.remote_pages()
+        pages = run.remote if run.reconciling else self.remote_pages()
         found = []
         for known in unsure:
             page_id = pages.get(known.external_id or "")

@@ -139,4 +139,7 @@ def _prepare(
         plan_write(run, action, ref, payload, previous, known, renamed_from=replaces)
         return None
     pending = not takeover and (known is None or known.page_id is None)
-    return Write(ref, payload, digest, action, replaces, stale, pending, document.changed_at)
+    restore = run.drift.restores(ref.id)
+    return Write(
+        ref, payload, digest, action, replaces, stale, pending, document.changed_at, restore
+    )

@@ -91,6 +91,7 @@ class SourceSync:
             max_page_bytes=max_page_bytes,
         )
         self.deletes = Deletions(self.context)
+        self._confirmed = False  # the source's existence was confirmed by this run
 
     @property
     def report(self) -> RunReport:
@@ -106,6 +107,7 @@ class SourceSync:
         started = time.monotonic()
         fingerprint: str | None = None
         try:
+            self._check_drift()
             fingerprint = run.connector.fingerprint()
             if fingerprint is not None and unchanged(run, fingerprint):
                 return report
@@ -113,10 +115,8 @@ class SourceSync:
             report.listed = len(run.listed)
             found = diff(run, run.listed)
             run.progress.start(run.source.name, found.fetching + len(found.gone))
-            if self._must_contact_intercom(found.fetching, found.gone):
+            if self._must_contact_intercom(found.fetching, found.gone) and not self._confirmed:
                 self._ensure_source()
-            if run.full_resync:
-                run.remote = self.deletes.remote_pages()
             write_documents(run, found)
             if not run.stop.is_set():
                 self.deletes.remove(found.gone, found.held)
@@ -142,6 +142,26 @@ class SourceSync:
             # again next run anyway).
             tracker.set_converter_version(content.CONVERTER_VERSION)
         return report
+
+    def _check_drift(self) -> None:
+        """Confirm the source exists, restoring it if not; on a reconciling run, also read
+        Intercom's pages of the source into ``run.remote`` (see :mod:`syncd.sync.drift`)."""
+        run = self.context
+        stored = run.tracker.intercom_source_id
+        if run.dry_run:  # asks nothing it need not: the plan shows orphans only
+            if run.full_resync:
+                run.remote = self.deletes.remote_pages()
+            return
+        if stored is not None or run.reconciling:
+            self._ensure_source()  # the one request of a no-op run; finds one lost by URL
+            self._confirmed = True
+            if stored is not None and run.source_id != stored:
+                assert run.source_id is not None
+                run.drift.source_vanished(stored, run.source_id, run.source.url)
+        if run.reconciling and run.source_id is not None:
+            run.remote = self.deletes.remote_pages()
+            if not run.drift.everything:
+                run.drift.pages_missing(run.remote)
 
     def _must_contact_intercom(self, fetching: int, gone: list[Known]) -> bool:
         # A run with nothing to send makes no request at all: that is the common case.

@@ -82,8 +82,9 @@ def _exclude(run: RunContext, ref: DocumentRef, known: Known | None, why: Docume
     reason = why.reason
     if run.debug:
         run.log.debug("document.excluded", ref=ref.id, reason=str(why))
-    if run.dry_run:
-        # Named in the plan, as in the DEBUG log: nothing listed is left out without a word.
+    if run.dry_run and not (known is not None and known.page_id):
+        # Named in the plan, as in the DEBUG log: nothing listed is left out without a word
+        # (one with a page is named by the plan's delete of that page).
         run.report.plan.append(
             PlanItem("exclude", ref.id, None, None, f"excluded: {reason or 'excluded'} ({why})")
         )

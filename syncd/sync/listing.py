@@ -55,7 +55,7 @@ def unchanged(run: RunContext, fingerprint: str) -> bool:
     tracker, source = run.tracker, run.source
     if (
         fingerprint == tracker.fingerprint
-        and not run.full_resync
+        and not run.reconciling
         and not run.rerender
         and tracker.url == source.url
         and tracker.status == source.status

@@ -96,14 +96,17 @@ class RunReport(Counts):
                 f"{self.source}: {self.created} created, {self.updated} updated, "
                 f"{self.deleted} deleted"
             )
-            sent = self.created + self.updated + self.deleted
+            sent = self.created + self.updated + self.deleted + self.restored
+            if self.restored:
+                line += f", {self.restored} restored (lost in Intercom, sent again)"
         line += f", {self.unchanged} unchanged"
         if self.excluded:
             line += f", {self.excluded} excluded (not published{self._exclusion_reasons()})"
         if self.failed:
             line += f", {self.failed} failed"
         line += f"; {self.listed} listed"
-        handled = self.created + self.updated + self.unchanged + self.excluded + self.failed
+        sent_or_not = self.created + self.updated + self.restored + self.unchanged
+        handled = sent_or_not + self.excluded + self.failed
         if self.listed > handled:
             line += f", {self.listed - handled} not reached"
         if self.deletions:

@@ -47,6 +47,7 @@ class Write:
     stale: tuple[str, str] | None  # (old external id, its page) this document moved away from
     pending: bool  # no page id is known yet: record the intent before sending
     changed_at: float | None  # when the source changed the document (Document.changed_at)
+    restore: bool = False  # puts back a page Intercom lost (syncd.sync.drift): "restored"
 
 
 class WritePool:
@@ -140,11 +141,13 @@ class WritePool:
         # Counted as soon as Intercom has it, whatever becomes of its record: the summary
         # says what was sent.
         run = self.run
-        created = write.action == "create"
+        outcome = "created" if write.action == "create" else "updated"
+        if write.restore:
+            outcome = "restored"
         if run.debug:
-            event = "document.created" if created else "document.updated"
-            run.log.debug(event, ref=write.ref.id, page=page_id)
-        run.outcomes.count("created" if created else "updated")
+            event = {"created": "document.created", "updated": "document.updated"}
+            run.log.debug(event.get(outcome, "document.restored"), ref=write.ref.id, page=page_id)
+        run.outcomes.count(outcome)
         try:
             run.tracker.record_written(
                 write.ref.id,

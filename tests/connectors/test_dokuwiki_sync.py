@@ -121,8 +121,10 @@ def test_syncs_keep_the_sandbox_equal_to_the_wiki(
     third = _sync(config)
     assert third.returncode == 0
     report = json.loads(third.stdout)
-    # Nothing changed: the run lists the wiki once and asks Intercom nothing at all.
-    assert sandbox.store.requests() == requests, report
+    # Nothing changed: the run lists the wiki once and asks Intercom one thing, whether its
+    # Content Import Source still exists.
+    assert sandbox.store.requests() == requests + 1, report
+    assert sandbox.store.request_log[-1][0] == "GET"
 
 
 def test_a_wrong_password_exits_non_zero_and_deletes_nothing(

@@ -103,6 +103,23 @@ def test_delete_source_answers_204_and_removes_its_pages(
     assert api.get(f"/ai/content_import_sources/{source_id}").status_code == 404
 
 
+def test_a_restart_loses_every_source_and_page_but_never_reuses_an_id(
+    api: httpx.Client, sandbox: SandboxServer, source_id: int
+) -> None:
+    """restart(): the same URL answers again, with nothing in it; new ids are new."""
+    api.post("/ai/external_pages", json=_page(source_id, "a"))
+    url = sandbox.url
+    sandbox.restart()
+    assert sandbox.url == url
+    assert api.get(f"/ai/content_import_sources/{source_id}").status_code == 404
+    assert api.get("/ai/external_pages").json()["data"] == []
+    created = api.post(
+        "/ai/content_import_sources", json={"sync_behavior": "api", "url": "https://b.example"}
+    )
+    assert created.status_code == 200
+    assert created.json()["id"] > source_id
+
+
 def test_upsert_updates_the_page_of_the_same_external_id(
     api: httpx.Client, sandbox: SandboxServer, source_id: int
 ) -> None:

@@ -46,7 +46,7 @@ def test_new_converter_resends_every_page_once(h: Harness, monkeypatch: pytest.M
     h.connector.fetched.clear()
     report = h.sync()
     assert h.connector.fetched == []
-    assert (report.updated, h.requests) == (0, 0)
+    assert (report.updated, h.requests) == (0, 1)  # 1: the check of the source
 
 
 def test_fingerprint_does_not_hide_an_upgrade(h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
