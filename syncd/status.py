@@ -10,7 +10,7 @@ left out
     changes). Documents still failing are under ``failing``.
 origin
     What the last listing was read from where the connector keeps it: the git commit and ref
-    of a Markdown repository.
+    of a Markdown repository, the export file(s) of a Confluence export.
 """
 
 from __future__ import annotations
@@ -31,8 +31,10 @@ from syncd.state.models import ConnectorMemory, DocumentState, Run, Source
 from syncd.sync.plan import describe_tally, plural
 
 FAILING_SHOWN = 20
-# The connector memory that records where a listing came from (see connectors.markdown).
-_GIT_MEMORY = "git.identities"
+# Connector memories that record where a listing came from, and the fields shown: a git
+# source's commit and ref (connectors.markdown), a Confluence export's file names
+# (connectors.confluence.feed).
+_ORIGIN_KEYS = {"git.identities": ("commit", "ref"), "listing.origin": ("export",)}
 
 
 @dataclasses.dataclass(slots=True)
@@ -222,21 +224,22 @@ def _last(session: Session, source_id: int, status: str) -> dict[str, Any] | Non
 
 
 def _origin(session: Session, source_id: int) -> dict[str, str] | None:
-    """The commit and ref a git source last listed (None for other connectors)."""
-    text = session.scalar(
-        sa.select(ConnectorMemory.value).where(
-            ConnectorMemory.source_id == source_id, ConnectorMemory.key == _GIT_MEMORY
+    """What the source's last listing read, where its connector records it (else None)."""
+    rows = session.execute(
+        sa.select(ConnectorMemory.key, ConnectorMemory.value).where(
+            ConnectorMemory.source_id == source_id,
+            ConnectorMemory.key.in_(_ORIGIN_KEYS),
         )
     )
-    if not text:
-        return None
-    try:
-        state = json.loads(text)
-    except ValueError:
-        return None
-    if not isinstance(state, dict):
-        return None
-    found = {key: state[key] for key in ("commit", "ref") if isinstance(state.get(key), str)}
+    found: dict[str, str] = {}
+    for key, text in rows:
+        try:
+            state = json.loads(text)
+        except ValueError:
+            continue
+        if isinstance(state, dict):
+            wanted = _ORIGIN_KEYS[key]
+            found |= {k: state[k] for k in wanted if isinstance(state.get(k), str)}
     return found or None
 
 

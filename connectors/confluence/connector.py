@@ -213,6 +213,7 @@ class ConfluenceExportConnector(Connector[ConfluenceExportOptions]):
         path = self.options.path
         source = find_entities(path)
         if source is not None:
+            feed.remember(self.source.memory, path.name)
             site.read_one(source)
         else:
             self._read_folder(site)
@@ -234,6 +235,7 @@ class ConfluenceExportConnector(Connector[ConfluenceExportOptions]):
                 # Only time is missing: a scheduler retrying later finds the export complete.
                 raise SourceNotReady(f"{message}; try again once it has settled")
             raise SourceUnavailable(message)
+        feed.remember(self.source.memory, selection.describe())
         site.read_selection(selection)
 
     def _check_named_spaces(self, site: XmlSite) -> None:
@@ -270,6 +272,7 @@ class ConfluenceExportConnector(Connector[ConfluenceExportOptions]):
             yield from export_attachments.xml_refs(site, self.options.attachments)
             return
         pages = self._scan()
+        feed.remember(self.source.memory, self.options.path.name)
         self._check_html_space()
         for page in pages.values():
             yield DocumentRef(id=page.id, version=page.version)

@@ -17,11 +17,21 @@ holding still
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from pathlib import Path
 
-from syncd.connectors.base import EVERYTHING, NOTHING, Poll
+from syncd.connectors.base import EVERYTHING, NOTHING, Memory, Poll
 from syncd.connectors.confluence.exports import current_exports, examine_folder
+
+ORIGIN_KEY = "listing.origin"
+"""The memory key under which a listing records where it came from (read by `syncd status`)."""
+
+
+def remember(memory: Memory | None, export: str) -> None:
+    """Record the export file(s) a listing reads, for the status page and `syncd status`."""
+    if memory is not None:
+        memory.put(ORIGIN_KEY, json.dumps({"export": export}))
 
 
 def fingerprint(path: Path, *, missing_spaces: str) -> str:
