@@ -18,6 +18,7 @@ LAYERS = {
     "errors": 0,
     "redact": 0,
     "runtime": 1,
+    "connectors.model": 1,  # the values passed between engine and connector
     "log": 2,
     "metrics": 2,
     "connectors": 2,  # the package itself: a docstring
