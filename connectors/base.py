@@ -121,7 +121,6 @@ import dataclasses
 import typing
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any, ClassVar, Generic, Self
 
 import pydantic
@@ -138,6 +137,7 @@ from syncd.connectors.model import (
     Poll,
     SourceInfo,
 )
+from syncd.runtime.resources import Closing
 
 __all__ = [
     "EVERYTHING",
@@ -257,7 +257,7 @@ class ConnectorSetup(Generic[ConnectorT]):
         return self.kind(self.options, source=source)
 
 
-class Connector(abc.ABC, Generic[OptionsT]):
+class Connector(Closing, abc.ABC, Generic[OptionsT]):
     """A source of documents: a cheap listing and a fetch of one document.
 
     Subclasses name their options model as the type parameter (``Connector[NotesOptions]``)
@@ -370,14 +370,3 @@ class Connector(abc.ABC, Generic[OptionsT]):
 
     def close(self) -> None:
         """Release what the connector holds (files, HTTP sessions)."""
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -38,13 +38,11 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-import os
 import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from types import FrameType
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import structlog
@@ -68,6 +66,7 @@ from syncd.daemon.triggers.build import build_triggers
 from syncd.daemon.triggers.gate import RunGate
 from syncd.daemon.triggers.hooks import HookEndpoint
 from syncd.errors import ExitCode, SyncdError
+from syncd.runtime.signals import stop_signals
 from syncd.sync.progress import make_progress
 
 if TYPE_CHECKING:
@@ -243,7 +242,7 @@ class Daemon:
         With ``handle_signals`` (and on the main thread), SIGTERM and SIGINT stop the daemon
         as the module docstring describes, and the previous handlers come back afterwards.
         """
-        with _signal_handlers(self) if handle_signals else contextlib.nullcontext():
+        with stop_signals(self.request_stop) if handle_signals else contextlib.nullcontext():
             self.start()
             return self.wait()
 
@@ -330,27 +329,6 @@ class Daemon:
         job = self._scheduler.get_job(source) if self._scheduler is not None else None
         when = getattr(job, "next_run_time", None)
         return when.isoformat() if when is not None else None
-
-
-@contextlib.contextmanager
-def _signal_handlers(daemon: Daemon) -> Iterator[None]:
-    """Route SIGTERM and SIGINT to ``daemon`` (main thread only); restore them afterwards."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handle(signum: int, frame: FrameType | None) -> None:
-        if daemon.stop_requested:
-            os.write(2, f"syncd: second {signal.Signals(signum).name}, exiting now\n".encode())
-            os._exit(128 + signum)
-        daemon.request_stop(signum)
-
-    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 def run_daemon(

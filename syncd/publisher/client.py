@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import quote
 
 import structlog
@@ -34,6 +33,7 @@ from syncd.publisher import answers
 from syncd.publisher.models import RemotePage, RequestInterrupted, error_of
 from syncd.publisher.ratelimit import RateBudget
 from syncd.render.content import Payload
+from syncd.runtime.resources import Closing
 
 if TYPE_CHECKING:
     import httpx
@@ -56,7 +56,7 @@ def _same_url(a: str, b: str) -> bool:
     return a.rstrip("/") == b.rstrip("/")
 
 
-class Publisher:
+class Publisher(Closing):
     """Writes pages of content import sources to Intercom; see the module docstring."""
 
     def __init__(
@@ -133,17 +133,6 @@ class Publisher:
             base_url=self._base_url,
             headers=self._headers,
         )
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     @property
     def request_count(self) -> int:
