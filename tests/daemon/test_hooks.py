@@ -189,14 +189,20 @@ def test_calls_during_a_run_coalesce_into_one_follow_up(daemons: list[Daemon]) -
     job = RecordingJob(duration=0.0)
     daemons.append(daemon := start_with_hooks(["handbook"], job))
     settled(job, 1)
-    job.duration = 1.0
+    # The run in flight lasts until all ten calls are in, however slow the machine is.
+    release = threading.Event()
+
+    def hold(source: str) -> None:
+        release.wait(10)
+
+    job.on_run = hold
     auth = {"Authorization": f"Bearer {SECRET}"}
     assert httpx.post(f"{daemon.url}/hooks/handbook", headers=auth).status_code == 202
     wait_until(lambda: job.active == 1)
     for _ in range(10):
         assert httpx.post(f"{daemon.url}/hooks/handbook", headers=auth).status_code == 202
+    release.set()
     settled(job, 3)
-    job.duration = 0.0
     assert not daemon.stop.wait(1.5)  # time for a wrong fourth run to show up
     assert len(job.runs()) == 3
     assert job.max_active == 1
