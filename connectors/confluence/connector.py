@@ -72,6 +72,7 @@ from syncd.connectors.base import (
     ConnectorOptions,
     Document,
     DocumentError,
+    DocumentExcluded,
     DocumentRef,
     Poll,
     SourceInfo,
@@ -85,6 +86,7 @@ from syncd.connectors.confluence.exports import current_exports, examine_folder
 from syncd.connectors.confluence.html import (
     PageParts,
     SpaceIndex,
+    is_empty,
     page_title,
     parse_index,
     parse_page,
@@ -379,6 +381,9 @@ class ConfluenceExportConnector(Connector[ConfluenceExportOptions]):
         convert_macros(parts.soup, parts.main)
         rewrite_links(parts.main, links)
         content = tidy_body(parts.main)
+        attached = self.options.include_attachments_list and parts.attachments
+        if is_empty(parts.main) and not attached:  # its trail alone: a page of breadcrumbs
+            raise DocumentExcluded(f"page {page_id} {title!r}: main content empty", reason="empty")
         crumbs = TRAIL_SEPARATOR.join(html.escape(step) for step in [*trail, title])
         sections = [f"<p>{crumbs}</p>", content]
         if self.options.include_attachments_list and parts.attachments:

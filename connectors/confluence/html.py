@@ -338,5 +338,10 @@ def tidy_body(main: Tag) -> str:
     return "".join(str(child) for child in main.contents).strip()
 
 
+def is_empty(main: Tag) -> bool:
+    """Whether a (tidied) page body holds nothing to read: no text, image, table or media."""
+    return not main.get_text().strip() and not _has_content(main)
+
+
 def _has_content(block: Tag) -> bool:
     return any(isinstance(node, Tag) and node.name in _CONTENT_TAGS for node in block.descendants)

@@ -390,7 +390,10 @@ def confluence_pages(path: Path) -> Iterator[tuple[str, Document]]:
     )
     try:
         for ref in connector.list():
-            yield ref.id, connector.fetch(DocumentRef(id=ref.id, version=ref.version))
+            try:
+                yield ref.id, connector.fetch(DocumentRef(id=ref.id, version=ref.version))
+            except DocumentExcluded:  # an empty or restricted page publishes nothing
+                continue
     finally:
         connector.close()
 
