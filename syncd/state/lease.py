@@ -31,8 +31,6 @@ import socket
 import threading
 import time
 import uuid
-from types import TracebackType
-from typing import Self
 
 import sqlalchemy as sa
 import structlog
@@ -40,6 +38,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from syncd.errors import LeaseBusy, StateError
+from syncd.runtime.resources import Running
 from syncd.state import database, locks
 from syncd.state.models import Lease, utcnow
 
@@ -55,7 +54,7 @@ def new_holder_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-class SourceLease:
+class SourceLease(Running):
     """The lease of one source, held for the duration of a ``with`` block."""
 
     def __init__(
@@ -217,14 +216,11 @@ class SourceLease:
         finally:
             self._lock.release()
 
-    def __enter__(self) -> Self:
+    # `with lease:` holds it for the block (the Running protocol).
+    def start(self) -> None:
+        """Acquire the lease (see :meth:`acquire`)."""
         self.acquire()
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def stop(self) -> None:
+        """Release the lease (see :meth:`release`)."""
         self.release()
