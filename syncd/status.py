@@ -108,21 +108,20 @@ def collect(
 
 def _one(session: Session, row: Source) -> SourceStatus:
     docs = sa.select(DocumentState).where(DocumentState.source_id == row.id)
-    held = session.scalar(
-        sa.select(sa.func.count()).select_from(
-            docs.where(DocumentState.intercom_page_id.is_not(None)).subquery()
-        )
-    )
+    # Every count in one pass over the source's documents (a page load makes it per source).
+    held, failing_total, excluded, final = session.execute(
+        sa.select(
+            sa.func.count(DocumentState.intercom_page_id),
+            sa.func.count(DocumentState.last_error),
+            sa.func.count(sa.case((DocumentState.excluded.is_(True), 1))),
+            sa.func.count(DocumentState.failed_version),
+        ).where(DocumentState.source_id == row.id)
+    ).one()
     failing_rows = session.scalars(
         docs.where(DocumentState.last_error.is_not(None))
         .order_by(DocumentState.last_error_at.desc())
         .limit(FAILING_SHOWN)
     ).all()
-    failing_total = session.scalar(
-        sa.select(sa.func.count()).select_from(
-            docs.where(DocumentState.last_error.is_not(None)).subquery()
-        )
-    )
     last = session.scalar(
         sa.select(Run).where(Run.source_id == row.id).order_by(Run.id.desc()).limit(1)
     )
@@ -172,10 +171,7 @@ def _one(session: Session, row: Source) -> SourceStatus:
         freshness.summary(session, row.id),
         last_failure=_last(session, row.id, "failed"),
         last_refusal=_last(session, row.id, "safety_stop"),
-        left_out={
-            "excluded": _count(session, docs.where(DocumentState.excluded.is_(True))),
-            "final": _count(session, docs.where(DocumentState.failed_version.is_not(None))),
-        },
+        left_out={"excluded": int(excluded or 0), "final": int(final or 0)},
         origin=_origin(session, row.id),
     )
 
@@ -204,10 +200,6 @@ def seed_metrics(config: Config, sessions: sessionmaker[Session]) -> None:
                     break
                 streak += 1
             metrics.FAILING_STREAK.labels(source.name).set(streak)
-
-
-def _count(session: Session, query: sa.Select[Any]) -> int:
-    return int(session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0)
 
 
 def _last(session: Session, source_id: int, status: str) -> dict[str, Any] | None:
