@@ -104,6 +104,9 @@ class SiteIndex:
     # Pages of the chosen spaces left out for a view restriction (theirs or an ancestor's):
     # listed, so that each is excluded by name, never silently missing.
     restricted: dict[str, PageInfo] = dataclasses.field(default_factory=dict)
+    # Pages of spaces that ``spaces`` does not name: listed, excluded as "space not selected"
+    # (so that narrowing ``spaces`` says why their pages go, rather than calling them gone).
+    unselected: dict[str, PageInfo] = dataclasses.field(default_factory=dict)
     all_space_keys: frozenset[str] = frozenset()  # every current space, chosen or not
 
     def space_of(self, page: PageInfo) -> SpaceInfo:
@@ -245,23 +248,13 @@ def build_index(
     found = _Pass1()
     for obj in iter_objects(source, _PASS1, skip=("body",)):
         found.add(obj)
-    descriptor = source.descriptor()
-    own_key = descriptor.get("spaceKey") if descriptor.get("exportType") == "space" else None
-    chosen = {key.lower() for key in spaces} if spaces is not None else None
-    skipped = {key.lower() for key in skip_spaces}
     index = SiteIndex(all_space_keys=frozenset(s.key for s in found.spaces.values()))
-    for space in found.spaces.values():
-        key = space.key.lower()
-        if own_key is not None and key != own_key.lower():
-            continue  # an extraneous space of a space export
-        if key in skipped:
-            continue
-        if chosen is None and key.startswith("~"):
-            continue  # personal spaces are published only when named in `spaces`
-        if chosen is None or key in chosen:
-            index.spaces[space.id] = space
+    unselected = _choose_spaces(index, found, source.descriptor(), spaces, skip_spaces)
     hidden = _restricted_trees(found) if skip_restricted else set()
     for page in found.pages.values():
+        if page.space_id in unselected:
+            index.unselected[page.id] = page
+            continue
         if page.space_id not in index.spaces:
             continue
         if page.id in hidden:
@@ -283,6 +276,33 @@ def build_index(
     for name, full in found.display.items():
         index.users.setdefault(name, full)
     return index
+
+
+def _choose_spaces(
+    index: SiteIndex,
+    found: _Pass1,
+    descriptor: dict[str, str],
+    spaces: Collection[str] | None,
+    skip_spaces: Collection[str],
+) -> set[str]:
+    """Fill ``index.spaces`` with the chosen spaces; the ids of those ``spaces`` left out."""
+    own_key = descriptor.get("spaceKey") if descriptor.get("exportType") == "space" else None
+    chosen = {key.lower() for key in spaces} if spaces is not None else None
+    skipped = {key.lower() for key in skip_spaces}
+    unselected: set[str] = set()
+    for space in found.spaces.values():
+        key = space.key.lower()
+        if own_key is not None and key != own_key.lower():
+            continue  # an extraneous space of a space export
+        if key in skipped:
+            continue
+        if chosen is None and key.startswith("~"):
+            continue  # personal spaces are published only when named in `spaces`
+        if chosen is None or key in chosen:
+            index.spaces[space.id] = space
+        elif not key.startswith("~"):
+            unselected.add(space.id)
+    return unselected
 
 
 def _restricted_trees(found: _Pass1) -> set[str]:

@@ -141,6 +141,7 @@ class XmlSite:
         self.parts: list[_Part] = []
         self._owner: dict[str, _Part] = {}
         self._restricted: dict[str, PageInfo] = {}
+        self._unselected: dict[str, PageInfo] = {}
 
     def read_one(self, source: EntitiesSource) -> None:
         """Index one export (pass 1)."""
@@ -187,6 +188,8 @@ class XmlSite:
             self._owner.setdefault(page_id, part)
         for page_id, page in part.index.restricted.items():
             self._restricted.setdefault(page_id, page)
+        for page_id, page in part.index.unselected.items():
+            self._unselected.setdefault(page_id, page)
 
     def refs(self) -> Iterator[DocumentRef]:
         """Every published page's ref, and those of restricted pages (fetched as excluded)."""
@@ -196,6 +199,9 @@ class XmlSite:
         for page_id, page in self._restricted.items():
             if page_id not in self._owner:  # another export may hold it unrestricted
                 yield DocumentRef(id=page_id, version=f"restricted:v{page.version}:{page.modified}")
+        for page_id, page in self._unselected.items():
+            if page_id not in self._owner and page_id not in self._restricted:
+                yield DocumentRef(id=page_id, version=f"unselected:v{page.version}")
 
     def _trail(self, index: SiteIndex, page: PageInfo) -> list[str]:
         space = index.space_of(page)
@@ -243,6 +249,11 @@ class XmlSite:
                 f"page {hidden.id} {hidden.title!r}: view-restricted in Confluence, it or an"
                 " ancestor (restricted_pages: skip)",
                 reason="restricted",
+            )
+        if part is None and (other := self._unselected.get(ref.id)) is not None:
+            raise DocumentExcluded(
+                f"page {other.id} {other.title!r}: its space is not named in `spaces`",
+                reason="space not selected",
             )
         if part is None:
             raise DocumentError(f"page {ref.id}: not a current page of the export")

@@ -214,3 +214,27 @@ def test_restricted_and_empty_pages_are_counted_and_named_in_the_plan(
     report = json.loads(done.stdout)["sources"][0]
     assert (report["listed"], report["created"], report["excluded"]) == (3, 1, 2)
     assert report["exclusions"] == {"restricted": 1, "empty": 1}
+
+
+def test_a_space_dropped_from_spaces_is_excluded_not_gone(
+    tmp_path: Path, sandbox: SandboxServer
+) -> None:
+    """Narrowing `spaces` takes that space's pages out as "excluded: space not selected"."""
+    folder = tmp_path / "backups"
+    monday = backup(6, {"ENG": {"1": "Home", "2": "Guide"}, "OPS": {"3": "Runbook"}})
+    settle(monday.write_zip(folder / "backup-2024_05_06.zip"))
+    assert sync(tmp_path, sandbox, folder, spaces=["ENG", "OPS"]) == {
+        "1": "Home",
+        "2": "Guide",
+        "3": "Runbook",
+    }
+    assert sync(tmp_path, sandbox, folder, spaces=["ENG"]) == {"1": "Home", "2": "Guide"}
+    status = subprocess.run(
+        [sys.executable, "-m", "syncd", "--config", str(tmp_path / "syncd.yaml"), "status"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    assert "deleted: 1 excluded: space not selected" in status, status
+    assert "gone" not in status

@@ -96,10 +96,12 @@ def test_publishes_exactly_the_current_pages_and_blog_posts(kind: str, tmp_path:
 
 
 def test_spaces_option_chooses_spaces_and_names_personal_ones(tmp_path: Path) -> None:
-    """`spaces` keeps only the named spaces, case-blind; a personal space is read when named."""
+    """`spaces` keeps only the named spaces, case-blind; a personal space is read when named.
+    The other spaces' pages are listed and excluded as "space not selected", never gone."""
     path = site().write_zip(tmp_path / "b.zip")
     with make_connector(path, spaces=["ops", "~JDOE"]) as connector:
-        assert sorted(ref.id for ref in connector.list()) == ["300", "900"]
+        assert sorted(fetch_all(connector)) == ["300", "900"]
+        assert excluded_all(connector) == dict.fromkeys(["100", "200", "400"], "space not selected")
 
 
 def test_space_export_drops_extraneous_spaces(tmp_path: Path) -> None:
@@ -352,7 +354,8 @@ def test_a_named_space_no_export_holds_stops_the_run(tmp_path: Path) -> None:
     with refused, pytest.raises(SourceUnavailable, match=r"space\(s\) HR named in `spaces`"):
         list(refused.list())
     with make_connector(path, spaces=["ENG", "HR"], missing_spaces="delete") as connector:
-        assert sorted(ref.id for ref in connector.list()) == ["100", "200", "400"]
+        assert sorted(fetch_all(connector)) == ["100", "200", "400"]
+        assert excluded_all(connector) == {"300": "space not selected"}
 
 
 def test_bodies_are_kept_in_the_sources_cache_folder(tmp_path: Path) -> None:
