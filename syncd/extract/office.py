@@ -28,7 +28,7 @@ def extract_docx(data: bytes, body: Body) -> str | None:
 
     document = docx.Document(io.BytesIO(data))
     # Paragraph.style resolves the default style by scanning every style, for every paragraph
-    # (measured: 7 ms each, 40 s for 5,400 paragraphs): names are looked up once instead.
+    # (measured: 2 ms each, 10.7 s for 5,400 paragraphs): names are looked up once instead.
     style_names = {style.style_id: style.name or "" for style in document.styles}
     items: list[str] = []
     ordered = False
@@ -39,7 +39,7 @@ def extract_docx(data: bytes, body: Body) -> str | None:
             items.clear()
 
     # Not document.iter_inner_content(): its XPath union ("./w:p | ./w:tbl") sorts its
-    # result in a way that grows with the square of the paragraphs (6 s of 9 for 50,000).
+    # result in a way that grows with the square of the paragraphs (3.7 s for 24,000).
     paragraph_tag, table_tag = qn("w:p"), qn("w:tbl")
     for element in document.element.body.iterchildren(paragraph_tag, table_tag):
         if element.tag == table_tag:
