@@ -34,7 +34,10 @@ FAILING_SHOWN = 20
 # Connector memories that record where a listing came from, and the fields shown: a git
 # source's commit and ref (connectors.markdown), a Confluence export's file names
 # (connectors.confluence.feed).
-_ORIGIN_KEYS = {"git.identities": ("commit", "ref"), "listing.origin": ("export",)}
+_ORIGIN_KEYS = {
+    "git.identities": ("commit", "ref"),
+    "listing.origin": ("export", "spaces", "settling"),
+}
 
 
 @dataclasses.dataclass(slots=True)

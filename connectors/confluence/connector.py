@@ -230,15 +230,12 @@ class ConfluenceExportConnector(Connector[ConfluenceExportOptions]):
             log.info("confluence.export_skipped", export=name, reason=why)
         if selection.site is None and not selection.spaces and not selection.stale:
             skipped = "; ".join(f"{name}: {why}" for name, why in selection.skipped.items())
-            message = f"no complete Confluence XML export in {path}" + (
-                f" ({skipped})" if skipped else ""
-            )
-            if selection.settling:
-                # Only time is missing: a scheduler retrying later finds the export complete.
+            message = f"no complete Confluence XML export in {path}" + (skipped and f" ({skipped})")
+            if selection.settling:  # only time is missing: a retry later finds it complete
                 raise SourceNotReady(f"{message}; try again once it has settled")
             raise SourceUnavailable(message)
-        feed.remember(self.source.memory, selection.describe())
         site.read_selection(selection)
+        feed.remember(self.source.memory, selection.describe(), site.read_from(), selection)
 
     def _check_named_spaces(self, site: XmlSite) -> None:
         """A space named in ``spaces`` but in no export stops the run unless told to delete.

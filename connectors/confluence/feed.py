@@ -19,19 +19,32 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from syncd.connectors.base import EVERYTHING, NOTHING, Memory, Poll
-from syncd.connectors.confluence.exports import current_exports, examine_folder
+from syncd.connectors.confluence.exports import Selection, current_exports, examine_folder
 
 ORIGIN_KEY = "listing.origin"
 """The memory key under which a listing records where it came from (read by `syncd status`)."""
 
 
-def remember(memory: Memory | None, export: str) -> None:
-    """Record the export file(s) a listing reads, for the status page and `syncd status`."""
-    if memory is not None:
-        memory.put(ORIGIN_KEY, json.dumps({"export": export}))
+def remember(
+    memory: Memory | None,
+    export: str,
+    spaces: Mapping[str, str] | None = None,
+    selection: Selection | None = None,
+) -> None:
+    """Record the export file(s) a listing reads, for the status page and `syncd status`:
+    which export each space came from, and newer exports still settling (not read yet)."""
+    if memory is None:
+        return
+    origin = {"export": export}
+    if spaces:
+        origin["spaces"] = ", ".join(f"{key} from {name}" for key, name in sorted(spaces.items()))
+    if selection is not None and selection.settling:
+        origin["settling"] = ", ".join(selection.settling)
+    memory.put(ORIGIN_KEY, json.dumps(origin, sort_keys=True))
 
 
 def fingerprint(path: Path, *, missing_spaces: str) -> str:

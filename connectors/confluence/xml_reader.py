@@ -191,6 +191,14 @@ class XmlSite:
         for page_id, page in part.index.unselected.items():
             self._unselected.setdefault(page_id, page)
 
+    def read_from(self) -> dict[str, str]:
+        """Which export each chosen space was read from (space key -> export name)."""
+        spaces: dict[str, str] = {}
+        for part in self.parts:
+            for space in part.index.spaces.values():
+                spaces.setdefault(space.key, part.source.describe())
+        return spaces
+
     def refs(self) -> Iterator[DocumentRef]:
         """Every published page's ref, and those of restricted pages (fetched as excluded)."""
         for page_id, part in self._owner.items():

@@ -43,6 +43,8 @@ def test_status_names_the_export_and_the_commit_listed(
     written = export.write_zip(exports / "Confluence-space-export-ENG.xml.zip")
     hour_ago = written.stat().st_mtime - 3600  # settled: an export still being copied is left
     os.utime(written, (hour_ago, hour_ago))
+    # A newer export still being written: not read, but status says it is waiting.
+    export.write_zip(exports / "Confluence-space-export-ENG-2.xml.zip")
     repo = Upstream(tmp_path)
     repo.write({"index.md": "# Home\n\nText.\n"})
     commit = repo.push()
@@ -74,9 +76,16 @@ def test_status_names_the_export_and_the_commit_listed(
     assert synced.returncode == 0, synced.stdout + synced.stderr
 
     statuses = {s["name"]: s for s in json.loads(_syncd(config, "status", "--json").stdout)}
-    assert statuses["wiki"]["origin"] == {"export": "Confluence-space-export-ENG.xml.zip"}
+    assert statuses["wiki"]["origin"] == {
+        "export": "Confluence-space-export-ENG.xml.zip",
+        "spaces": "ENG from Confluence-space-export-ENG.xml.zip",
+        "settling": "Confluence-space-export-ENG-2.xml.zip",
+    }
     assert statuses["wiki"]["connector"] == "confluence_export"
     assert statuses["handbook"]["origin"]["commit"] == commit
     text = _syncd(config, "status").stdout
-    assert "last listing from export Confluence-space-export-ENG.xml.zip" in text
+    assert (
+        "last listing from export Confluence-space-export-ENG.xml.zip, spaces ENG from"
+        " Confluence-space-export-ENG.xml.zip, settling Confluence-space-export-ENG-2.xml.zip"
+    ) in text
     assert f"last listing from commit {commit}" in text
