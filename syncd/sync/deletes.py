@@ -52,7 +52,7 @@ from syncd.errors import SafetyStop
 from syncd.state.history import DELETION_WINDOW
 from syncd.state.models import utcnow
 from syncd.state.tracker import Known
-from syncd.sync.plan import PlanItem, describe_tally, ordered
+from syncd.sync.plan import PlanItem, describe_tally, ordered, plural
 
 if TYPE_CHECKING:
     from syncd.sync.context import RunContext
@@ -154,7 +154,8 @@ class Deletions:
         recent = self.run.tracker.deleted_since(utcnow() - DELETION_WINDOW)
         total, base = deleting + recent, held + recent
         if listed == 0 and held > 0:
-            reason = f"it lists no documents but {held} pages are published"
+            are = "is" if held == 1 else "are"
+            reason = f"it lists no documents but {plural(held, 'page')} {are} published"
         elif held > 0 and deleting >= held:
             reason = f"it would delete every page it holds ({deleting}: {why})"
         elif total > allowance and total > fraction * base:

@@ -212,9 +212,20 @@ def test_allowance_never_lets_a_source_lose_every_page(
     with pytest.raises(SafetyStop, match="every page"):
         h.sync()
     h.connector.docs.clear()
-    with pytest.raises(SafetyStop, match="lists no documents"):
+    with pytest.raises(SafetyStop, match="lists no documents but 3 pages are published"):
         h.sync()
     assert len(h.published()) == 3
+
+
+def test_the_empty_source_stop_speaks_of_one_page_in_the_singular(
+    sandbox: SandboxServer, sessions: sessionmaker[Session]
+) -> None:
+    h = Harness(sandbox, sessions)
+    h.connector.docs.update(docs(1))
+    h.sync()
+    h.connector.docs.clear()
+    with pytest.raises(SafetyStop, match="lists no documents but 1 page is published;"):
+        h.sync()
 
 
 @pytest.fixture
