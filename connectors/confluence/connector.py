@@ -86,6 +86,7 @@ from syncd.connectors.confluence.exports import current_exports, examine_folder
 from syncd.connectors.confluence.html import (
     PageParts,
     SpaceIndex,
+    ancestors_of,
     is_empty,
     page_title,
     parse_index,
@@ -215,7 +216,6 @@ class ConfluenceExportConnector(Connector[ConfluenceExportOptions]):
         path = self.options.path
         source = find_entities(path)
         if source is not None:
-            feed.remember(self.source.memory, path.name)
             site.read_one(source)
         else:
             self._read_folder(site)
@@ -265,13 +265,15 @@ class ConfluenceExportConnector(Connector[ConfluenceExportOptions]):
         return feed.poll(self.options.path, cursor, missing_spaces=self.options.missing_spaces)
 
     def list(self) -> Iterator[DocumentRef]:
-        if self.format() != "html":
+        kind = self.format()
+        if kind != "xml_folder":  # a folder's chosen exports are named in _read_folder
+            feed.remember(self.source.memory, self.options.path.name)
+        if kind != "html":
             site = self._read_xml()
             yield from site.refs()
             yield from export_attachments.xml_refs(site, self.options.attachments)
             return
         pages = self._scan()
-        feed.remember(self.source.memory, self.options.path.name)
         self._check_html_space()
         for page in pages.values():
             yield DocumentRef(id=page.id, version=page.version)
@@ -335,7 +337,7 @@ class ConfluenceExportConnector(Connector[ConfluenceExportOptions]):
         title = page_title(parts, space, page.id)
         if not title:
             raise DocumentError(f"{where}: the page has no title (#title-text is empty)")
-        ancestors = self._ancestors(parts, space)
+        ancestors = ancestors_of(parts, space)
         first = parts.crumbs[0] if parts.crumbs else None
         space_name = space.name or (first.text if first and first.page_id is None else None)
         body = self._body(parts, page.id, [*filter(None, [space_name]), *ancestors.values()], title)
@@ -355,15 +357,6 @@ class ConfluenceExportConnector(Connector[ConfluenceExportOptions]):
             url=self.page_url(page.id),
             metadata=metadata,
         )
-
-    @staticmethod
-    def _ancestors(parts: PageParts, space: SpaceIndex) -> dict[str, str]:
-        """Ancestor page id -> title, root first; the index's titles beat breadcrumb text."""
-        return {
-            crumb.page_id: space.titles.get(crumb.page_id, crumb.text)
-            for crumb in parts.crumbs
-            if crumb.page_id is not None
-        }
 
     def _body(self, parts: PageParts, page_id: str, trail: Sequence[str], title: str) -> str:
         links = LinkContext(

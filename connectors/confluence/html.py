@@ -345,3 +345,12 @@ def is_empty(main: Tag) -> bool:
 
 def _has_content(block: Tag) -> bool:
     return any(isinstance(node, Tag) and node.name in _CONTENT_TAGS for node in block.descendants)
+
+
+def ancestors_of(parts: PageParts, space: SpaceIndex) -> dict[str, str]:
+    """Ancestor page id -> title, root first; the index's titles beat breadcrumb text."""
+    return {
+        crumb.page_id: space.titles.get(crumb.page_id, crumb.text)
+        for crumb in parts.crumbs
+        if crumb.page_id is not None
+    }

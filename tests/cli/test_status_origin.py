@@ -62,6 +62,12 @@ def test_status_names_the_export_and_the_commit_listed(
                         "options": {"path": str(exports)},
                     },
                     {
+                        "name": "wiki-file",
+                        "connector": "confluence_export",
+                        "url": "https://wiki.example.com",
+                        "options": {"path": str(written)},
+                    },
+                    {
                         "name": "handbook",
                         "connector": "markdown",
                         "url": "https://handbook.example.com",
@@ -82,6 +88,7 @@ def test_status_names_the_export_and_the_commit_listed(
         "settling": "Confluence-space-export-ENG-2.xml.zip",
     }
     assert statuses["wiki"]["connector"] == "confluence_export"
+    assert statuses["wiki-file"]["origin"] == {"export": "Confluence-space-export-ENG.xml.zip"}
     assert statuses["handbook"]["origin"]["commit"] == commit
     text = _syncd(config, "status").stdout
     assert (
