@@ -27,6 +27,7 @@ Afterwards every remaining ``href`` and ``src`` is absolute. Nothing here is eve
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Callable, Mapping
 from urllib.parse import quote, unquote, urlsplit
@@ -66,13 +67,24 @@ class LinkContext:
         return f"{self.base_url}/download/attachments/{container_id}/{quote(file_name, safe='')}"
 
 
-def _alias(tag: Tag) -> str | None:
-    alias = tag.get("data-linked-resource-default-alias")
+#: An element's attribute by name (``Tag.get`` of BeautifulSoup, ``_Element.get`` of lxml):
+#: the links of exported pages and of converted storage bodies resolve by the same rules.
+Attribute = Callable[[str], object]
+
+
+def _alias(attribute: Attribute) -> str | None:
+    alias = attribute("data-linked-resource-default-alias")
     return str(alias) if alias else None
 
 
-def resolve(url: str, tag: Tag, ctx: LinkContext) -> str | None:  # noqa: PLR0911 - one exit per kind of link, as in the table above
-    """The absolute URL an ``href``/``src`` of the export stands for, or None to remove it."""
+def resolve(  # noqa: PLR0911 - one exit per kind of link, as in the table above
+    url: str, attribute: Attribute, ctx: LinkContext, label: Callable[[], str] | None = None
+) -> str | None:
+    """The absolute URL an ``href``/``src`` of the export stands for, or None to remove it.
+
+    ``attribute`` reads the element's attributes; ``label`` gives a link's text (None for an
+    image), the file name of last resort for an attachment.
+    """
     url = url.strip()
     if not url:
         return None
@@ -82,12 +94,12 @@ def resolve(url: str, tag: Tag, ctx: LinkContext) -> str | None:  # noqa: PLR091
         url = f"https:{url}"
     parts = urlsplit(url)
     if parts.scheme:
-        return _absolute(url, tag, ctx)
+        return _absolute(url, attribute, ctx)
     path = unquote(parts.path).removeprefix("./")
     fragment = f"#{parts.fragment}" if parts.fragment else ""
     attachment = _ATTACHMENT.match(path)
     if attachment:
-        return _attachment(path, attachment[1], attachment[2], tag, ctx)
+        return _attachment(path, attachment[1], attachment[2], ctx, attribute, label)
     if _INTERNAL.match(path):
         return None
     if path.startswith("/"):
@@ -99,7 +111,7 @@ def resolve(url: str, tag: Tag, ctx: LinkContext) -> str | None:  # noqa: PLR091
     return None
 
 
-def _absolute(url: str, tag: Tag, ctx: LinkContext) -> str | None:
+def _absolute(url: str, attribute: Attribute, ctx: LinkContext) -> str | None:
     """An absolute URL as it is, unless its scheme is unsafe or it is the server's plumbing."""
     parts = urlsplit(url)
     if parts.scheme.lower() not in _KEPT_SCHEMES:
@@ -107,7 +119,7 @@ def _absolute(url: str, tag: Tag, ctx: LinkContext) -> str | None:
     if _SERVER_SCREENS.search(parts.path):
         return None
     site = urlsplit(ctx.base_url)
-    server = urlsplit(str(tag.get("data-base-url") or "")).netloc
+    server = urlsplit(str(attribute("data-base-url") or "")).netloc
     if parts.netloc in {site.netloc, server}:
         # A site under a context path (https://host/wiki) links to /wiki/display/~x.
         path = parts.path
@@ -120,14 +132,19 @@ def _absolute(url: str, tag: Tag, ctx: LinkContext) -> str | None:
 
 
 def _attachment(
-    path: str, container_id: str, file_name: str, tag: Tag, ctx: LinkContext
+    path: str,
+    container_id: str,
+    file_name: str,
+    ctx: LinkContext,
+    attribute: Attribute,
+    label: Callable[[], str] | None,
 ) -> str | None:
     """The download URL of an attachment, by the original file name when the path lacks it."""
     if not path.startswith(("/", "download/")):
         # In the export the file is named by attachment id; the site knows its real name.
-        known = _alias(tag) or ctx.attachment_names.get(path)
-        if known is None and tag.name == "a":
-            known = text_of(tag) or None
+        known = _alias(attribute) or ctx.attachment_names.get(path)
+        if known is None and label is not None:
+            known = label() or None
         if known is None:
             return None
         file_name = known
@@ -151,19 +168,20 @@ def rewrite_links(main: Tag, ctx: LinkContext) -> None:
     tags = TagIndex(main)
     _user_mentions(tags)
     for image in tags.named("img"):
-        target = resolve(str(image.get("src") or ""), image, ctx)
+        target = resolve(str(image.get("src") or ""), image.get, ctx)
         if target is None:
             tags.remove(image)
             continue
         image["src"] = target
-        alias = _alias(image)
+        alias = _alias(image.get)
         if alias and not image.get("alt"):
             image["alt"] = alias
     for link in tags.named("a"):
         if not tags.alive(link) or link.parent is None:
             continue
         href = link.get("href")
-        target = resolve(str(href), link, ctx) if href is not None else None
+        label = functools.partial(text_of, link)
+        target = resolve(str(href), link.get, ctx, label) if href is not None else None
         if target is None:
             if text_of(link) or link.find("img") is not None:
                 link.unwrap()
@@ -173,11 +191,11 @@ def rewrite_links(main: Tag, ctx: LinkContext) -> None:
         link["href"] = target
         if not text_of(link) and link.find("img") is None:
             # The view-file macro's link holds only a thumbnail we just removed.
-            label = _alias(link)
-            if label is None:
+            alias = _alias(link.get)
+            if alias is None:
                 tags.remove(link)
                 continue
-            link.append(label)
+            link.append(alias)
         if "confluence-embedded-file" in link.get_attribute_list("class"):
             # Shown as a thumbnail block on the page, now a file name among words.
             keep_apart(link)

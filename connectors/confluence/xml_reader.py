@@ -47,8 +47,7 @@ from syncd.connectors.base import (
     SourceUnavailable,
 )
 from syncd.connectors.confluence.exports import Selection
-from syncd.connectors.confluence.html import parse_html, tidy_body
-from syncd.connectors.confluence.links import LinkContext, rewrite_links
+from syncd.connectors.confluence.links import LinkContext
 from syncd.connectors.confluence.storage import (
     RenderState,
     StorageContext,
@@ -56,6 +55,7 @@ from syncd.connectors.confluence.storage import (
     StorageRenderer,
 )
 from syncd.connectors.confluence.storage_macros import ExpansionTooLarge, render_macro
+from syncd.connectors.confluence.tidy import clean_converted
 from syncd.connectors.confluence.wiki_markup import wiki_to_html
 from syncd.connectors.confluence.xml_entities import MAX_RUN_BYTES, EntitiesSource
 from syncd.connectors.confluence.xml_index import (
@@ -359,7 +359,7 @@ class XmlSite:
                 f"{where}: its body has bodyType {body.body_type}, which is neither the storage"
                 " format (2) nor wiki markup (0); nothing to publish"
             )
-        return _clean(converted, links)
+        return clean_converted(converted, links)
 
     def close(self) -> None:
         """Delete the bodies spooled to disk."""
@@ -367,16 +367,6 @@ class XmlSite:
             if part.store is not None:
                 part.store.close()
                 part.store = None
-
-
-def _clean(converted: str, links: LinkContext) -> str:
-    """The converted HTML with links absolute and presentational leftovers removed."""
-    soup = parse_html(f"<div>{converted}</div>".encode())
-    main = soup.find("div")
-    if main is None:
-        return ""
-    rewrite_links(main, links)
-    return tidy_body(main)
 
 
 def space_keys(values: Sequence[str] | None) -> list[str] | None:

@@ -30,8 +30,7 @@ import structlog
 from lxml import etree
 
 from syncd.connectors.base import DocumentError
-from syncd.connectors.confluence.html import parse_html, tidy_body
-from syncd.connectors.confluence.links import LinkContext, rewrite_links
+from syncd.connectors.confluence.links import LinkContext
 from syncd.connectors.confluence.storage import (
     RenderState,
     StorageContext,
@@ -41,6 +40,7 @@ from syncd.connectors.confluence.storage import (
     text_of,
 )
 from syncd.connectors.confluence.storage_macros import parameters, render_macro
+from syncd.connectors.confluence.tidy import clean_converted
 
 log = structlog.get_logger(__name__)
 
@@ -178,9 +178,4 @@ def render_storage(
         log.info("confluence.include_skipped", page_id=page_id, note=note)
     if budget.refused:
         log.warning("confluence.includes_capped", page_id=page_id, skipped=budget.refused)
-    soup = parse_html(f"<div>{converted}</div>".encode())
-    main = soup.find("div")
-    if main is None:
-        return ""
-    rewrite_links(main, links)
-    return tidy_body(main)
+    return clean_converted(converted, links)
