@@ -108,11 +108,13 @@ def test_syncs_keep_intercom_equal_to_the_site(
         assert home["title"] == "Welcome to Confluence"
         assert home["url"] == f"{site.url}/spaces/ds/pages/196614/Welcome+to+Confluence"
 
-        # A no-op run: ids and versions only, nothing sent to Intercom.
+        # A no-op run: ids and versions only, nothing sent to Intercom; its one request asks
+        # whether the Content Import Source still exists.
         writes = sandbox.store.requests()
         site.requests.clear()
         sync(config)
-        assert sandbox.store.requests() == writes
+        assert sandbox.store.requests() == writes + 1
+        assert sandbox.store.request_log[-1][0] == "GET"
         assert site.count("/pages/1") + site.count("/content/1") == 0  # no page fetched
 
         site.edit("196615", "<p>Confluence is where the team works.</p>")
