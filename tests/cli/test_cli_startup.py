@@ -22,7 +22,9 @@ from syncd.sandbox import SandboxServer, SandboxSettings
 from tests.cli.test_cli_sync import TOKEN, make_site, syncd, write_config
 
 # pydantic_settings reads SYNCD_<SECTION> overrides, and the child is given none.
-UNNEEDED = {"rich", "pygments", "alembic", "prometheus_client", "httpx", "pydantic_settings"}
+# httpx is needed: even a no-op run confirms that its Content Import Source still exists in
+# Intercom (one request), so a source deleted there is found and repaired in the next run.
+UNNEEDED = {"rich", "pygments", "alembic", "prometheus_client", "pydantic_settings"}
 
 
 @pytest.fixture
@@ -48,7 +50,7 @@ main(sys.argv[2:])
 def test_a_no_op_sync_with_json_logs_loads_no_display_or_migration_code(
     tmp_path: Path, sandbox: SandboxServer
 ) -> None:
-    """A second sync of an unchanged folder imports no display, migration, metrics or HTTP code."""
+    """A second sync of an unchanged folder imports no display, migration or metrics code."""
     make_site(tmp_path / "site", 3)
     config = write_config(tmp_path, sandbox, f"sqlite:///{tmp_path / 'state.db'}")
     assert syncd(config, "sync").returncode == 0
