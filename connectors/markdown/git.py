@@ -320,6 +320,15 @@ class Repository:
             changes.append((status, old, new))
         return changes
 
+    def held(self, name: str) -> str | None:
+        """The commit ``name`` (a ref) points to in the cache; None without the ref or cache."""
+        if not (self.path / "HEAD").is_file():
+            return None
+        try:
+            return self.commit(name)
+        except GitError:
+            return None
+
     def set_ref(self, name: str, commit: str) -> None:
         """Point ``name`` at ``commit``."""
         self.git("update-ref", name, commit)

@@ -166,11 +166,17 @@ class GitTree:
         state = self._state()
         ref = self.options.full_ref()
         try:
+            # One ls-remote first (over authenticated HTTP: the unauthenticated probe, the
+            # advertisement, ls-refs), and the fetch only when the ref moved: a no-op run
+            # makes 3 requests instead of 4, and a changed one 7.
             if ref is None:
-                ref = self.repository.default_branch()
+                ref, remote = self.repository.default_head()
                 if state.get("ref") not in (None, ref):
                     log.warning("git.default_branch_changed", old=state.get("ref"), new=ref)
-            self.repository.fetch(ref)
+            else:
+                remote = self.repository.remote_commit(ref)
+            if remote is None or remote != self.repository.held(git.HEAD_REF):
+                self.repository.fetch(ref)  # an absent ref fails here, with git's reason
             tree = self.repository.tree(git.HEAD_REF, self.folder)
             self._commit = self.repository.commit(git.HEAD_REF)
         except GitStopped as exc:  # the run is stopping: not the source's fault

@@ -428,3 +428,28 @@ def test_a_watched_git_source_gets_a_poll_that_asks_for_a_run_after_a_push(
         triggers[0].join(10)
     assert requested and requested[0][0] == "docs"
     assert requested[0][1].everything  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("ref", [None, "main"])
+def test_a_no_op_over_authenticated_http_asks_for_the_head_and_fetches_nothing(
+    tmp_path: Path, upstream: Upstream, ref: str | None
+) -> None:
+    """When the remote's ref did not move, a run makes 3 requests: git's unauthenticated probe,
+    the advertisement and ls-refs; no fetch. Once it moves, the new commit is fetched."""
+    token, log = "s3cret-token-value", tmp_path / "requests.log"
+    options = {"token": token, "username": "bot", **({"ref": ref} if ref else {})}
+    with http_server(upstream.bare.parent, "bot", token, log=log) as base:
+        url = f"{base}/docs.git"
+        with connector(tmp_path, url, git=options) as source:
+            assert set(listing(source)) == {"index.md", "guide/setup.md"}
+        log.write_text("")
+        with connector(tmp_path, url, git=options) as source:
+            assert set(listing(source)) == {"index.md", "guide/setup.md"}
+        no_op = log.read_text().splitlines()
+        upstream.write({"new.md": "# New\n"})
+        upstream.push()
+        with connector(tmp_path, url, git=options) as source:
+            assert set(listing(source)) == {"index.md", "guide/setup.md", "new.md"}
+    assert len(no_op) == 3, no_op
+    assert [line.split()[-1] for line in no_op] == ["401", "200", "200"]
+    assert not any("git-upload-pack" in line and "fetch" in line for line in no_op)
