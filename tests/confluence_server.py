@@ -34,8 +34,9 @@ from typing import Any
 from urllib.parse import parse_qs, quote_plus, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
+from syncd.connectors.confluence.xml_bodies import BodyStore
 from syncd.connectors.confluence.xml_entities import find_entities
-from syncd.connectors.confluence.xml_index import STORAGE, BodyStore, build_index
+from syncd.connectors.confluence.xml_index import STORAGE, build_index
 
 EMAIL = "bot@example.com"
 TOKEN = "cfl-token-0123456789-SECRET"

@@ -103,3 +103,13 @@ def test_a_linked_folder_has_one_import_name(package: str) -> None:
     )
     assert result.returncode == 1
     assert f"import syncd.{package}, not {package}" in result.stderr
+
+
+def test_no_module_over_400_lines() -> None:
+    """A module past 400 lines wants splitting along a seam (the style guide's limit)."""
+    long = {
+        str(path.relative_to(ROOT)): count
+        for _, path in modules()
+        if (count := len(path.read_text(encoding="utf-8").splitlines())) > 400
+    }
+    assert long == {}

@@ -57,16 +57,9 @@ from syncd.connectors.confluence.storage import (
 from syncd.connectors.confluence.storage_macros import ExpansionTooLarge, render_macro
 from syncd.connectors.confluence.tidy import clean_converted
 from syncd.connectors.confluence.wiki_markup import wiki_to_html
+from syncd.connectors.confluence.xml_bodies import Body, BodyStore
 from syncd.connectors.confluence.xml_entities import MAX_RUN_BYTES, EntitiesSource
-from syncd.connectors.confluence.xml_index import (
-    STORAGE,
-    WIKI,
-    Body,
-    BodyStore,
-    PageInfo,
-    SiteIndex,
-    build_index,
-)
+from syncd.connectors.confluence.xml_index import STORAGE, WIKI, PageInfo, SiteIndex, build_index
 from syncd.render.sanitize import NestingTooDeep, check_nesting
 
 log = structlog.get_logger(__name__)
