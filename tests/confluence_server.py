@@ -62,6 +62,18 @@ class Page:
 
 
 @dataclasses.dataclass
+class Attachment:
+    """One file attached to a page: ``att<n>`` on Cloud, ``<n>`` on Data Center."""
+
+    id: str
+    page_id: str
+    name: str
+    data: bytes
+    number: int = 1
+    modified: dt.datetime = dataclasses.field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+
+@dataclasses.dataclass
 class SpaceRec:
     """A space: numeric id (Cloud), key and name."""
 
@@ -79,6 +91,8 @@ class StandIn:
         self.time_zone = time_zone
         self.spaces: dict[str, SpaceRec] = {}
         self.pages: dict[str, Page] = {}
+        self.attachments: dict[str, Attachment] = {}
+        self.media_auth: list[str | None] = []  # Authorization headers the media host saw
         self.users: dict[str, str] = {BOT_ACCOUNT: "Sync Bot"}
         self.cap = 1000  # the most results one listing answer holds, whatever `limit` says
         self.unindexed: set[str] = set()  # pages the search index (CQL) has not caught up with
@@ -121,6 +135,22 @@ class StandIn:
             page.title = title or page.title
             page.number += 1
             page.modified = dt.datetime.now(dt.UTC)
+
+    def attach(self, page_id: str, name: str, data: bytes) -> Attachment:
+        """A new file on a page; Cloud serves its download through the media host."""
+        with self.lock:
+            self._next_id += 1
+            number = str(self._next_id)
+            att_id = f"att{number}" if self.deployment == "cloud" else number
+            self.attachments[att_id] = Attachment(att_id, page_id, name, data)
+            return self.attachments[att_id]
+
+    def replace_file(self, att_id: str, data: bytes) -> None:
+        """A new version of an attached file."""
+        with self.lock:
+            attached = self.attachments[att_id]
+            attached.data, attached.number = data, attached.number + 1
+            attached.modified = dt.datetime.now(dt.UTC)
 
     def seed(self, export: Path, *, space_key: str | None = None) -> list[str]:
         """Load an XML export's current storage-format pages; their ids."""
@@ -191,6 +221,12 @@ class StandIn:
         path = split.path
         with self.lock:
             self.requests.append((path, query))
+            if path.startswith("/media/"):  # another host: never sent the site's credentials
+                self.media_auth.append(handler.headers.get("Authorization"))
+                attached = self.attachments.get(path.removeprefix("/media/"))
+                found = (200, attached.data) if attached else (404, {"message": "no file"})
+                self._send(handler, *found)
+                return
             failure = next((f for f in self._failures if f[0] in path), None)
             if failure is not None:
                 self._failures.remove(failure)
@@ -209,7 +245,8 @@ class StandIn:
                 status, answer = self._route(path.removeprefix(self.prefix), query, known)
             except ValueError as exc:
                 status, answer = 400, {"message": str(exc)}
-        self._send(handler, status, answer)
+        moved = isinstance(answer, dict) and status == 302
+        self._send(handler, status, answer, {"Location": answer["location"]} if moved else None)
 
     def _authenticated(self, header: str | None) -> bool | None:
         """True: the bot; False: anonymous (Data Center); None: refused."""
@@ -222,12 +259,15 @@ class StandIn:
     def _send(
         handler: BaseHTTPRequestHandler,
         status: int,
-        answer: dict[str, Any],
+        answer: dict[str, Any] | bytes,
         headers: dict[str, str] | None = None,
     ) -> None:
-        data = json.dumps(answer).encode()
+        binary = isinstance(answer, bytes)
+        data = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
         handler.send_response(status)
-        handler.send_header("Content-Type", "application/json")
+        handler.send_header(
+            "Content-Type", "application/octet-stream" if binary else "application/json"
+        )
         handler.send_header("Content-Length", str(len(data)))
         for name, value in (headers or {}).items():
             handler.send_header(name.replace("_", "-"), value)
@@ -241,7 +281,9 @@ class StandIn:
             return []  # anonymous may read nothing here
         return [p for p in self.pages.values() if p.status == "current" and not p.invisible]
 
-    def _route(self, path: str, query: dict[str, str], known: bool) -> tuple[int, dict[str, Any]]:
+    def _route(
+        self, path: str, query: dict[str, str], known: bool
+    ) -> tuple[int, dict[str, Any] | bytes]:
         if path == "/rest/api/user/current":
             if not known:
                 return 200, {"type": "anonymous", "displayName": "Anonymous"}
@@ -294,6 +336,19 @@ class StandIn:
             if page is None:
                 return 404, {"message": "No content"}
             return 200, {"operation": "read", "restrictions": self._restrictions(page)}
+        if m := re.fullmatch(r"/rest/api/content/(\d+)/child/attachment", path):
+            if m[1] not in visible:
+                return 404, {"message": "No content"}
+            files = [a for a in self.attachments.values() if a.page_id == m[1]]
+            return 200, self._offset_page(files, query, path)
+        if m := re.fullmatch(r"/rest/api/content/(\d+)/child/attachment/(\w+)/download", path):
+            attached = self.attachments.get(m[2])
+            if m[1] not in visible or attached is None or attached.page_id != m[1]:
+                return 404, {"message": "No content"}
+            if self.deployment == "cloud":  # Cloud hands the file to its media service
+                host = self.url.replace("127.0.0.1", "localhost").removesuffix(self.prefix)
+                return 302, {"location": f"{host}/media/{attached.id}"}
+            return 200, attached.data
         if m := re.fullmatch(r"/rest/api/content/(\d+)", path):
             page = visible.get(m[1])
             if page is None:
@@ -334,7 +389,9 @@ class StandIn:
         users = [{"type": "known", "accountId": BOT_ACCOUNT}] if page.restricted else []
         return {"user": {"results": users, "size": len(users)}, "group": {"results": []}}
 
-    def _v1(self, page: Page, expand: str) -> dict[str, Any]:
+    def _v1(self, page: Page | Attachment, expand: str) -> dict[str, Any]:
+        if isinstance(page, Attachment):
+            return self._attachment_v1(page)
         space = self.spaces[page.space_key]
         item: dict[str, Any] = {
             "id": page.id, "type": page.kind, "status": page.status, "title": page.title,
@@ -353,6 +410,17 @@ class StandIn:
         if "restrictions.read" in expand:
             item["restrictions"] = {"read": {"restrictions": self._restrictions(page)}}
         return item
+
+    def _attachment_v1(self, attached: Attachment) -> dict[str, Any]:
+        stamp = int(attached.modified.timestamp() * 1000)
+        link = f"/download/attachments/{attached.page_id}/{quote_plus(attached.name)}"
+        return {
+            "id": attached.id, "type": "attachment", "status": "current", "title": attached.name,
+            "version": {"number": attached.number, "when": _iso(attached.modified)},
+            "container": {"id": attached.page_id, "type": "page"},
+            "extensions": {"fileSize": len(attached.data)},
+            "_links": {"download": f"{link}?version={attached.number}&modificationDate={stamp}"},
+        }  # fmt: skip
 
     def _envelope(self, results: list[dict[str, Any]], following: str | None) -> dict[str, Any]:
         links: dict[str, Any] = {"base": self.url, "context": self.prefix}
@@ -380,7 +448,7 @@ class StandIn:
             following = f"{self.prefix}{path}?{urlencode({**rest, 'cursor': token})}"
         return self._envelope(taken, following)
 
-    def _offset_page(self, items: list[Page], query: dict[str, str], path: str) -> dict[str, Any]:
+    def _offset_page(self, items: list[Any], query: dict[str, str], path: str) -> dict[str, Any]:
         start, limit = int(query.get("start", 0)), int(query.get("limit", 25))
         taken = items[start : start + min(limit, self.cap)]
         expand = query.get("expand", "")
@@ -393,7 +461,7 @@ class StandIn:
         return self._envelope([self._v1(p, expand) for p in taken], following)
 
     def _cql_cursor_page(
-        self, items: list[Page], query: dict[str, str], path: str
+        self, items: list[Any], query: dict[str, str], path: str
     ) -> dict[str, Any]:
         expand = query.get("expand", "")
         answer = self._cursor_page([self._v1(p, expand) for p in items], query, path)
@@ -408,10 +476,17 @@ class StandIn:
         r'(\w+)\s*(>=|<=|=|\bin\b)\s*("(?:[^"\\]|\\.)*"|\([^)]*\)|[^\s()]+)', re.IGNORECASE
     )
 
-    def _cql(self, cql: str, visible: dict[str, Page]) -> list[Page]:
+    def _cql(self, cql: str, visible: dict[str, Page]) -> list[Any]:
         if not cql.strip():
             raise ValueError("CQL query parameter is required but was empty")
         where = re.split(r"\border by\b", cql, flags=re.IGNORECASE)[0]
+        if re.search(r"type\s*=\s*attachment", where, re.IGNORECASE):
+            spaces = re.search(r"space\s+in\s*(\([^)]*\))", where, re.IGNORECASE)
+            keys = _values(spaces[1]) if spaces else []
+            return [
+                a for a in self.attachments.values()
+                if a.page_id in visible and visible[a.page_id].space_key in keys
+            ]  # fmt: skip
         items = [page for page in visible.values() if page.id not in self.unindexed]
         for field, op, raw in self._CLAUSE.findall(where):
             values = _values(raw)

@@ -217,6 +217,56 @@ class SiteClient:
             self.base = base.rstrip("/")
         return answer
 
+    def download(self, path: str, limit: int) -> bytes | None:
+        """The bytes of a file of the site, or None past ``limit`` bytes; NotFound if gone.
+
+        Redirects are followed (Cloud hands files to its media service), at most three, and
+        the credentials go only to the site's own origin: never to another host.
+        """
+        url = self.url(path)
+        try:
+            for _ in range(4):
+                found = self._fetch_file(url, limit)
+                if not isinstance(found, str):
+                    return found
+                url = found
+        except httpx.HTTPError as exc:
+            raise SiteUnavailable(f"Confluence at {self.site}: {describe(exc)}") from exc
+        raise ConnectorError(f"Confluence at {self.site}: a download redirected too often")
+
+    def _fetch_file(self, url: str, limit: int) -> bytes | str | None:
+        """One GET of a download: its bytes, None past ``limit``, or where it redirects."""
+        request = self._client.build_request("GET", url, headers={"Accept": "*/*"})
+        if _origin(url) != self._origin:
+            request.headers.pop("Authorization", None)
+        self.requests += 1
+        response = self._client.send(request, stream=True)
+        try:
+            status = response.status_code
+            if status in (301, 302, 303, 307, 308) and "location" in response.headers:
+                return str(response.url.join(response.headers["location"]))
+            if status in (401, 403):
+                raise SiteRefused(
+                    f"Confluence at {self.site} refused a download (HTTP {status});"
+                    f" {self._what_to_check}"
+                )
+            if status == 404:
+                raise NotFound(f"{urlsplit(url).path}: not found on {self.site}")
+            if status >= 300:
+                raise ConnectorError(f"Confluence at {self.site} answered HTTP {status}")
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > limit:
+                return None
+            chunks, size = [], 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > limit:
+                    return None
+                chunks.append(chunk)
+            return b"".join(chunks)
+        finally:
+            response.close()
+
     def cursor_pages(
         self, path: str, params: Mapping[str, str | int]
     ) -> Iterator[list[dict[str, Any]]]:
@@ -268,6 +318,11 @@ class SiteClient:
         split, ours = urlsplit(base), urlsplit(self.site)
         path = split.path or ours.path
         return urlunsplit((ours.scheme, ours.netloc, path, "", "")) + following
+
+
+def _origin(url: str) -> str:
+    split = urlsplit(url)
+    return urlunsplit((split.scheme, split.netloc, "", "", ""))
 
 
 def _duration(seconds: float) -> str:

@@ -17,14 +17,13 @@ document
     live site can give (:mod:`.render`); the URL is the site's own (``_links.base`` +
     ``_links.webui``).
 
-Who we are: every run asks the site first (``/rest/api/user/current``). Data Center runs a
-request with an unknown personal access token as *anonymous* (CONFSERVER-98199) and answers
-200 with whatever anonymous may read: such a run stops before listing, deleting nothing.
-A chosen space that is missing or lists nothing stops the run too.
-
-Removals: a page trashed, purged, moved out of the chosen spaces or newly view-restricted
-(see :mod:`.restrictions`) is absent from the next full listing; the engine removes it behind
-the mass-delete guard. ``watch: true`` polls CQL (:mod:`.changes`); Data Center webhooks name
+Who we are: every run asks the site first (``/rest/api/user/current``). Data Center runs an
+unknown personal access token as *anonymous* (CONFSERVER-98199), answering 200 with what
+anonymous may read: such a run stops before listing, deleting nothing, as it does when a
+chosen space is missing or lists nothing. Removals: a page trashed, purged, moved out of the
+chosen spaces or newly view-restricted (:mod:`.restrictions`) is absent from the next full
+listing, its attachments (:mod:`.attachments`) too; the engine removes them behind the
+mass-delete guard. ``watch: true`` polls CQL (:mod:`.changes`); Data Center webhooks name
 pages (:mod:`syncd.daemon.triggers.hooks`), which a run looks up with :meth:`lookup`.
 """
 
@@ -52,7 +51,7 @@ from syncd.connectors.base import (
     SourceUnavailable,
 )
 from syncd.connectors.confluence import xml_reader
-from syncd.connectors.confluence.live import changes
+from syncd.connectors.confluence.live import attachments, changes
 from syncd.connectors.confluence.live.client import (
     NotFound,
     RetryPolicy,
@@ -130,6 +129,7 @@ class ConfluenceConnector(Connector):
         self._rechecked = False  # who we are, asked again after a page was not found
         self._swept = False  # restrictions swept by this run's listing
         self._by_title: tuple[int, dict[tuple[str, str], str]] = (0, {})
+        self._files = attachments.LiveFiles(self)
 
     def close(self) -> None:
         """Close the HTTP session."""
@@ -199,6 +199,7 @@ class ConfluenceConnector(Connector):
         for meta in metas.values():
             if meta.id not in self._hidden:
                 yield DocumentRef(id=meta.id, version=self._version(meta))
+        yield from self._files.refs(metas)  # after the pages: restrictions are known
 
     def _ancestors(self, meta: Meta) -> tuple[tuple[str, str], ...]:
         """(id, title) of the page's ancestors, root first."""
@@ -281,7 +282,7 @@ class ConfluenceConnector(Connector):
         if self._broken is not None:
             raise DocumentError(f"page {ref.id}: not read, {self._broken}")
         try:
-            return self._fetch(ref)
+            return self._files.fetch(ref) if attachments.is_attachment(ref.id) else self._fetch(ref)
         except SourceUnavailable as exc:
             self._broken = str(exc)
             raise DocumentError(f"page {ref.id}: {exc}") from exc

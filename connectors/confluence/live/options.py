@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 import pydantic
 
 from syncd.connectors.base import ConnectorOptions
+from syncd.extract.attachments import AttachmentOptions
 from syncd.net.plaintext import refuse_plain_http
 
 Deployment = Literal["cloud", "datacenter"]
@@ -36,6 +37,8 @@ class ConfluenceOptions(ConnectorOptions):
     """Seconds one request may take, all of it."""
     page_size: int = pydantic.Field(default=250, ge=1, le=250)
     """Results asked per listing request (the site may give fewer)."""
+    attachments: AttachmentOptions = pydantic.Field(default_factory=AttachmentOptions)
+    """Published pages' attached files of these types as pages (:mod:`.attachments`)."""
 
     @pydantic.field_validator("site")
     @classmethod

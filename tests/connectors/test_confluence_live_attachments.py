@@ -1,0 +1,130 @@
+"""End to end: a live Confluence site's attachments kept in step with Intercom by ``syncd sync``.
+
+The stand-in (Cloud and Data Center) holds pages with a PDF, a Word file and a picture made
+here; one CQL query lists the files, downloads go through the REST API (on Cloud, redirected to
+a media host that never sees the token), and a no-op run downloads nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from syncd.sandbox import SandboxServer, SandboxSettings
+from tests import officefiles
+from tests.confluence_server import StandIn
+from tests.connectors.test_confluence_live_sync import published, sync, write_config
+
+pytestmark = pytest.mark.slow
+TYPES = {"types": ["pdf", "docx"]}
+
+
+@pytest.fixture
+def sandbox() -> Iterator[SandboxServer]:
+    with SandboxServer(SandboxSettings(token="t")) as server:
+        yield server
+
+
+def _site(site: StandIn) -> dict[str, str]:
+    """Pages and files of the tests: filler pages keep removals under the delete guard."""
+    site.add_space("ds", "Docs")
+    refunds = site.add_page("ds", "Refunds", "<p>How refunds work.</p>")
+    guides = site.add_page("ds", "Guides", "<p>Guides.</p>")
+    for number in range(6):
+        site.add_page("ds", f"Filler {number}", f"<p>filler {number}</p>", parent=guides.id)
+    pdf = site.attach(refunds.id, "refunds.pdf", officefiles.pdf_file(["Refunds within 30 days"]))
+    docx = site.attach(guides.id, "guide.docx", officefiles.docx_file())
+    site.attach(guides.id, "logo.png", b"\x89PNG\r\n\x1a\n")
+    return {"refunds": refunds.id, "guides": guides.id, "pdf": pdf.id, "docx": docx.id}
+
+
+def _key(att_id: str) -> str:
+    return "attachment:" + att_id.removeprefix("att")
+
+
+@pytest.mark.parametrize("deployment", ["cloud", "datacenter"])
+def test_attachments_follow_the_site(
+    deployment: str, tmp_path: Path, sandbox: SandboxServer
+) -> None:
+    with StandIn(deployment) as site:
+        ids = _site(site)
+        config = write_config(tmp_path, site, sandbox)
+        raw = yaml.safe_load(config.read_text(encoding="utf-8"))
+        raw["sources"][0]["options"]["attachments"] = TYPES
+        config.write_text(yaml.safe_dump(raw), encoding="utf-8")
+
+        sync(config)
+        first = published(sandbox)
+        pdf, docx = first[_key(ids["pdf"])], first[_key(ids["docx"])]
+        assert len(first) == 8 + 2  # pages, and the PDF and Word file (not the picture)
+        assert pdf["title"] == "Refunds: refunds.pdf"
+        assert "Refunds within 30 days" in pdf["html"]
+        assert pdf["url"] == f"{site.url}/download/attachments/{ids['refunds']}/refunds.pdf"
+        assert docx["title"] == "Onboarding guide"
+        # One CQL listing for every page's files (Data Center announces a page past the end)
+        listed = [q["cql"] for _, q in site.requests if "attachment" in q.get("cql", "")]
+        assert set(listed) == {'type = attachment and space in ("ds")'}
+        assert len(listed) <= 2
+        assert site.count("/child/attachment") == 2  # one download per file, no listing
+        if deployment == "cloud":  # the media host got the file request, never the token
+            assert site.media_auth == [None, None]
+
+        # A no-op run downloads nothing and sends nothing but the source check.
+        writes = sandbox.store.requests()
+        site.requests.clear()
+        sync(config)
+        assert sandbox.store.requests() == writes + 1
+        assert site.count("/download") + site.count("/media/") == 0
+
+        # A replaced file is one update; the other file is not read again.
+        site.replace_file(ids["pdf"], officefiles.pdf_file(["Refunds within 60 days now"]))
+        site.requests.clear()
+        before = len(sandbox.store.request_log)
+        sync(config)
+        second = published(sandbox)
+        assert "60 days" in second[_key(ids["pdf"])]["html"]
+        assert second[_key(ids["pdf"])]["id"] == pdf["id"]
+        sent = [(m, path) for m, path, _ in sandbox.store.request_log[before:] if m != "GET"]
+        assert sent == [("POST", "/ai/external_pages")]  # one upsert, same Intercom page
+        assert site.count("/download") == 1
+
+        # A file removed is one delete; a page removed takes its files along.
+        del site.attachments[ids["docx"]]
+        deletes = sandbox.store.requests(method="DELETE")
+        sync(config)
+        assert sandbox.store.requests(method="DELETE") == deletes + 1
+        assert _key(ids["docx"]) not in published(sandbox)
+        site.pages[ids["refunds"]].status = "trashed"
+        sync(config)
+        after = published(sandbox)
+        assert ids["refunds"] not in after
+        assert _key(ids["pdf"]) not in after
+        assert len(after) == 7
+
+
+def test_switching_attachments_off_is_a_mass_deletion_the_guard_stops(
+    tmp_path: Path, sandbox: SandboxServer
+) -> None:
+    with StandIn("datacenter") as site:
+        ids = _site(site)
+        for number in range(3):
+            site.attach(
+                ids["guides"], f"extra-{number}.pdf", officefiles.pdf_file([f"Extra {number}"])
+            )
+        config = write_config(tmp_path, site, sandbox)
+        raw = yaml.safe_load(config.read_text(encoding="utf-8"))
+        raw["sources"][0]["options"]["attachments"] = TYPES
+        config.write_text(yaml.safe_dump(raw), encoding="utf-8")
+        sync(config)
+        held = set(published(sandbox))
+        assert len(held) == 8 + 5
+        del raw["sources"][0]["options"]["attachments"]
+        raw["sources"][0]["max_delete_fraction"] = 0.2
+        config.write_text(yaml.safe_dump(raw), encoding="utf-8")
+        sync(config, expect=4)
+        assert set(published(sandbox)) == held
+        sync(config, "--allow-mass-delete")
+        assert set(published(sandbox)) == {key for key in held if not key.startswith("attachment:")}
