@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from syncd.connectors.base import DocumentError, DocumentRef, DocumentTooLarge
 from syncd.sandbox import SandboxServer, SandboxSettings
 from tests import officefiles
-from tests.confluence_server import StandIn
+from tests.confluence_server import TOKEN, StandIn
+from tests.connectors.test_confluence_live import make
 from tests.connectors.test_confluence_live_sync import published, sync, write_config
 
 pytestmark = pytest.mark.slow
@@ -128,3 +130,35 @@ def test_switching_attachments_off_is_a_mass_deletion_the_guard_stops(
         assert set(published(sandbox)) == held
         sync(config, "--allow-mass-delete")
         assert set(published(sandbox)) == {key for key in held if not key.startswith("attachment:")}
+
+
+@pytest.mark.parametrize("deployment", ["cloud", "datacenter"])
+def test_restricted_pages_keep_their_files_out_and_big_files_fail_alone(
+    deployment: str, tmp_path: Path
+) -> None:
+    with StandIn(deployment) as site:
+        ids = _site(site)
+        site.pages[ids["guides"]].restricted = True  # its Word file stays out with it
+        big = site.attach(ids["refunds"], "big.pdf", officefiles.pdf_file(["x" * 200] * 40))
+        connector = make(site, tmp_path, attachments={"types": ["pdf", "docx"], "max_bytes": 3000})
+        refs = {ref.id: ref for ref in connector.list()}
+        files = sorted(ref_id for ref_id in refs if ref_id.startswith("attachments/"))
+        assert files == sorted(
+            f"attachments/{ids['refunds']}/{att}" for att in (ids["pdf"], big.id)
+        )
+        assert refs[f"attachments/{ids['refunds']}/{ids['pdf']}"].version == "v1"
+        with pytest.raises(DocumentTooLarge, match=r"big\.pdf.*max_bytes"):
+            connector.fetch(refs[f"attachments/{ids['refunds']}/{big.id}"])
+        document = connector.fetch(refs[f"attachments/{ids['refunds']}/{ids['pdf']}"])
+        assert document.external_id == "attachment:" + ids["pdf"].removeprefix("att")
+        connector.close()
+
+        # Fetched by name without a listing (a webhook's run): the page's file list is asked.
+        again = make(site, tmp_path, attachments=TYPES)
+        named = DocumentRef(id=f"attachments/{ids['refunds']}/{ids['pdf']}", version="v1")
+        assert "Refunds within 30 days" in again.fetch(named).body
+        gone = DocumentRef(id=f"attachments/{ids['refunds']}/999", version="v1")
+        with pytest.raises(DocumentError, match="not a current attachment"):
+            again.fetch(gone)
+        again.close()
+        assert TOKEN not in repr(site.media_auth)
