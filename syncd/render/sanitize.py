@@ -90,6 +90,18 @@ def check_nesting(html: str, what: str = "the page's HTML") -> None:
         )
 
 
+class SanitizedHtml(str):
+    """HTML as :func:`clean_html` returned it, already within the allowlist.
+
+    Connectors that clean their HTML (with their own attribute filter) hand the engine a
+    SanitizedHtml, and the engine's own pass returns it as it is instead of parsing it twice.
+    Any change to it (joining, slicing, replacing) gives a plain ``str``, which is sanitized
+    again: only the sanitizer's own output is ever trusted.
+    """
+
+    __slots__ = ()
+
+
 AttributeFilter = Callable[[str, str, str], str | None]
 
 
@@ -126,11 +138,14 @@ _FILTERED = _cleaner(_current_filter)
 _NO_TAGS = nh3.Cleaner(tags=set(), attributes={})
 
 
-def clean_html(html: str, *, attribute_filter: AttributeFilter | None = None) -> str:
+def clean_html(html: str, *, attribute_filter: AttributeFilter | None = None) -> SanitizedHtml:
     """Sanitize ``html`` to the allowlist; ``attribute_filter`` may rewrite or drop values.
 
-    NestingTooDeep when it nests deeper than :data:`MAX_NESTING`.
+    NestingTooDeep when it nests deeper than :data:`MAX_NESTING`. A :class:`SanitizedHtml`
+    without a filter is returned as it is: cleaning is idempotent.
     """
+    if type(html) is SanitizedHtml and attribute_filter is None:
+        return html
     check_nesting(html)
     if attribute_filter is None:
         cleaned = _PLAIN.clean(html)
@@ -145,7 +160,7 @@ def clean_html(html: str, *, attribute_filter: AttributeFilter | None = None) ->
         # split() puts the <pre> blocks it keeps at the odd positions.
         parts[::2] = [_BLANK_RUNS.sub("\n\n", part) for part in parts[::2]]
         cleaned = "".join(parts)
-    return cleaned.strip()
+    return SanitizedHtml(cleaned.strip())
 
 
 def html_text(html: str) -> str:

@@ -9,6 +9,7 @@ import pytest
 from syncd.render.sanitize import (
     MAX_NESTING,
     NestingTooDeep,
+    SanitizedHtml,
     clean_html,
     html_text,
     nesting_depth,
@@ -93,3 +94,17 @@ def test_html_nested_too_deep_is_refused_before_sanitizing() -> None:
     assert clean_html("<div>" * MAX_NESTING + "x" + "</div>" * MAX_NESTING).count("<div>") == (
         MAX_NESTING
     )
+
+
+def test_the_sanitizers_own_output_is_not_parsed_again_but_any_change_to_it_is() -> None:
+    page = '<p onclick="x()">Hi <a href="https://example.com/a">there</a></p>'
+    filtered = clean_html(page, attribute_filter=lambda _e, _a, v: v.replace("/a", "/b"))
+    assert filtered == '<p>Hi <a href="https://example.com/b">there</a></p>'
+    assert isinstance(filtered, SanitizedHtml)
+    assert clean_html(filtered) is filtered  # the engine's second pass
+    edited = filtered + '<script>alert(1)</script><img src="javascript:x()">'
+    assert type(edited) is str
+    assert clean_html(edited) == filtered + "<img>"
+    # A filter is applied even to sanitized HTML: it may drop what the first pass kept.
+    dropped = clean_html(filtered, attribute_filter=lambda _e, a, v: None if a == "href" else v)
+    assert dropped == "<p>Hi <a>there</a></p>"
