@@ -182,6 +182,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     )
     places = Places(shown, source_names(raw), lines)
     problems = _duplicate_names(raw.get("sources"), places)
+    problems += _shared_urls(raw.get("sources"), places)
     config = None
     try:
         config_class = (
@@ -238,6 +239,39 @@ def _duplicate_names(sources: object, places: Places) -> list[ConfigError]:
             )
         else:
             first[name] = index
+    return problems
+
+
+def _shared_urls(sources: object, places: Places) -> list[ConfigError]:
+    """A problem for every source whose ``url`` an earlier one has (a trailing slash aside).
+
+    Each source's Content Import Source is found in Intercom by its url, so two sources with
+    one url would share it: each run would see the other's pages as its own orphans and
+    delete them.
+    """
+    if not isinstance(sources, list):
+        return []
+    first: dict[str, int] = {}
+    problems = []
+    for index, source in enumerate(sources):
+        url = source.get("url") if isinstance(source, dict) else None
+        if not isinstance(url, str):
+            continue
+        key = url.strip().rstrip("/")
+        if key in first:
+            where = f"sources[{first[key]}]"
+            line = places.line_of(where)
+            earlier = f"{places.display(where)} (line {line})" if line else places.display(where)
+            problems.append(
+                places.error(
+                    f"url {url!r} is the url of {earlier} too: each source's Content Import"
+                    " Source is found by its url, so the two would share one and delete each"
+                    " other's pages; give each source a url of its own",
+                    f"sources[{index}].url",
+                )
+            )
+        else:
+            first[key] = index
     return problems
 
 

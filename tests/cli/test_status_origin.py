@@ -64,7 +64,7 @@ def test_status_names_the_export_and_the_commit_listed(
                     {
                         "name": "wiki-file",
                         "connector": "confluence_export",
-                        "url": "https://wiki.example.com",
+                        "url": "https://wiki.example.com/file",
                         "options": {"path": str(written)},
                     },
                     {

@@ -172,6 +172,15 @@ def test_token_never_printed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
             "duplicate source name 'docs': sources[0] (line 4) has it already",
         ),
         (
+            MINIMAL
+            + MINIMAL.split("sources:\n")[1]
+            .replace("name: docs", "name: more")
+            .replace("url: https://docs.example.com", "url: https://docs.example.com/"),
+            "sources[more].url",
+            "url 'https://docs.example.com/' is the url of sources[docs] (line 4) too: each source's"
+            " Content Import Source is found by its url",
+        ),
+        (
             MINIMAL.replace("name: docs", "name: Docs!"),
             "sources[0].name",
             "'Docs!' cannot name a source: use 1 to 64 lowercase letters, digits, '-' or '_'"
@@ -229,8 +238,12 @@ def test_duplicate_names_come_with_the_other_problems(
     with pytest.raises(ConfigError) as info:
         load_config(path)
     lines = str(info.value).splitlines()
-    assert len(lines) == 4, lines
+    assert len(lines) == 5, lines
     assert f"{path}:8: sources[1].name: duplicate source name 'docs'" in lines[0]
+    assert (
+        f"{path}:10: sources[1].url: url 'https://docs.example.com' is the url of sources[0]"
+        in lines[1]
+    )
     assert any(line.startswith(f"{path}:16: server.hook_secret: use a hook") for line in lines)
     assert any(f"{path}:12: sources[2].name: 'Bad Name' cannot name" in line for line in lines)
     assert any(f"{path}:14: sources[2].url: expected an http" in line for line in lines)
