@@ -7,6 +7,11 @@ Reports medians, their ratio and the requests the no-op runs made (the sandbox's
 Then the same no-op inside one resident process (``bench/resident.py``), as the daemon makes
 it on every tick once its start-up is paid.
 
+The import floor is a bare Python process that only imports the libraries a run of syncd
+cannot do without (SQLAlchemy with its ORM, pydantic, httpx, structlog, click, PyYAML),
+measured in the same rounds: what any one-shot process built on them pays before it reads a
+file.
+
 Usage: python -m bench.noop [--docs 20000] [--repeat 5]
 """
 
@@ -30,6 +35,10 @@ from bench.harness import (
     write_markdown_tree,
 )
 
+#: What a run cannot do without: the state database, the configuration, Intercom, the logs,
+#: the command line and the configuration file.
+LIBRARIES = ("sqlalchemy.orm", "pydantic", "httpx", "structlog.stdlib", "click", "yaml")
+
 
 def main() -> None:
     """Run the benchmark and print its result."""
@@ -46,6 +55,8 @@ def main() -> None:
         assert full.returncode == 0, full.stderr[-2000:]
         assert full.report()["created"] == args.docs
         floor_argv = [PYTHON, str(ROOT / "bench" / "floor.py"), str(tree)]
+        imports_argv = [PYTHON, "-c", f"import {', '.join(LIBRARIES)}"]
+        imports: list[float] = []
         run_timed(floor_argv)  # warm the page cache with every file's content
         floors: list[float] = []
         noops: list[float] = []
@@ -56,6 +67,7 @@ def main() -> None:
             wall, _, out = run_timed(floor_argv)
             assert int(out.split()[0]) == args.docs
             floors.append(wall)
+            imports.append(run_timed(imports_argv)[0])
             sandbox.command("reset")
             noop = run_syncd(config)
             assert noop.returncode == 0, noop.stderr[-2000:]
@@ -83,6 +95,8 @@ def main() -> None:
                 "noop_cpu_s": [round(x, 3) for x in cpus],
                 "noop_max_rss_mb": [round(x, 1) for x in rss],
                 "ratio_median": round(syncd / floor, 2),
+                "import_floor_wall_s": [round(x, 3) for x in imports],
+                "import_floor_ratio_median": round(statistics.median(imports) / floor, 2),
                 "resident_noop_wall_s": [round(x, 3) for x in resident],
                 "resident_ratio_median": round(statistics.median(resident) / floor, 2),
                 "requests_per_noop": requests,
