@@ -35,7 +35,6 @@ text while scripts, styles, event handlers and unsafe URLs are removed.
 
 from __future__ import annotations
 
-import bisect
 import re
 from collections.abc import Callable
 
@@ -79,6 +78,10 @@ _GITHUB_ALERT = re.compile(
 _ATX_HEADING = re.compile(r"^ {0,3}# +(.+?)(?: +#+)? *$")
 _SETEXT_UNDERLINE = re.compile(r"^ {0,3}=+ *$")
 _INLINE_MARKUP = re.compile(r"!?\[([^\]]*)\]\([^)]*\)|[*_`~]+|<[^>]+>")
+# A line _block_lines may rewrite: an admonition fence, or a heading ending in "}". Text without
+# one is left as it is, so cmark need not find its code blocks.
+_BLOCK_CANDIDATE = re.compile(r"^[^\S\n]*(?::::|#[^\n]*\}$)", re.MULTILINE)
+_BLANK_WITH_SPACES = re.compile(r"^[ \t]+$", re.MULTILINE)
 _RAW_MARK = "\x00raw{}\x00"
 _RAW_BACK = re.compile(r"\x00raw(\d+)\x00")
 
@@ -111,11 +114,14 @@ def prepare(body: str) -> str:
 
 def _code_test(text: str) -> Callable[[int], bool]:
     """Whether the character at an offset of ``text`` is in a code block, as cmark reads it."""
-    blocks = cmark.code_block_lines(text)
-    starts = [0] + [match.end() for match in re.finditer("\n", text)]
+    blocks: list[tuple[int, int]] | None = None  # parsed on the first question: cmark's parse
+    # is most of the cost, and a pane named only in prose may never be asked about
 
     def in_code(offset: int) -> bool:
-        line = bisect.bisect_right(starts, offset)  # 1-based, as cmark counts
+        nonlocal blocks
+        if blocks is None:
+            blocks = cmark.code_block_lines(text)
+        line = text.count("\n", 0, offset) + 1  # 1-based, as cmark counts
         return any(first <= line <= last for first, last in blocks)
 
     return in_code
@@ -127,18 +133,25 @@ def _code_chunks(text: str) -> list[tuple[str, bool]]:
     if not blocks:
         return [(text, False)]
     # Cut at "\n" only, as cmark counts lines (splitlines() also cuts at \f, \u2028...).
-    lines = [line + "\n" for line in text.split("\n")]
-    lines[-1] = lines[-1][:-1]
+    lines = text.split("\n")
+    count = len(lines)
+
+    def piece(start: int, end: int) -> str:
+        """Lines ``start`` to ``end`` (0-based, end excluded), each with its line end."""
+        if end <= start:
+            return ""
+        return "\n".join(lines[start:end]) + ("\n" if end < count else "")
+
     chunks: list[tuple[str, bool]] = []
     done = 0  # lines already in a chunk
     for first, last in blocks:
         start = max(first - 1, done)
         if start > done:
-            chunks.append(("".join(lines[done:start]), False))
+            chunks.append((piece(done, start), False))
         if last > start:
-            chunks.append(("".join(lines[start:last]), True))
+            chunks.append((piece(start, last), True))
         done = max(done, last)
-    chunks.append(("".join(lines[done:]), False))
+    chunks.append((piece(done, count), False))
     return chunks
 
 
@@ -158,7 +171,7 @@ def _strip_tags(text: str, *, in_code: bool) -> str:
 
     stripped = _PROSE_TOKEN.sub(replace, text)
     # A line that held only tags becomes blank, so the blocks around it stay apart.
-    return re.sub(r"^[ \t]+$", "", stripped, flags=re.MULTILINE)
+    return _BLANK_WITH_SPACES.sub("", stripped)
 
 
 def _code_tag(match: re.Match[str]) -> str:
@@ -220,10 +233,20 @@ def _admonitions(text: str) -> str:
 
     Code is left as it is: a ``> [!NOTE]`` or ``:::`` line in a code block is an example.
     """
+    # Each step asks cmark for the code blocks (a parse of the whole text) only when a line
+    # it would rewrite is there at all, and the second reuses the first's unless admonitions
+    # moved lines: a heading that lost its {#id} is still a heading on the same line, so no
+    # other line changes what it is.
+    code: set[int] | None = None
     if ":::" in text or ("{" in text and ("{#" in text or "{." in text)):
-        text = _block_lines(text)
-    if "!" in text and "[!" in text:
-        code = _code_lines(text)
+        if _BLOCK_CANDIDATE.search(text):
+            code = _code_lines(text)
+            text, moved = _block_lines(text, code)
+            if moved:
+                code = None
+    if "[!" in text and _GITHUB_ALERT.search(text):
+        if code is None:
+            code = _code_lines(text)
         lines = text.split("\n")
         for number, line in enumerate(lines, 1):
             if "[!" in line and number not in code:
@@ -241,10 +264,12 @@ def _code_lines(text: str) -> set[int]:
     }
 
 
-def _block_lines(text: str) -> str:
+def _block_lines(text: str, code: set[int]) -> tuple[str, bool]:
+    """``text`` with admonitions and heading attributes rewritten, and whether an admonition
+    was (so lines moved or changed their kind); ``code``: the code lines of ``text``."""
     out: list[str] = []
     depth: list[int] = []  # colon counts of the open admonitions
-    code = _code_lines(text)
+    moved = False
     for number, line in enumerate(text.split("\n"), 1):
         prefix = "> " * len(depth)
         start = "" if number in code else line.lstrip()[:1]  # code holds only examples
@@ -256,6 +281,7 @@ def _block_lines(text: str) -> str:
                 continue
             opening = _ADMONITION_OPEN.match(line)
             if opening is not None:
+                moved = True
                 kind, title = opening[3], (opening[4] or opening[5] or "").strip()
                 depth.append(len(opening[2]))
                 out.append(prefix + f"> **{title or kind.capitalize()}**")
@@ -265,7 +291,7 @@ def _block_lines(text: str) -> str:
             out.append(prefix + _HEADING_ATTRIBUTES.sub(r"\1", line))
             continue
         out.append(prefix + line)
-    return "\n".join(out)
+    return "\n".join(out), moved
 
 
 def first_heading(markdown: str) -> str | None:

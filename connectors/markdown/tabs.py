@@ -19,6 +19,7 @@ it. Panes inside code (an example of the shortcode) are left alone.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import textwrap
 from collections.abc import Callable
@@ -47,8 +48,14 @@ class _Tab:
     content: str | None
 
 
+@functools.cache
+def _named(key: str) -> re.Pattern[str]:
+    """The pattern of the argument ``key``, compiled once (each tab asks for several)."""
+    return re.compile(_NAMED.format(re.escape(key)))
+
+
 def _value(args: str, key: str) -> str | None:
-    found = re.search(_NAMED.format(re.escape(key)), args)
+    found = _named(key).search(args)
     value = next((group for group in found.groups() if group is not None), None) if found else None
     return value.strip() if value is not None else None
 

@@ -274,6 +274,10 @@ class SiteUrls:
         already vetted their scheme).
         """
         value = value.strip()
+        if value.startswith(("https://", "http://")) and "[" not in value:
+            # Most links of a page: absolute already, so what urlsplit would say is known.
+            # ("[" is left to urlsplit, which refuses a malformed IPv6 host.)
+            return value
         parts = urlsplit(value)
         if not value or parts.scheme or parts.netloc:
             # Absolute already; a scheme-relative //host/x takes the site's scheme.
