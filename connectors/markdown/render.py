@@ -78,9 +78,10 @@ _GITHUB_ALERT = re.compile(
 _ATX_HEADING = re.compile(r"^ {0,3}# +(.+?)(?: +#+)? *$")
 _SETEXT_UNDERLINE = re.compile(r"^ {0,3}=+ *$")
 _INLINE_MARKUP = re.compile(r"!?\[([^\]]*)\]\([^)]*\)|[*_`~]+|<[^>]+>")
-# A line _block_lines may rewrite: an admonition fence, or a heading ending in "}". Text without
-# one is left as it is, so cmark need not find its code blocks.
-_BLOCK_CANDIDATE = re.compile(r"^[^\S\n]*(?::::|#[^\n]*\}$)", re.MULTILINE)
+# A line _admonitions may rewrite: an admonition fence, a heading ending in "}", a quote line
+# with an alert label (the same lines as the tests there: [^\S\n] is str.lstrip's whitespace
+# within one line). Only these lines need to be told from code.
+_REWRITABLE = re.compile(r"^[^\S\n]*(?::::|#[^\n]*\}$|>[^\S\n]*\[!)", re.MULTILINE)
 _BLANK_WITH_SPACES = re.compile(r"^[ \t]+$", re.MULTILINE)
 _RAW_MARK = "\x00raw{}\x00"
 _RAW_BACK = re.compile(r"\x00raw(\d+)\x00")
@@ -114,13 +115,15 @@ def prepare(body: str) -> str:
 
 def _code_test(text: str) -> Callable[[int], bool]:
     """Whether the character at an offset of ``text`` is in a code block, as cmark reads it."""
-    blocks: list[tuple[int, int]] | None = None  # parsed on the first question: cmark's parse
-    # is most of the cost, and a pane named only in prose may never be asked about
+    blocks: list[tuple[int, int]] | None = None  # parsed on the first question
 
     def in_code(offset: int) -> bool:
         nonlocal blocks
         if blocks is None:
-            blocks = cmark.code_block_lines(text)
+            # Only tab panes are asked about, and cmark never looks ahead (see _admonitions):
+            # the text after the last one's line need not be parsed.
+            end = text.find("\n", text.rfind("tabpane"))
+            blocks = cmark.code_block_lines(text[: len(text) if end == -1 else end])
         line = text.count("\n", 0, offset) + 1  # 1-based, as cmark counts
         return any(first <= line <= last for first, last in blocks)
 
@@ -233,28 +236,59 @@ def _admonitions(text: str) -> str:
 
     Code is left as it is: a ``> [!NOTE]`` or ``:::`` line in a code block is an example.
     """
-    # Each step asks cmark for the code blocks (a parse of the whole text) only when a line
-    # it would rewrite is there at all, and the second reuses the first's unless admonitions
-    # moved lines: a heading that lost its {#id} is still a heading on the same line, so no
-    # other line changes what it is.
-    code: set[int] | None = None
-    if ":::" in text or ("{" in text and ("{#" in text or "{." in text)):
-        if _BLOCK_CANDIDATE.search(text):
-            code = _code_lines(text)
-            text, moved = _block_lines(text, code)
-            if moved:
-                code = None
-    if "[!" in text and _GITHUB_ALERT.search(text):
-        if code is None:
-            code = _code_lines(text)
-        lines = text.split("\n")
-        for number, line in enumerate(lines, 1):
-            if "[!" in line and number not in code:
-                lines[number - 1] = _GITHUB_ALERT.sub(
-                    lambda m: f"{m[1]}**{m[2].capitalize()}:**", line
-                )
-        text = "\n".join(lines)
-    return text
+    if ":::" not in text and "[!" not in text and "{#" not in text and "{." not in text:
+        return text
+    found = [(match.start(), match[0].lstrip()[:1]) for match in _REWRITABLE.finditer(text)]
+    if not found:
+        return text
+    # cmark reads a text line by line, never looking ahead, so whether a line is code is
+    # settled by the lines up to it: the text after the last candidate need not be parsed.
+    last = text.find("\n", found[-1][0])
+    code = _code_lines(text[: len(text) if last == -1 else last])
+    rewrites: list[tuple[int, int, str]] = []  # (start, end, new line) of each line rewritten
+    number, position = 1, 0
+    for start, kind in found:
+        number += text.count("\n", position, start)
+        position = start
+        if number in code:
+            continue  # code holds only examples
+        end = text.find("\n", start)
+        end = len(text) if end == -1 else end
+        line = text[start:end]
+        if kind == ":":
+            if _ADMONITION_OPEN.match(line):
+                return _block_quotes(text, code)  # lines move: the rare, slower way
+            continue  # a closing fence with nothing open stays as it is
+        if kind == "#":
+            rewritten = _HEADING_ATTRIBUTES.sub(r"\1", line)
+        else:
+            rewritten = _GITHUB_ALERT.sub(_alert_label, line)
+        rewrites.append((start, end, rewritten))
+    if not rewrites:
+        return text
+    out: list[str] = []
+    done = 0
+    for start, end, rewritten in rewrites:
+        out += (text[done:start], rewritten)
+        done = end
+    out.append(text[done:])
+    return "".join(out)
+
+
+def _alert_label(match: re.Match[str]) -> str:
+    return f"{match[1]}**{match[2].capitalize()}:**"
+
+
+def _block_quotes(text: str, code: set[int]) -> str:
+    """``text`` with admonitions as blockquotes, then alerts labelled; ``code``: its code
+    lines, as far as it has candidates (see :func:`_admonitions`)."""
+    text = _block_lines(text, code)
+    code = _code_lines(text)  # the quotes moved lines and changed what they are
+    lines = text.split("\n")
+    for number, line in enumerate(lines, 1):
+        if "[!" in line and number not in code:
+            lines[number - 1] = _GITHUB_ALERT.sub(_alert_label, line)
+    return "\n".join(lines)
 
 
 def _code_lines(text: str) -> set[int]:
@@ -264,12 +298,10 @@ def _code_lines(text: str) -> set[int]:
     }
 
 
-def _block_lines(text: str, code: set[int]) -> tuple[str, bool]:
-    """``text`` with admonitions and heading attributes rewritten, and whether an admonition
-    was (so lines moved or changed their kind); ``code``: the code lines of ``text``."""
+def _block_lines(text: str, code: set[int]) -> str:
+    """``text`` with admonitions and heading attributes rewritten; ``code``: its code lines."""
     out: list[str] = []
     depth: list[int] = []  # colon counts of the open admonitions
-    moved = False
     for number, line in enumerate(text.split("\n"), 1):
         prefix = "> " * len(depth)
         start = "" if number in code else line.lstrip()[:1]  # code holds only examples
@@ -281,7 +313,6 @@ def _block_lines(text: str, code: set[int]) -> tuple[str, bool]:
                 continue
             opening = _ADMONITION_OPEN.match(line)
             if opening is not None:
-                moved = True
                 kind, title = opening[3], (opening[4] or opening[5] or "").strip()
                 depth.append(len(opening[2]))
                 out.append(prefix + f"> **{title or kind.capitalize()}**")
@@ -291,7 +322,7 @@ def _block_lines(text: str, code: set[int]) -> tuple[str, bool]:
             out.append(prefix + _HEADING_ATTRIBUTES.sub(r"\1", line))
             continue
         out.append(prefix + line)
-    return "\n".join(out), moved
+    return "\n".join(out)
 
 
 def first_heading(markdown: str) -> str | None:

@@ -58,6 +58,7 @@ LEAF_INDEXES = frozenset({"index.md", "index.markdown"})
 HUGO_MARKS = BRANCH_INDEXES | {"hugo.toml", "hugo.yaml", "hugo.json"}
 _URL_SAFE = "-._~!$&'()*+,;=:@"
 _EXTRA_SLASHES = re.compile(r"(?<!:)/{2,}")
+_WEB_URL = urlsplit("https://host")  # stands for the parts of any absolute web URL
 
 
 class Globs:
@@ -274,11 +275,10 @@ class SiteUrls:
         already vetted their scheme).
         """
         value = value.strip()
-        if value.startswith(("https://", "http://")) and "[" not in value:
-            # Most links of a page: absolute already, so what urlsplit would say is known.
-            # ("[" is left to urlsplit, which refuses a malformed IPv6 host.)
-            return value
-        parts = urlsplit(value)
+        # Most links of a page are web URLs, absolute already: what urlsplit would say of
+        # them is known ("[" is left to it: it refuses a malformed IPv6 host).
+        web = value.startswith(("https://", "http://")) and "[" not in value
+        parts = _WEB_URL if web else urlsplit(value)
         if not value or parts.scheme or parts.netloc:
             # Absolute already; a scheme-relative //host/x takes the site's scheme.
             return f"{self.scheme}:{value}" if value.startswith("//") else value or None

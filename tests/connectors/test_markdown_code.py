@@ -76,6 +76,31 @@ def test_code_block_lines_follow_cmark() -> None:
     assert cmark.code_block_lines(text) == [(3, 5), (7, 9), (11, 11)]
 
 
+def test_whether_a_line_is_code_is_settled_by_the_lines_up_to_it() -> None:
+    """cmark never looks ahead, so the text after the last line asked about need not be parsed.
+
+    What tab panes and admonitions rely on: each non-blank line is code in a prefix of the
+    text ending with it exactly when it is code in the whole text.
+    """
+    text = (
+        "1. a\n\n   ```\n   x\n   ```\n   > ~~~\n   > open\n\nafter\n\n"
+        "    indented\n\n    more\nlazy\n\n<div>\n\n    html\n</div>\n\n"
+        "- item\n\n      in item\n\nSetext\n===\n    continued\n\n```\nnever closed\n"
+    )
+    lines = text.split("\n")
+
+    def code(part: str) -> set[int]:
+        blocks = cmark.code_block_lines(part)
+        return {number for first, last in blocks for number in range(first, last + 1)}
+
+    whole = code(text)
+    assert whole  # the text does hold code
+    for number, line in enumerate(lines, 1):
+        if line.strip():
+            prefix = "\n".join(lines[:number])
+            assert (number in code(prefix)) == (number in whole), (number, line)
+
+
 # -- tab panes ---------------------------------------------------------------------------
 
 

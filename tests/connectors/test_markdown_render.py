@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from syncd.connectors.base import SourceInfo
+from syncd.connectors.markdown.render import prepare
 from syncd.connectors.markdown.urls import SiteUrls
 from tests.connectors.test_markdown_support import (
     BASE_URL,
@@ -155,6 +156,31 @@ def test_github_alerts_and_heading_attributes_are_cleaned(tmp_path: Path) -> Non
     assert "<h2>Install</h2>" in body
     assert "<strong>Warning:</strong>" in body
     assert "[!" not in body
+
+
+@pytest.mark.parametrize(
+    ("markdown", "prepared"),
+    [
+        (  # only one-line rewrites, each line told from code
+            "## Install {#install}\n\n```md\n## Shown {#shown}\n> [!NOTE]\n:::tip\n```\n\n"
+            "> [!TIP]\n> Go.\n\n    > [!NOTE]\n",
+            "## Install\n\n```md\n## Shown {#shown}\n> [!NOTE]\n:::tip\n```\n\n"
+            "> **Tip:**\n> Go.\n\n    > [!NOTE]\n",
+        ),
+        (  # an admonition moves lines: an alert inside it stays, code is found again after
+            ":::note\n\n> [!TIP]\n> x\n\n:::\n\n## H {#h}\n\n> [!caution]\n> y\n\n"
+            "```\n> [!NOTE]\n```\n",
+            "> **Note**\n>\n> \n> > [!TIP]\n> > x\n> \n\n\n## H\n\n> **Caution:**\n> y\n\n"
+            "```\n> [!NOTE]\n```\n",
+        ),
+        (":::\n\n# T {.c}\n", ":::\n\n# T\n"),  # a closing fence with nothing open stays
+    ],
+)
+def test_admonition_alert_and_heading_lines_are_rewritten_outside_code(
+    markdown: str, prepared: str
+) -> None:
+    """Each line that may be rewritten is rewritten unless cmark reads it as code."""
+    assert prepare(markdown) == prepared
 
 
 # -- page URLs --------------------------------------------------------------------------------
