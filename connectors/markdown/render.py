@@ -78,11 +78,12 @@ _GITHUB_ALERT = re.compile(
 _ATX_HEADING = re.compile(r"^ {0,3}# +(.+?)(?: +#+)? *$")
 _SETEXT_UNDERLINE = re.compile(r"^ {0,3}=+ *$")
 _INLINE_MARKUP = re.compile(r"!?\[([^\]]*)\]\([^)]*\)|[*_`~]+|<[^>]+>")
-# A line _admonitions may rewrite: an admonition fence, a heading ending in "}", a quote line
-# with an alert label (the same lines as the tests there: [^\S\n] is str.lstrip's whitespace
-# within one line). Only these lines need to be told from code.
-_REWRITABLE = re.compile(r"^[^\S\n]*(?::::|#[^\n]*\}$|>[^\S\n]*\[!)", re.MULTILINE)
-_BLANK_WITH_SPACES = re.compile(r"^[ \t]+$", re.MULTILINE)
+# What a line _admonitions may rewrite holds: an admonition fence, a heading's {#id} or {.class},
+# an alert label. Found with str.find: a regex anchored at each line start (^ with MULTILINE)
+# is tried at every character, ten times slower on a long page.
+_REWRITE_MARKERS = (":::", "{#", "{.", "[!")
+# Spaces ending a line, found from the line end before them (see above: no ^).
+_SPACES_LINE = re.compile(r"\n[ \t]+$", re.MULTILINE)
 _RAW_MARK = "\x00raw{}\x00"
 _RAW_BACK = re.compile(r"\x00raw(\d+)\x00")
 
@@ -174,7 +175,9 @@ def _strip_tags(text: str, *, in_code: bool) -> str:
 
     stripped = _PROSE_TOKEN.sub(replace, text)
     # A line that held only tags becomes blank, so the blocks around it stay apart.
-    return _BLANK_WITH_SPACES.sub("", stripped)
+    stripped = _SPACES_LINE.sub("\n", stripped)
+    head = stripped.lstrip(" \t")
+    return head if head[:1] in ("", "\n") else stripped  # the first line, which no \n opens
 
 
 def _code_tag(match: re.Match[str]) -> str:
@@ -236,24 +239,19 @@ def _admonitions(text: str) -> str:
 
     Code is left as it is: a ``> [!NOTE]`` or ``:::`` line in a code block is an example.
     """
-    if ":::" not in text and "[!" not in text and "{#" not in text and "{." not in text:
-        return text
-    found = [(match.start(), match[0].lstrip()[:1]) for match in _REWRITABLE.finditer(text)]
+    found = _rewritable_lines(text)
     if not found:
         return text
     # cmark reads a text line by line, never looking ahead, so whether a line is code is
     # settled by the lines up to it: the text after the last candidate need not be parsed.
-    last = text.find("\n", found[-1][0])
-    code = _code_lines(text[: len(text) if last == -1 else last])
+    code = _code_lines(text[: found[-1][1]])
     rewrites: list[tuple[int, int, str]] = []  # (start, end, new line) of each line rewritten
     number, position = 1, 0
-    for start, kind in found:
+    for start, end, kind in found:
         number += text.count("\n", position, start)
         position = start
         if number in code:
             continue  # code holds only examples
-        end = text.find("\n", start)
-        end = len(text) if end == -1 else end
         line = text[start:end]
         if kind == ":":
             if _ADMONITION_OPEN.match(line):
@@ -273,6 +271,33 @@ def _admonitions(text: str) -> str:
         done = end
     out.append(text[done:])
     return "".join(out)
+
+
+def _rewritable_lines(text: str) -> list[tuple[int, int, str]]:
+    """The lines :func:`_admonitions` may rewrite, in order: (start, end, kind), where kind is
+    the line's first character, ``:`` (an admonition fence), ``#`` (a heading ending in
+    ``}``) or ``>`` (a quote line opening with an alert label)."""
+    starts: set[int] = set()
+    for marker in _REWRITE_MARKERS:
+        at = text.find(marker)
+        while at != -1:
+            starts.add(text.rfind("\n", 0, at) + 1)
+            line_end = text.find("\n", at)
+            at = -1 if line_end == -1 else text.find(marker, line_end)
+    found: list[tuple[int, int, str]] = []
+    for start in sorted(starts):
+        end = text.find("\n", start)
+        end = len(text) if end == -1 else end
+        line = text[start:end]
+        lead = line.lstrip()
+        kind = lead[:1]
+        if (
+            (kind == ":" and lead.startswith(":::"))
+            or (kind == "#" and line.endswith("}"))
+            or (kind == ">" and _GITHUB_ALERT.match(line))
+        ):
+            found.append((start, end, kind))
+    return found
 
 
 def _alert_label(match: re.Match[str]) -> str:
