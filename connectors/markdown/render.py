@@ -117,6 +117,7 @@ def prepare(body: str) -> str:
 def _code_test(text: str) -> Callable[[int], bool]:
     """Whether the character at an offset of ``text`` is in a code block, as cmark reads it."""
     blocks: list[tuple[int, int]] | None = None  # parsed on the first question
+    counted = [0, 1]  # an offset and the number of its line, 1-based as cmark counts
 
     def in_code(offset: int) -> bool:
         nonlocal blocks
@@ -125,7 +126,10 @@ def _code_test(text: str) -> Callable[[int], bool]:
             # the text after the last one's line need not be parsed.
             end = text.find("\n", text.rfind("tabpane"))
             blocks = cmark.code_block_lines(text[: len(text) if end == -1 else end])
-        line = text.count("\n", 0, offset) + 1  # 1-based, as cmark counts
+        # Panes are asked about in order: count on from the last one.
+        since, line = counted if offset >= counted[0] else (0, 1)
+        line += text.count("\n", since, offset)
+        counted[:] = offset, line
         return any(first <= line <= last for first, last in blocks)
 
     return in_code

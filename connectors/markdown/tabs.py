@@ -55,6 +55,8 @@ def _named(key: str) -> re.Pattern[str]:
 
 
 def _value(args: str, key: str) -> str | None:
+    if key not in args:
+        return None  # most keys asked for are absent: no need for the pattern
     found = _named(key).search(args)
     value = next((group for group in found.groups() if group is not None), None) if found else None
     return value.strip() if value is not None else None
