@@ -137,21 +137,23 @@ def code_block_lines(text: str) -> list[tuple[int, int]]:
         root = _address(extra_ffi, _lib.cmark_parser_finish(parser))
         try:
             # Only blocks that hold blocks are entered: each call crosses into C, and a
-            # paragraph's inline nodes (most of a page) can hold no code block.
-            pending = [extra.cmark_node_first_child(root)]
-            null = extra_ffi.NULL
+            # paragraph's inline nodes (most of a page) can hold no code block. The calls
+            # are looked up once: a long page has thousands of blocks.
+            first_child, next_node = extra.cmark_node_first_child, extra.cmark_node_next
+            node_type = extra.cmark_node_get_type
+            pending = [first_child(root)]
             while pending:
                 node = pending.pop()
-                while node != null:
-                    kind = extra.cmark_node_get_type(node)
+                while node:  # a NULL pointer is false
+                    kind = node_type(node)
                     if kind == _NODE_CODE_BLOCK:
                         first = extra.cmark_node_get_start_line(node)
                         found.append((first, max(first, extra.cmark_node_get_end_line(node))))
                     elif kind in _CONTAINERS:
-                        pending.append(extra.cmark_node_next(node))
-                        node = extra.cmark_node_first_child(node)
+                        pending.append(next_node(node))
+                        node = first_child(node)
                         continue
-                    node = extra.cmark_node_next(node)
+                    node = next_node(node)
         finally:
             extra.cmark_node_free(root)
     finally:
