@@ -117,19 +117,19 @@ def prepare(body: str) -> str:
 def _code_test(text: str) -> Callable[[int], bool]:
     """Whether the character at an offset of ``text`` is in a code block, as cmark reads it."""
     blocks: list[tuple[int, int]] | None = None  # parsed on the first question
-    counted = [0, 1]  # an offset and the number of its line, 1-based as cmark counts
+    since, line = 0, 1  # the last offset asked about and its line, 1-based as cmark counts
 
     def in_code(offset: int) -> bool:
-        nonlocal blocks
+        nonlocal blocks, since, line
         if blocks is None:
             # Only tab panes are asked about, and cmark never looks ahead (see _admonitions):
             # the text after the last one's line need not be parsed.
             end = text.find("\n", text.rfind("tabpane"))
             blocks = cmark.code_block_lines(text[: len(text) if end == -1 else end])
-        # Panes are asked about in order: count on from the last one.
-        since, line = counted if offset >= counted[0] else (0, 1)
-        line += text.count("\n", since, offset)
-        counted[:] = offset, line
+        if offset < since:
+            since, line = 0, 1
+        # Panes are asked about in order: lines are counted on from the last one.
+        since, line = offset, line + text.count("\n", since, offset)
         return any(first <= line <= last for first, last in blocks)
 
     return in_code
@@ -248,6 +248,8 @@ def _admonitions(text: str) -> str:
         return text
     # cmark reads a text line by line, never looking ahead, so whether a line is code is
     # settled by the lines up to it: the text after the last candidate need not be parsed.
+    # A heading or an alert line rewritten stays what it was, a heading or a quote, so one
+    # parse serves them all; only an admonition moves lines (see _block_quotes).
     code = _code_lines(text[: found[-1][1]])
     rewrites: list[tuple[int, int, str]] = []  # (start, end, new line) of each line rewritten
     number, position = 1, 0

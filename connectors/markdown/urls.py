@@ -276,8 +276,14 @@ class SiteUrls:
         """
         value = value.strip()
         # Most links of a page are web URLs, absolute already: what urlsplit would say of
-        # them is known ("[" is left to it: it refuses a malformed IPv6 host).
-        web = value.startswith(("https://", "http://")) and "[" not in value
+        # them is known. Brackets and non-ASCII hosts are left to it: it refuses a malformed
+        # IPv6 host, and a host that NFKC normalization would change.
+        web = (
+            value.startswith(("https://", "http://"))
+            and value.isascii()
+            and "[" not in value
+            and "]" not in value
+        )
         parts = _WEB_URL if web else urlsplit(value)
         if not value or parts.scheme or parts.netloc:
             # Absolute already; a scheme-relative //host/x takes the site's scheme.
