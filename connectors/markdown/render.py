@@ -58,9 +58,14 @@ _TAG_PATTERN = (
 _TAG = re.compile(_TAG_PATTERN, re.DOTALL)
 _ESCAPED_SHORTCODE = re.compile(r"\{\{([<%])\s*/\*(.*?)\*/\s*([>%])\}\}", re.DOTALL)
 # In prose, whichever starts first wins: a tag may hold backticks, a code span may hold tags.
-# A code span may run over lines of its paragraph, never over a blank line.
+# A code span may run over lines of its paragraph, never over a blank line. Each alternative
+# opens with a plain character (a code span's first backtick is outside its groups), so the
+# regex engine skips to those instead of trying every alternative at every character; a
+# span's text is taken a run at a time (possessive: a run of backticks is closing whole or
+# not at all), not a character at a time.
 _PROSE_TOKEN = re.compile(
-    r"(?P<code>(?P<ticks>`+)(?!`)(?:[^\n]|\n(?![ \t]*\n))+?(?<!`)(?P=ticks)(?!`))|" + _TAG_PATTERN,
+    r"`(?P<code>(?P<ticks>`*)(?!`)(?:[^`\n]++|`++|\n(?![ \t]*\n))+?(?<!`)`(?P=ticks)(?!`))|"
+    + _TAG_PATTERN,
     re.DOTALL,
 )
 _NAMED_ARGUMENT = r"""\b{}\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"']+))"""

@@ -183,6 +183,20 @@ def test_admonition_alert_and_heading_lines_are_rewritten_outside_code(
     assert prepare(markdown) == prepared
 
 
+@pytest.mark.parametrize(
+    ("markdown", "prepared"),
+    [
+        # a span of two backticks holds a single one; a tag after it is prose
+        ("Use ``{{ a }} ` {{< x >}}`` here {{ b }}.\n", "Use ``{{ a }} ` `` here .\n"),
+        # a blank line ends a span before it closes: both actions are prose
+        ("`{{ a }}\n\n{{ b }}`\n", "`\n\n`\n"),
+    ],
+)
+def test_code_spans_in_prose_keep_their_template_expressions(markdown: str, prepared: str) -> None:
+    """A code span closes with a run of as many backticks, never across a blank line."""
+    assert prepare(markdown) == prepared
+
+
 # -- page URLs --------------------------------------------------------------------------------
 
 
