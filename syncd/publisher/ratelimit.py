@@ -23,6 +23,7 @@ one window after the answer that reported it.
 from __future__ import annotations
 
 import email.utils
+import functools
 import math
 import random
 import threading
@@ -40,8 +41,13 @@ SKEW_TOLERANCE = 2.0  # seconds: a smaller gap to the server's Date is rounding,
 def _server_time(headers: Mapping[str, str]) -> float | None:
     """The answer's ``Date`` header as Unix seconds (the middle of its one-second span)."""
     value = headers.get("date")
-    if not value:
-        return None
+    return _parse_date(value) if value else None
+
+
+@functools.lru_cache(maxsize=16)
+def _parse_date(value: str) -> float | None:
+    # Cached: a Date changes once a second, and parsing it cost more than the rest of the
+    # budget's bookkeeping of an answer.
     try:
         return email.utils.parsedate_to_datetime(value).timestamp() + 0.5
     except (TypeError, ValueError, IndexError, OverflowError):
