@@ -5,7 +5,8 @@ Writes go through SQLAlchemy Core statements built once per tracker (see
 largest cost of a full sync. Each statement takes bind parameters, for ``executemany``:
 
 written
-    The record of a page created or updated: an upsert of the document's row.
+    The record of a page created or updated: an upsert of the document's row. Run by the
+    driver (:class:`DriverStatement`), its rows in the order of :data:`WRITTEN_KEYS`.
 replaced
     The row of a renamed-away document whose page a write took over: deleted.
 pending
@@ -15,10 +16,12 @@ pending
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from syncd.state.models import DocumentState
 
@@ -37,6 +40,67 @@ WRITTEN_COLUMNS = (
     "failures",
     "failed_version",
 )
+
+# The per-row values of a written record, in the order a DriverStatement takes them; the other
+# columns of WRITTEN_COLUMNS are the same for every record (no error, not excluded).
+WRITTEN_KEYS = (
+    "source_id",
+    "ref_id",
+    "external_id",
+    "version",
+    "payload_hash",
+    "intercom_page_id",
+    "title",
+    "last_written_at",
+)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DriverStatement:
+    """A statement compiled once for a dialect, its rows handed straight to the driver.
+
+    SQLAlchemy processes every parameter of every row of an ``executemany`` (key lookups,
+    type processors for each column); for the records of written pages that cost several
+    times the statement itself. Here a row is a tuple in the order of ``keys`` and only the
+    columns whose type needs a conversion for the driver are converted (:meth:`rows`).
+    """
+
+    sql: str
+    keys: tuple[str, ...]
+    order: tuple[int, ...] | None  # a positional driver's order of `keys`; None: dicts
+    processors: tuple[tuple[int, Callable[[Any], Any]], ...]  # (index in keys, conversion)
+
+    @classmethod
+    def compile(
+        cls, statement: sa.ClauseElement, keys: tuple[str, ...], dialect: sa.Dialect
+    ) -> DriverStatement:
+        """``statement``, whose bind parameters are the columns ``keys``, for ``dialect``."""
+        compiled = statement.compile(dialect=dialect, for_executemany=True)
+        assert isinstance(compiled, SQLCompiler), compiled
+        order = None
+        if compiled.positional:
+            order = tuple(keys.index(name) for name in compiled.positiontup or ())
+            assert sorted(order) == list(range(len(keys))), compiled.positiontup
+        processors = []
+        for index, key in enumerate(keys):
+            convert = DOCUMENTS.c[key].type.dialect_impl(dialect).bind_processor(dialect)
+            if convert is not None:
+                processors.append((index, convert))
+        return cls(compiled.string, keys, order, tuple(processors))
+
+    def rows(self, records: Sequence[tuple[Any, ...]]) -> list[Any]:
+        """The driver's parameters for ``records`` (tuples in the order of ``keys``)."""
+        rows: list[Any] = []
+        order, keys = self.order, self.keys
+        for record in records:
+            values = list(record)
+            for index, convert in self.processors:
+                values[index] = convert(values[index])
+            if order is None:
+                rows.append(dict(zip(keys, values, strict=True)))
+            else:
+                rows.append(tuple([values[i] for i in order]))
+        return rows
 
 
 def dialect_insert(dialect: str) -> Callable[[Any], Any]:
@@ -61,7 +125,17 @@ def build_statement(name: str, dialect: str) -> sa.Executable:
             c.source_id == sa.bindparam("source_id"), c.ref_id == sa.bindparam("ref_id")
         )
     if name == "written":
-        base = insert(DOCUMENTS)
+        # The columns every record sets alike are SQL literals, not parameters of each row.
+        base = insert(DOCUMENTS).values(
+            {name: sa.bindparam(name) for name in WRITTEN_KEYS}
+            | {
+                "excluded": sa.false(),
+                "last_error": sa.null(),
+                "last_error_at": sa.null(),
+                "failures": sa.literal_column("0"),
+                "failed_version": sa.null(),
+            }
+        )
         written: sa.Executable = base.on_conflict_do_update(
             index_elements=key,
             set_={name: base.excluded[name] for name in WRITTEN_COLUMNS},

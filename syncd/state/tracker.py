@@ -27,7 +27,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from syncd.state import history
 from syncd.state.counts import Counts
 from syncd.state.models import DocumentState, Source, utcnow
-from syncd.state.statements import DOCUMENTS, build_statement, dialect_insert
+from syncd.state.statements import (
+    DOCUMENTS,
+    WRITTEN_KEYS,
+    DriverStatement,
+    build_statement,
+    dialect_insert,
+)
 
 # Buffered written records are committed once this many wait, or the oldest waited this long.
 WRITE_BATCH = 64
@@ -67,8 +73,9 @@ class Tracker:
             self.converter_version,
         ) = self._load_source()
         self._statements: dict[str, sa.Executable] = {}
+        self._driver: DriverStatement | None = None  # the "written" statement, compiled
         self.run_id: int | None = None  # the run this tracker opened last
-        self._written: list[dict[str, Any]] = []  # buffered records of written pages
+        self._written: list[tuple[Any, ...]] = []  # buffered records, as WRITTEN_KEYS
         self._replaced: list[dict[str, Any]] = []  # renamed-away rows those writes replace
         self._written_since = 0.0
 
@@ -178,21 +185,16 @@ class Tracker:
         if replaces is not None:
             self._replaced.append({"source_id": self.source_pk, "ref_id": replaces})
         self._written.append(
-            {
-                "source_id": self.source_pk,
-                "ref_id": ref_id,
-                "external_id": external_id,
-                "version": version,
-                "payload_hash": payload_hash,
-                "intercom_page_id": page_id,
-                "title": title[:1024],
-                "excluded": False,
-                "last_written_at": utcnow(),
-                "last_error": None,
-                "last_error_at": None,
-                "failures": 0,
-                "failed_version": None,
-            }
+            (
+                self.source_pk,
+                ref_id,
+                external_id,
+                version,
+                payload_hash,
+                page_id,
+                title[:1024],  # the column's width
+                utcnow(),
+            )
         )
         if (
             len(self._written) >= WRITE_BATCH
@@ -210,7 +212,13 @@ class Tracker:
             # delete can go first.
             if replaced:
                 connection.execute(self._statement("replaced", connection.dialect.name), replaced)
-            connection.execute(self._statement("written", connection.dialect.name), written)
+            driver = self._driver
+            if driver is None:
+                dialect = connection.dialect
+                statement = build_statement("written", dialect.name)
+                assert isinstance(statement, sa.ClauseElement)
+                driver = self._driver = DriverStatement.compile(statement, WRITTEN_KEYS, dialect)
+            connection.exec_driver_sql(driver.sql, driver.rows(written))
         self._written, self._replaced = [], []
 
     def _statement(self, name: str, dialect: str) -> sa.Executable:
