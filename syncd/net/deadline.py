@@ -23,6 +23,7 @@ Shared by the publisher and by connectors that speak HTTP (MediaWiki).
 
 from __future__ import annotations
 
+import contextlib
 import ssl
 import threading
 import time
@@ -38,6 +39,7 @@ __all__ = ["DeadlineTransport", "Interrupted", "describe"]
 
 SLICE = 0.5  # longest wait on a silent socket before the deadline and the stop are checked
 DEFAULT_STOP_GRACE = 5.0
+COALESCE = 64 * 1024  # bytes of a request held back to be sent in one write (_Stream.write)
 
 _current = threading.local()  # .deadline: monotonic time the request in this thread ends
 
@@ -170,8 +172,15 @@ class _Stream(httpcore.NetworkStream):
     def __init__(self, inner: httpcore.NetworkStream, guard: _Guard) -> None:
         self._inner = inner
         self._guard = guard
+        self._pending = b""  # written, not sent yet (see write)
+        self._pending_timeout: float | None = None
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        if self._pending:
+            # As httpcore does with a failed write: a server that closed early may still have
+            # answered (a 413, say); the read says which.
+            with contextlib.suppress(httpcore.WriteError):
+                self._flush()
         started = time.monotonic()
         while True:
             self._guard.check()
@@ -193,10 +202,22 @@ class _Stream(httpcore.NetworkStream):
                 continue  # a slice ended: check the deadline, the stop and the read timeout
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        # httpcore writes a request's head and its body apart; sent as they come, each is a
+        # system call and a packet of its own, which cost more CPU than the rest of a small
+        # request. They are held until the answer is read (or they grow large), and sent as
+        # one: HTTP/1.1 reads nothing before the request is complete.
         self._guard.check()
-        self._inner.write(buffer, _left(timeout))
+        self._pending += buffer
+        self._pending_timeout = timeout
+        if len(self._pending) >= COALESCE:
+            self._flush()
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, b""
+        self._inner.write(pending, _left(self._pending_timeout))
 
     def close(self) -> None:
+        self._pending = b""  # a request abandoned before its answer: never sent
         self._inner.close()
 
     def start_tls(
