@@ -35,8 +35,9 @@ from syncd.connectors.base import (
     SourceInfo,
 )
 from syncd.connectors.confluence.archive import Export, PageFile, attachment_file
-from syncd.connectors.confluence.html import SpaceIndex, page_title, parse_page, text_of
+from syncd.connectors.confluence.html import SpaceIndex, page_title, parse_page
 from syncd.connectors.confluence.links import LinkContext
+from syncd.connectors.confluence.nodes import text_of
 from syncd.connectors.confluence.xml_entities import EntitiesSource
 from syncd.connectors.confluence.xml_reader import XmlSite
 from syncd.extract import attachments
@@ -83,8 +84,8 @@ def fetch_html(
     original = {unquote(href).removeprefix("./"): name for href, name in parts.attachments}
     file_name = original.get(ref.id) or ref.id.rpartition("/")[2]
     link_text = None
-    for link in parts.main.find_all("a", href=True):
-        if unquote(str(link["href"])).removeprefix("./") == ref.id:
+    for link in parts.main.iterdescendants("a"):
+        if unquote(str(link.get("href"))).removeprefix("./") == ref.id:
             link_text = text_of(link) or None
             break
     data = export.read(ref.id, int(options.max_bytes))

@@ -84,15 +84,14 @@ from syncd.connectors.confluence.html import (
     PageParts,
     SpaceIndex,
     ancestors_of,
-    is_empty,
     page_title,
     parse_index,
     parse_page,
-    tidy_body,
 )
-from syncd.connectors.confluence.links import LinkContext, attachment_links, rewrite_links
+from syncd.connectors.confluence.links import LinkContext, attachment_links
 from syncd.connectors.confluence.macros import convert_macros
 from syncd.connectors.confluence.options import ConfluenceExportOptions
+from syncd.connectors.confluence.tidy import clean_body, is_empty
 from syncd.connectors.confluence.xml_entities import find_entities
 from syncd.connectors.confluence.xml_reader import XmlSite
 
@@ -318,9 +317,8 @@ class ConfluenceExportConnector(Connector[ConfluenceExportOptions]):
                 unquote(href).removeprefix("./"): name for href, name in parts.attachments
             },
         )
-        convert_macros(parts.soup, parts.main)
-        rewrite_links(parts.main, links)
-        content = tidy_body(parts.main)
+        convert_macros(parts.main)
+        content = clean_body(parts.main, links)
         attached = self.options.include_attachments_list and parts.attachments
         if is_empty(parts.main) and not attached:  # its trail alone: a page of breadcrumbs
             raise DocumentExcluded(f"page {page_id} {title!r}: main content empty", reason="empty")

@@ -19,147 +19,34 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import unicodedata
+from typing import cast
 
-from bs4 import BeautifulSoup, Tag
-from bs4.element import NavigableString, PageElement
+from lxml import etree
+from lxml import html as lxml_html
+from lxml.html import HtmlElement as Element
 
 from syncd.connectors.base import DocumentError
 from syncd.connectors.confluence.archive import INDEX_NAME, page_id_from_name
+from syncd.connectors.confluence.nodes import classes, text_of
 from syncd.render.sanitize import check_nesting
 
 _INDEX_TITLE = re.compile(r"^(?P<key>.*?) \((?P<name>.*)\)$")
+# Confluence writes UTF-8; the text is decoded (a bad byte must not lose the page) and encoded
+# again, so that the parser never meets a declaration of another encoding.
+_PARSER = lxml_html.HTMLParser(encoding="utf-8")
 
 
-def text_of(tag: Tag) -> str:
-    """A tag's text with whitespace runs collapsed, as a reader sees it."""
-    return " ".join(tag.get_text(" ").split())
+def parse_html(data: bytes) -> Element | None:
+    """Parse an exported HTML file; None when it holds no markup at all."""
+    return _parse(data.decode("utf-8", errors="replace"))
 
 
-def parse_html(data: bytes) -> BeautifulSoup:
-    """Parse exported HTML; Confluence writes UTF-8, and a bad byte must not lose the page."""
-    return BeautifulSoup(data.decode("utf-8", errors="replace"), "lxml")
-
-
-# Elements that end a line of text: words on either side of their edges never run together.
-BLOCK_TAGS = frozenset({
-    "address", "article", "aside", "blockquote", "body", "br", "caption", "dd", "details", "div",
-    "dl", "dt", "figcaption", "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header",
-    "hr", "li", "main", "nav", "ol", "p", "pre", "section", "summary", "table", "tbody", "td",
-    "tfoot", "th", "thead", "tr", "ul",
-})  # fmt: skip
-# Unicode punctuation a space never goes before (closing, final quote, ".,;:!?") or after.
-_CLOSING = frozenset({"Pe", "Pf", "Po"})
-_OPENING = frozenset({"Ps", "Pi"})
-
-
-def _spaced(left: str, right: str, *, block: bool) -> bool:
-    """Whether the text ``left`` and the text ``right`` would want a space between them."""
-    last, first = left[-1], right[0]
-    if last.isspace() or first.isspace():
-        return False
-    if block:
-        return True  # a line break separates whatever the characters
-    return not (unicodedata.category(last) in _OPENING or unicodedata.category(first) in _CLOSING)
-
-
-def _neighbour_text(element: PageElement, *, forward: bool) -> str:
-    """The text just before (after) ``element`` on the same line: up to a block edge."""
-    node: PageElement | None = element
-    while node is not None:
-        sibling = node.next_sibling if forward else node.previous_sibling
-        if sibling is None:
-            parent = node.parent
-            if parent is None or parent.name in BLOCK_TAGS:
-                return ""
-            node = parent
-            continue
-        if isinstance(sibling, Tag):
-            if sibling.name in BLOCK_TAGS:
-                return ""
-            text = sibling.get_text()
-        else:
-            text = str(sibling)
-        if text:
-            return text
-        node = sibling
-    return ""
-
-
-def keep_apart(element: PageElement, *, block: bool = False) -> None:
-    """Put a space on each side of ``element`` where words would otherwise touch it.
-
-    For what stood apart on the page without a space: a file shown as a block thumbnail and
-    now written as its name, a layout cell about to be unwrapped (``block``: a line break,
-    whatever the punctuation).
-    """
-    inside = element.get_text() if isinstance(element, Tag) else str(element)
-    if not inside:
-        return
-    space = "\n" if block else " "
-    before = _neighbour_text(element, forward=False)
-    if before and _spaced(before, inside, block=block):
-        element.insert_before(NavigableString(space))
-    after = _neighbour_text(element, forward=True)
-    if after and _spaced(inside, after, block=block):
-        element.insert_after(NavigableString(space))
-
-
-class TagIndex:
-    """Every tag under a root by name and by class, in document order, from one walk.
-
-    A body is rewritten in a dozen passes; a ``find_all`` per pass costs a walk through
-    BeautifulSoup's matching machinery each time (130 ms for a 50 KB page), a lookup here
-    costs nothing. Tags removed through :meth:`remove` are left out of every answer (bs4's
-    own ``Tag.decomposed`` is no help: on a live tag it searches the whole subtree for a
-    child named ``_decomposed``). Tags created since the walk are not in it, so passes that
-    create tags make no work for later passes.
-    """
-
-    def __init__(self, root: Tag) -> None:
-        self._order: dict[int, int] = {}
-        self._by_name: dict[str, list[Tag]] = {}
-        self._by_class: dict[str, list[Tag]] = {}
-        self._dead: set[int] = set()  # ids stay unique: the lists above keep every tag alive
-        for position, node in enumerate(root.descendants):
-            if isinstance(node, Tag):
-                self._order[id(node)] = position
-                self._by_name.setdefault(node.name, []).append(node)
-                for name in node.get_attribute_list("class"):
-                    if name:
-                        self._by_class.setdefault(name, []).append(node)
-
-    def _merge(self, groups: list[list[Tag]]) -> list[Tag]:
-        found = {id(tag): tag for group in groups for tag in group if id(tag) not in self._dead}
-        return sorted(found.values(), key=lambda tag: self._order[id(tag)])
-
-    def alive(self, tag: Tag) -> bool:
-        """Whether the tag was not removed."""
-        return id(tag) not in self._dead
-
-    def remove(self, tag: Tag) -> None:
-        """Destroy a tag and everything in it; words on either side of it stay apart."""
-        before = _neighbour_text(tag, forward=False)
-        if before and not before[-1].isspace():
-            after = _neighbour_text(tag, forward=True)
-            if after and not after[0].isspace():
-                tag.insert_before(NavigableString(" "))
-        self._dead.add(id(tag))
-        self._dead.update(id(node) for node in tag.descendants if isinstance(node, Tag))
-        tag.decompose()
-
-    def names(self) -> list[str]:
-        """Every tag name seen."""
-        return list(self._by_name)
-
-    def named(self, *names: str) -> list[Tag]:
-        """Live tags with any of these names, in document order."""
-        return self._merge([self._by_name.get(name, []) for name in names])
-
-    def classed(self, *classes: str, name: str | None = None) -> list[Tag]:
-        """Live tags with any of these classes (and this tag name, if given)."""
-        found = self._merge([self._by_class.get(cls, []) for cls in classes])
-        return found if name is None else [tag for tag in found if tag.name == name]
+def _parse(text: str) -> Element | None:
+    try:
+        root: Element = lxml_html.document_fromstring(text.encode("utf-8"), parser=_PARSER)
+    except (etree.ParserError, ValueError):  # "Document is empty"
+        return None
+    return root
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -183,31 +70,41 @@ class SpaceIndex:
 class PageParts:
     """The parts of one exported page the connector uses."""
 
-    soup: BeautifulSoup
     title_text: str | None
     crumbs: list[Crumb]
-    main: Tag
+    main: Element
     attachments: list[tuple[str, str]]  # (href in the export, original file name)
+
+
+def _links(root: Element) -> list[Element]:
+    """The ``a`` elements with an ``href`` under ``root``, in document order."""
+    return [link for link in root.iterdescendants("a") if link.get("href") is not None]
+
+
+def _first(root: Element, tag: str) -> Element | None:
+    return next(root.iterdescendants(tag), None)
 
 
 def parse_index(data: bytes) -> SpaceIndex:
     """Read the space key, space name and page titles from ``index.html``."""
-    soup = parse_html(data)
+    root = parse_html(data)
+    if root is None:
+        return SpaceIndex()
     details: dict[str, str] = {}
-    for row in soup.find_all("tr"):
-        header, cell = row.find("th"), row.find("td")
-        if isinstance(header, Tag) and isinstance(cell, Tag):
+    for row in root.iter("tr"):
+        header, cell = _first(row, "th"), _first(row, "td")
+        if header is not None and cell is not None:
             details.setdefault(text_of(header), text_of(cell))
     key, name = details.get("Key") or None, details.get("Name") or None
-    title = soup.find("title")
-    match = _INDEX_TITLE.match(text_of(title)) if isinstance(title, Tag) else None
+    title = _first(root, "title")
+    match = _INDEX_TITLE.match(text_of(title)) if title is not None else None
     if match and name is None:
         name = match["name"] or None
     if match and key is None:
         key = match["key"] or None
     titles: dict[str, str] = {}
-    for link in soup.find_all("a", href=True):
-        page_id = page_id_from_name(str(link["href"]))
+    for link in _links(root):
+        page_id = page_id_from_name(str(link.get("href")))
         text = text_of(link)
         if page_id and text:
             titles.setdefault(page_id, text)
@@ -221,17 +118,19 @@ def parse_page(data: bytes, *, where: str) -> PageParts:
     """
     text = data.decode("utf-8", errors="replace")
     check_nesting(text, where)
-    soup = BeautifulSoup(text, "lxml")
-    found = _first_with_ids(soup, _PART_IDS)
+    root = _parse(text)
+    found = _first_with_ids(root) if root is not None else {}
     main = found.get("main-content")
-    if main is None:
+    if root is None or main is None:
         raise DocumentError(
             f"{where}: no #main-content element; not a page of a Confluence HTML export"
         )
-    title_tag = found.get("title-text") or soup.find("title")
-    title_text = text_of(title_tag) if isinstance(title_tag, Tag) else None
+    _collapse_blank_text(main)
+    title_tag = found.get("title-text")
+    if title_tag is None:
+        title_tag = _first(root, "title")
+    title_text = text_of(title_tag) if title_tag is not None else None
     return PageParts(
-        soup=soup,
         title_text=title_text or None,
         crumbs=_crumbs(found.get("breadcrumbs")),
         main=main,
@@ -239,49 +138,73 @@ def parse_page(data: bytes, *, where: str) -> PageParts:
     )
 
 
-_PART_IDS = frozenset({"main-content", "title-text", "breadcrumbs", "attachments"})
+# Text made of whitespace only, outside the elements where whitespace shows.
+_BLANK_TEXT = etree.XPath(
+    "descendant-or-self::*[not(ancestor-or-self::pre or ancestor-or-self::textarea)]"
+    "/text()[normalize-space(.) = '']"
+)
 
 
-def _first_with_ids(root: Tag, ids: frozenset[str]) -> dict[str, Tag]:
-    """The first tag in document order with each of these ids, from one walk of the tree.
+def _collapse_blank_text(main: Element) -> None:
+    """Whitespace between elements becomes one line break (or one space, if it had none).
 
-    A ``find(id=...)`` per part walked the whole page through bs4's matching machinery four
-    times (about a tenth of a page's cleaning).
+    The indentation of the exported file means nothing on the page; the BeautifulSoup parse
+    this replaced collapsed it the same way, so bodies stay as they were published.
     """
-    found: dict[str, Tag] = {}
-    for node in root.descendants:
-        if isinstance(node, Tag):
-            value = node.attrs.get("id")
-            if isinstance(value, str) and value in ids and value not in found:
-                found[value] = node
+    for text in cast("list[etree._ElementUnicodeResult]", _BLANK_TEXT(main)):
+        collapsed = "\n" if "\n" in text else " "
+        if text == collapsed:
+            continue
+        owner = text.getparent()
+        if owner is None:
+            continue
+        if text.is_tail:
+            owner.tail = collapsed
+        else:
+            owner.text = collapsed
+
+
+# One XPath evaluated in C finds the four parts; the first of each id in document order wins.
+_PARTS = etree.XPath(
+    "//*[@id='main-content' or @id='title-text' or @id='breadcrumbs' or @id='attachments']"
+)
+
+
+def _first_with_ids(root: Element) -> dict[str, Element]:
+    found: dict[str, Element] = {}
+    for node in cast("list[Element]", _PARTS(root)):
+        found.setdefault(str(node.get("id")), node)
     return found
 
 
-def _crumbs(trail: Tag | None) -> list[Crumb]:
+def _crumbs(trail: Element | None) -> list[Crumb]:
     if trail is None:
         return []
     crumbs = []
-    for item in trail.find_all("li"):
-        link = item.find("a", href=True)
+    for item in trail.iterdescendants("li"):
+        links = _links(item)
         text = text_of(item)
         if not text:
             continue
-        href = str(link["href"]) if isinstance(link, Tag) else INDEX_NAME
+        href = str(links[0].get("href")) if links else INDEX_NAME
         crumbs.append(Crumb(page_id=page_id_from_name(href), text=text))
     return crumbs
 
 
-def _attachments(heading: Tag | None) -> list[tuple[str, str]]:
+def _attachments(heading: Element | None) -> list[tuple[str, str]]:
     if heading is None:
         return []
-    section = heading.find_parent(class_="pageSection") or heading.parent
-    if not isinstance(section, Tag):
+    section = next(
+        (node for node in heading.iterancestors() if "pageSection" in classes(node)),
+        heading.getparent(),
+    )
+    if section is None:
         return []
     found = []
-    for link in section.find_all("a", href=True):
+    for link in _links(section):
         name = text_of(link)
         if name:
-            found.append((str(link["href"]), name))
+            found.append((str(link.get("href")), name))
     return found
 
 
@@ -305,46 +228,6 @@ def page_title(parts: PageParts, space: SpaceIndex, page_id: str) -> str | None:
         if text.startswith(prefix):
             return text.removeprefix(prefix).strip() or text
     return text
-
-
-# Attributes that carry meaning once Confluence's stylesheet is gone; all others are dropped.
-_KEPT_ATTRIBUTES = {
-    "a": {"href", "title"},
-    "img": {"src", "alt", "title", "width", "height"},
-    "code": {"class"},
-    "td": {"colspan", "rowspan"},
-    "th": {"colspan", "rowspan", "scope"},
-    "input": {"type", "checked", "disabled"},
-    "ol": {"start"},
-    "details": {"open"},
-}
-_UNWRAPPED_TAGS = ["span", "font", "col"]
-# What makes a block worth keeping even without text (a paragraph holding only <br/> is not).
-_CONTENT_TAGS = {"img", "input", "table", "pre", "hr"}
-
-
-def tidy_body(main: Tag) -> str:
-    """Strip presentational attributes, wrappers and empty blocks; serialize the body."""
-    tags = TagIndex(main)
-    for tag in [main, *tags.named(*tags.names())]:
-        kept = _KEPT_ATTRIBUTES.get(tag.name, set())
-        if any(name not in kept for name in tag.attrs):
-            tag.attrs = {name: value for name, value in tag.attrs.items() if name in kept}
-    for tag in tags.named(*_UNWRAPPED_TAGS):
-        tag.unwrap()
-    for block in reversed(tags.named("p", "div")):  # innermost first: emptiness propagates
-        if tags.alive(block) and not block.get_text().strip() and not _has_content(block):
-            tags.remove(block)
-    return "".join(str(child) for child in main.contents).strip()
-
-
-def is_empty(main: Tag) -> bool:
-    """Whether a (tidied) page body holds nothing to read: no text, image, table or media."""
-    return not main.get_text().strip() and not _has_content(main)
-
-
-def _has_content(block: Tag) -> bool:
-    return any(isinstance(node, Tag) and node.name in _CONTENT_TAGS for node in block.descendants)
 
 
 def ancestors_of(parts: PageParts, space: SpaceIndex) -> dict[str, str]:

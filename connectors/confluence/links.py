@@ -27,15 +27,11 @@ Afterwards every remaining ``href`` and ``src`` is absolute. Nothing here is eve
 from __future__ import annotations
 
 import dataclasses
-import functools
 import re
 from collections.abc import Callable, Mapping
 from urllib.parse import quote, unquote, urlsplit
 
-from bs4 import Tag
-
 from syncd.connectors.confluence.archive import page_id_from_name
-from syncd.connectors.confluence.html import TagIndex, keep_apart, text_of
 
 # Paths (relative to the site or the export) that are the server's plumbing, not content.
 _INTERNAL = re.compile(
@@ -67,8 +63,8 @@ class LinkContext:
         return f"{self.base_url}/download/attachments/{container_id}/{quote(file_name, safe='')}"
 
 
-#: An element's attribute by name (``Tag.get`` of BeautifulSoup, ``_Element.get`` of lxml):
-#: the links of exported pages and of converted storage bodies resolve by the same rules.
+#: An element's attribute by name (``_Element.get`` of lxml): the links of exported pages and
+#: of converted storage bodies resolve by the same rules, applied by ``tidy.clean_body``.
 Attribute = Callable[[str], object]
 
 
@@ -149,56 +145,6 @@ def _attachment(
             return None
         file_name = known
     return ctx.download_url(container_id, file_name)
-
-
-def _user_mentions(tags: TagIndex) -> None:
-    """User links become the person's name, without the link to the profile."""
-    for link in tags.named("a"):
-        classes = link.get_attribute_list("class")
-        if "confluence-userlink" not in classes and "user-mention" not in classes:
-            continue
-        name = text_of(link) or str(link.get("data-username") or "")
-        link.clear()
-        link.append(name)
-        link.unwrap()
-
-
-def rewrite_links(main: Tag, ctx: LinkContext) -> None:
-    """Make every link and image of a body absolute, or remove what cannot be."""
-    tags = TagIndex(main)
-    _user_mentions(tags)
-    for image in tags.named("img"):
-        target = resolve(str(image.get("src") or ""), image.get, ctx)
-        if target is None:
-            tags.remove(image)
-            continue
-        image["src"] = target
-        alias = _alias(image.get)
-        if alias and not image.get("alt"):
-            image["alt"] = alias
-    for link in tags.named("a"):
-        if not tags.alive(link) or link.parent is None:
-            continue
-        href = link.get("href")
-        label = functools.partial(text_of, link)
-        target = resolve(str(href), link.get, ctx, label) if href is not None else None
-        if target is None:
-            if text_of(link) or link.find("img") is not None:
-                link.unwrap()
-            else:
-                tags.remove(link)
-            continue
-        link["href"] = target
-        if not text_of(link) and link.find("img") is None:
-            # The view-file macro's link holds only a thumbnail we just removed.
-            alias = _alias(link.get)
-            if alias is None:
-                tags.remove(link)
-                continue
-            link.append(alias)
-        if "confluence-embedded-file" in link.get_attribute_list("class"):
-            # Shown as a thumbnail block on the page, now a file name among words.
-            keep_apart(link)
 
 
 def attachment_links(ctx: LinkContext, attachments: list[tuple[str, str]]) -> list[tuple[str, str]]:

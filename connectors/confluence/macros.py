@@ -27,10 +27,25 @@ from __future__ import annotations
 
 import re
 
-from bs4 import BeautifulSoup, Tag
-from bs4.element import Comment, NavigableString
+from lxml import etree
+from lxml import html as lxml_html
+from lxml.html import HtmlElement as Element
 
-from syncd.connectors.confluence.html import BLOCK_TAGS, TagIndex, keep_apart, text_of
+from syncd.connectors.confluence.nodes import (
+    BLOCK_TAGS,
+    alive,
+    classed,
+    classes,
+    detach,
+    first_classed,
+    has_descendant,
+    keep_apart,
+    move_content,
+    remove,
+    replace,
+    replace_with_text,
+    text_of,
+)
 
 _DROPPED_TAGS = [
     "script", "style", "noscript", "template", "link", "meta", "form", "iframe", "object",
@@ -70,68 +85,69 @@ _BRUSH_LANGUAGES = {
 _PLAIN_BRUSHES = {"text", "plain", "none", "plaintext"}
 
 
-def _classes(tag: Tag) -> list[str]:
-    value = tag.get("class")
-    return value if isinstance(value, list) else ([value] if isinstance(value, str) else [])
+def _children(element: Element, *names: str) -> list[Element]:
+    return [child for child in element if child.tag in names]
 
 
-def _children(tag: Tag, *names: str) -> list[Tag]:
-    return [child for child in tag.children if isinstance(child, Tag) and child.name in names]
+def _new(tag: str, text: str | None = None, **attributes: str) -> Element:
+    element: Element = lxml_html.Element(tag, attributes)
+    element.text = text
+    return element
 
 
-def _replace(tags: TagIndex, old: Tag, new: Tag) -> None:
-    """Put ``new`` in place of ``old`` and destroy what is left of ``old``."""
-    old.replace_with(new)
-    tags.remove(old)  # so that no later pass finds its leftovers
-
-
-def drop_chrome(main: Tag, tags: TagIndex) -> None:
+def drop_chrome(main: Element) -> None:
     """Remove comments, scripts, styles, forms, the TOC and hidden widgets."""
-    for node in list(main.descendants):
-        if isinstance(node, Comment):
-            node.extract()
-    for tag in tags.named(*_DROPPED_TAGS) + tags.classed(*_DROPPED_CLASSES):
-        if tags.alive(tag):
-            tags.remove(tag)
+    etree.strip_elements(main, etree.Comment, with_tail=False)
+    for element in [*main.iterdescendants(*_DROPPED_TAGS), *classed(main, *_DROPPED_CLASSES)]:
+        if alive(element, main):
+            remove(element)
 
 
-def _blank(node: object) -> bool:
-    """Whether a node shows nothing: whitespace, or an element with neither text nor media."""
-    if isinstance(node, Tag):
-        return not node.get_text().strip() and node.find(["img", "table", "pre"]) is None
-    return not str(node).strip()
+def _blank(element: Element) -> bool:
+    """Whether an element shows nothing: neither text nor media."""
+    return not element.text_content().strip() and not has_descendant(element, "img", "table", "pre")
 
 
-def _lone_heading(widget: Tag) -> Tag | None:
+def _lone_heading(widget: Element) -> Element | None:
     """The heading just before ``widget`` when nothing else follows it in its section."""
-    before = widget.previous_sibling
-    while before is not None and _blank(before):
-        before = before.previous_sibling
-    if not isinstance(before, Tag) or before.name not in _HEADINGS:
+    node = widget
+    while True:
+        before = node.getprevious()
+        gap = before.tail if before is not None else node.getparent().text
+        if (gap or "").strip() or before is None:
+            return None  # words, or the start of the section, before the widget
+        if not _blank(before):
+            break
+        node = before
+    if before.tag not in _HEADINGS:
         return None
-    after = widget.next_sibling
-    while after is not None and _blank(after):
-        after = after.next_sibling
-    if after is None or (isinstance(after, Tag) and after.name in _HEADINGS):
-        return before
-    return None
+    node = widget
+    while True:
+        if (node.tail or "").strip():
+            return None
+        after = node.getnext()
+        if after is None:
+            return before
+        if not _blank(after):
+            return before if after.tag in _HEADINGS else None
+        node = after
 
 
-def drop_widgets(tags: TagIndex) -> None:
+def drop_widgets(main: Element) -> None:
     """Remove dynamic widgets (activity feeds, contributor lists) and the heading above one."""
-    found = tags.classed(*_WIDGET_CLASSES)
+    found = classed(main, *_WIDGET_CLASSES)
     found += [
-        tag
-        for tag in tags.named("div", "span", "table", "ul")
-        if str(tag.get("data-macro-name") or "") in _WIDGET_MACROS
+        element
+        for element in main.iterdescendants("div", "span", "table", "ul")
+        if str(element.get("data-macro-name") or "") in _WIDGET_MACROS
     ]
     for widget in found:
-        if not tags.alive(widget):
+        if not alive(widget, main):
             continue
         heading = _lone_heading(widget)
-        tags.remove(widget)
+        remove(widget)
         if heading is not None:
-            tags.remove(heading)
+            remove(heading)
 
 
 def code_language(params: str) -> str | None:
@@ -146,112 +162,109 @@ def code_language(params: str) -> str | None:
     return re.sub(r"[^a-z0-9_+-]", "", language) or None
 
 
-def _code_block(soup: BeautifulSoup, text: str, language: str | None) -> Tag:
-    pre = soup.new_tag("pre")
-    code = soup.new_tag("code")
-    if language:
-        code["class"] = f"language-{language}"
-    code.string = text
+def _code_block(text: str, language: str | None) -> Element:
+    pre = _new("pre")
+    code = _new("code", text, **({"class": f"language-{language}"} if language else {}))
     pre.append(code)
     return pre
 
 
-def convert_code(soup: BeautifulSoup, tags: TagIndex) -> None:
+def _code_params(pre: Element) -> str:
+    return str(pre.get("data-syntaxhighlighter-params") or " ".join(classes(pre)))
+
+
+def convert_code(main: Element) -> None:
     """Code and noformat macros become ``<pre><code>``, keeping the language and the title."""
-    for panel in tags.classed("code", "preformatted", name="div"):
-        if not tags.alive(panel) or "panel" not in _classes(panel):
+    for panel in classed(main, "code", "preformatted", tag="div"):
+        if not alive(panel, main) or "panel" not in classes(panel):
             continue
-        pre = panel.find("pre")
-        if not isinstance(pre, Tag):
-            tags.remove(panel)
+        pre = next(panel.iterdescendants("pre"), None)
+        if pre is None:
+            remove(panel)
             continue
-        params = str(pre.get("data-syntaxhighlighter-params") or " ".join(_classes(pre)))
-        header = panel.find(class_=["codeHeader", "preformattedHeader"])
-        block = _code_block(soup, pre.get_text(), code_language(params))
-        if isinstance(header, Tag) and text_of(header):
-            title = soup.new_tag("p")
-            strong = soup.new_tag("strong")
-            strong.string = text_of(header)
-            title.append(strong)
-            panel.insert_before(title)
-        _replace(tags, panel, block)
+        params = _code_params(pre)
+        header = first_classed(panel, "codeHeader", "preformattedHeader")
+        block = _code_block(pre.text_content(), code_language(params))
+        if header is not None and text_of(header):
+            title = _new("p")
+            title.append(_new("strong", text_of(header)))
+            panel.addprevious(title)
+        replace(panel, block)
     # Code blocks outside a panel (some exporters drop the wrapper).
-    for pre in tags.named("pre"):
-        params = str(pre.get("data-syntaxhighlighter-params") or " ".join(_classes(pre)))
-        if "brush:" in params or "syntaxhighlighter-pre" in _classes(pre):
-            _replace(tags, pre, _code_block(soup, pre.get_text(), code_language(params)))
+    for pre in list(main.iterdescendants("pre")):
+        params = _code_params(pre)
+        if "brush:" in params or "syntaxhighlighter-pre" in classes(pre):
+            replace(pre, _code_block(pre.text_content(), code_language(params)))
 
 
-def _blockquote(soup: BeautifulSoup, heading: str, body: Tag | None) -> Tag:
-    quote = soup.new_tag("blockquote")
-    head = soup.new_tag("p")
-    strong = soup.new_tag("strong")
-    strong.string = heading
-    head.append(strong)
+def _blockquote(heading: str, body: Element | None) -> Element:
+    quote = _new("blockquote")
+    head = _new("p")
+    head.append(_new("strong", heading))
     quote.append(head)
     if body is not None:
-        for child in list(body.contents):
-            quote.append(child.extract())
+        move_content(body, quote)
     return quote
 
 
-def convert_panels(soup: BeautifulSoup, tags: TagIndex) -> None:
+def convert_panels(main: Element) -> None:
     """Info, tip, note, warning and panel macros become blockquotes headed by kind and title."""
-    for macro in tags.classed("confluence-information-macro", name="div"):
+    for macro in classed(main, "confluence-information-macro", tag="div"):
+        if not alive(macro, main):
+            continue
         kind = "Note"
-        for name in _classes(macro):
+        for name in classes(macro):
             suffix = name.removeprefix("confluence-information-macro-")
             kind = _PANEL_KINDS.get(suffix, kind) if suffix != name else kind
-        title = macro.find(class_="title")
-        title_text = text_of(title) if isinstance(title, Tag) else ""
-        body = macro.find(class_="confluence-information-macro-body")
+        title = first_classed(macro, "title")
+        title_text = text_of(title) if title is not None else ""
+        body = first_classed(macro, "confluence-information-macro-body")
         heading = f"{kind}: {title_text}" if title_text else kind
-        _replace(tags, macro, _blockquote(soup, heading, body if isinstance(body, Tag) else None))
-    for panel in tags.classed("panel", name="div"):
-        if not tags.alive(panel):
+        replace(macro, _blockquote(heading, body))
+    for panel in classed(main, "panel", tag="div"):
+        if not alive(panel, main):
             continue
-        header = panel.find(class_="panelHeader")
-        body = panel.find(class_="panelContent")
-        heading = text_of(header) if isinstance(header, Tag) else ""
+        header = first_classed(panel, "panelHeader")
+        heading = text_of(header) if header is not None else ""
         if not heading:
-            panel.unwrap()
+            panel.drop_tag()
             continue
-        _replace(tags, panel, _blockquote(soup, heading, body if isinstance(body, Tag) else None))
+        replace(panel, _blockquote(heading, first_classed(panel, "panelContent")))
 
 
-def convert_expands(soup: BeautifulSoup, tags: TagIndex) -> None:
+def convert_expands(main: Element) -> None:
     """Expand macros become open ``<details>``: the hidden content is part of the page."""
-    for container in tags.classed("expand-container", name="div"):
-        control = container.find(class_="expand-control-text") or container.find(
-            class_="expand-control"
-        )
-        content = container.find(class_="expand-content")
-        details = soup.new_tag("details", attrs={"open": ""})
-        summary = soup.new_tag("summary")
-        summary.string = text_of(control) if isinstance(control, Tag) else "Details"
-        details.append(summary)
-        if isinstance(content, Tag):
-            for child in list(content.contents):
-                details.append(child.extract())
-        _replace(tags, container, details)
+    for container in classed(main, "expand-container", tag="div"):
+        if not alive(container, main):
+            continue
+        control = first_classed(container, "expand-control-text")
+        if control is None:
+            control = first_classed(container, "expand-control")
+        content = first_classed(container, "expand-content")
+        details = _new("details", open="")
+        details.append(_new("summary", text_of(control) if control is not None else "Details"))
+        if content is not None:
+            move_content(content, details)
+        replace(container, details)
 
 
-def convert_task_lists(soup: BeautifulSoup, tags: TagIndex) -> None:
+def convert_task_lists(main: Element) -> None:
     """Inline task lists become items with a disabled checkbox, ticked when done."""
-    for task_list in tags.classed("inline-task-list", name="ul"):
+    for task_list in classed(main, "inline-task-list", tag="ul"):
         for item in _children(task_list, "li"):
-            box = soup.new_tag("input", attrs={"type": "checkbox", "disabled": ""})
-            if "checked" in _classes(item):
-                box["checked"] = ""
+            box = _new("input", type="checkbox", disabled="")
+            if "checked" in classes(item):
+                box.set("checked", "")
+            box.tail = " " + (item.text or "")
+            item.text = None
             item.insert(0, box)
-            box.insert_after(NavigableString(" "))
 
 
-def convert_emoticons(tags: TagIndex) -> None:
+def convert_emoticons(main: Element) -> None:
     """Emoticon images become their text, so the mood survives without the icon."""
-    for image in tags.named("img"):
+    for image in list(main.iterdescendants("img")):
         src = str(image.get("src") or "")
-        if "emoticon" not in _classes(image) and "/emoticons/" not in src:
+        if "emoticon" not in classes(image) and "/emoticons/" not in src:
             continue
         text = str(
             image.get("alt")
@@ -259,14 +272,14 @@ def convert_emoticons(tags: TagIndex) -> None:
             or image.get("data-emoticon-name")
             or ""
         )
-        image.replace_with(NavigableString(text))
+        replace_with_text(image, text)
 
 
-def convert_tables(soup: BeautifulSoup, tags: TagIndex) -> None:
+def convert_tables(main: Element) -> None:
     """Tables keep every cell; a leading row of header cells moves into ``<thead>``."""
-    for colgroup in tags.named("colgroup"):
-        tags.remove(colgroup)
-    for table in tags.named("table"):
+    for colgroup in list(main.iterdescendants("colgroup")):
+        remove(colgroup)
+    for table in list(main.iterdescendants("table")):
         if _children(table, "thead"):
             continue
         bodies = _children(table, "tbody")
@@ -275,29 +288,28 @@ def convert_tables(soup: BeautifulSoup, tags: TagIndex) -> None:
             continue
         first = rows[0]
         cells = _children(first, "td", "th")
-        if cells and all(cell.name == "th" for cell in cells):
-            head = soup.new_tag("thead")
-            head.append(first.extract())
+        if cells and all(cell.tag == "th" for cell in cells):
+            head = _new("thead")
+            head.append(detach(first))
             table.insert(0, head)
 
 
-def unwrap_layouts(tags: TagIndex) -> None:
+def unwrap_layouts(main: Element) -> None:
     """Page layouts, wrappers and sections give way to their content."""
-    for tag in tags.classed(*_LAYOUT_CLASSES):
-        if tag.name in BLOCK_TAGS:
-            keep_apart(tag, block=True)  # text right in two cells must not become one word
-        tag.unwrap()
+    for element in classed(main, *_LAYOUT_CLASSES):
+        if element.tag in BLOCK_TAGS:
+            keep_apart(element, block=True)  # text right in two cells must not become one word
+        element.drop_tag()
 
 
-def convert_macros(soup: BeautifulSoup, main: Tag) -> None:
+def convert_macros(main: Element) -> None:
     """Apply every macro rewrite, in the order that keeps their parts findable."""
-    tags = TagIndex(main)
-    drop_chrome(main, tags)
-    drop_widgets(tags)
-    convert_code(soup, tags)
-    convert_panels(soup, tags)
-    convert_expands(soup, tags)
-    convert_task_lists(soup, tags)
-    convert_emoticons(tags)
-    convert_tables(soup, tags)
-    unwrap_layouts(tags)
+    drop_chrome(main)
+    drop_widgets(main)
+    convert_code(main)
+    convert_panels(main)
+    convert_expands(main)
+    convert_task_lists(main)
+    convert_emoticons(main)
+    convert_tables(main)
+    unwrap_layouts(main)

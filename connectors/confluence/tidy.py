@@ -1,13 +1,12 @@
-"""The clean-up of a converted storage-format body, on one lxml tree.
+"""The clean-up of every Confluence body, on one lxml tree.
 
-A storage-format or wiki-markup body converted to HTML (by the XML and live connectors) gets
-the same clean-up as an exported page's ``#main-content`` (``links.rewrite_links`` then
-``html.tidy_body``): user mentions become names, links and images are made absolute or
-removed, presentational attributes and wrappers (``span``, ``font``, ``col``) go, and so do
-blocks left without content. Those work on BeautifulSoup trees, which an exported page needs
-for its macros; a converted body needs none of that, and here it is parsed once by lxml and
-walked a handful of times: 8.7 -> 1.6 ms of CPU for a 10 KB body (``bench/render_cpu.py``);
-the BeautifulSoup clean-up had been three quarters of the CPU of rendering such a page.
+An exported page's ``#main-content`` (its macros rewritten by
+:mod:`~syncd.connectors.confluence.macros`) and a storage-format or wiki-markup body converted
+to HTML (by the XML and live connectors) get the same clean-up: user mentions become names,
+links and images are made absolute or removed (:mod:`~syncd.connectors.confluence.links`),
+presentational attributes and wrappers (``span``, ``font``, ``col``) go, and so do blocks left
+without content. Each body is one lxml tree, walked a handful of times: 8.7 -> 1.6 ms of CPU
+for a 10 KB body (``bench/render_cpu.py``) against the BeautifulSoup clean-up it replaced.
 """
 
 from __future__ import annotations
@@ -19,10 +18,32 @@ from lxml import etree
 from lxml import html as lxml_html
 from lxml.html import HtmlElement as Element
 
-from syncd.connectors.confluence.html import _CONTENT_TAGS, _KEPT_ATTRIBUTES, BLOCK_TAGS, _spaced
 from syncd.connectors.confluence.links import LinkContext, _alias, resolve
+from syncd.connectors.confluence.nodes import (
+    alive,
+    append_text,
+    classes,
+    has_descendant,
+    keep_apart,
+    remove,
+    text_of,
+)
 
+# Attributes that carry meaning once Confluence's stylesheet is gone; all others are dropped.
+_KEPT_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "code": {"class"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan", "scope"},
+    "input": {"type", "checked", "disabled"},
+    "ol": {"start"},
+    "details": {"open"},
+}
+_NOTHING_KEPT: frozenset[str] = frozenset()
 _UNWRAPPED = ("span", "font", "col")
+# What makes a block worth keeping even without text (a paragraph holding only <br/> is not).
+_CONTENT_TAGS = ("img", "input", "table", "pre", "hr")
 _MENTIONS = frozenset({"confluence-userlink", "user-mention"})
 
 
@@ -30,69 +51,51 @@ def clean_converted(converted: str, links: LinkContext) -> str:
     """The converted HTML with links absolute and presentational leftovers removed."""
     if not converted.strip():
         return ""
-    root = lxml_html.fragment_fromstring(converted, create_parent="div")
+    return clean_body(lxml_html.fragment_fromstring(converted, create_parent="div"), links)
+
+
+def clean_body(root: Element, links: LinkContext) -> str:
+    """Clean what is under ``root`` in place and serialize it (``root``'s own tag left out)."""
     _user_mentions(root)
     _rewrite_links(root, links)
-    for element in root.iter():
-        if isinstance(element.tag, str):
-            kept = _KEPT_ATTRIBUTES.get(element.tag, set())
-            attributes = element.attrib
-            names = list(attributes)
-            wanted = sorted(name for name in names if name in kept)
-            # Sorted, as BeautifulSoup writes them, and set again: a value-less attribute
-            # (``<details open>``) is then written with its empty value, as before.
-            if names:
-                values = [(name, attributes[name]) for name in wanted]
-                attributes.clear()
-                for name, value in values:
-                    attributes[name] = value
+    for element in root.iter(etree.Element):
+        attributes = element.attrib
+        if not attributes:
+            continue
+        kept = _KEPT_ATTRIBUTES.get(element.tag, _NOTHING_KEPT)
+        # Sorted, as BeautifulSoup wrote them, and set again: a value-less attribute
+        # (``<details open>``) is then written with its empty value, as before.
+        values = sorted((name, value) for name, value in attributes.items() if name in kept)
+        attributes.clear()
+        for name, value in values:
+            attributes[name] = value
     etree.strip_tags(root, *_UNWRAPPED)
     # Innermost first, so that emptiness propagates to the blocks around.
-    for block in reversed([node for node in root.iter("p", "div") if node is not root]):
-        if _alive(block, root) and not block.text_content().strip() and not _has_content(block):
-            _remove(block)
+    for block in reversed(list(root.iterdescendants("p", "div"))):
+        if alive(block, root) and _blank(block):
+            remove(block)
     head = escape(root.text or "", quote=False)
     return (head + "".join(_serialize(child) for child in root)).strip()
+
+
+def is_empty(root: Element) -> bool:
+    """Whether a (cleaned) body holds nothing to read: no text, image, table or media."""
+    return _blank(root)
+
+
+def _blank(block: Element) -> bool:
+    return not block.text_content().strip() and not has_descendant(block, *_CONTENT_TAGS)
 
 
 def _serialize(element: Element) -> str:
     return etree.tostring(element, encoding="unicode", method="html")
 
 
-def _text_of(element: Element) -> str:
-    """An element's text with whitespace runs collapsed, as a reader sees it."""
-    return " ".join(" ".join(element.itertext()).split())
-
-
-def _alive(element: Element, root: Element) -> bool:
-    """Whether ``element`` is still in the tree under ``root`` (not removed with an ancestor)."""
-    node: Element | None = element
-    while node is not None:
-        if node is root:
-            return True
-        node = node.getparent()
-    return False
-
-
-def _has_content(block: Element) -> bool:
-    return any(
-        isinstance(node.tag, str) and node.tag in _CONTENT_TAGS for node in block.iterdescendants()
-    )
-
-
-def _has_image(element: Element) -> bool:
-    return next(element.iterdescendants("img"), None) is not None
-
-
-def _classes(element: Element) -> set[str]:
-    return set(str(element.get("class") or "").split())
-
-
 def _user_mentions(root: Element) -> None:
     """User links become the person's name, without the link to the profile."""
     for link in list(root.iter("a")):
-        if _classes(link) & _MENTIONS and _alive(link, root):
-            name = _text_of(link) or str(link.get("data-username") or "")
+        if _MENTIONS.intersection(classes(link)) and alive(link, root):
+            name = text_of(link) or str(link.get("data-username") or "")
             tail = link.tail
             link.clear()
             link.text, link.tail = name, tail
@@ -100,130 +103,36 @@ def _user_mentions(root: Element) -> None:
 
 
 def _rewrite_links(root: Element, links: LinkContext) -> None:
-    """Make every link and image absolute, or remove what cannot be (``links.rewrite_links``)."""
+    """Make every link and image absolute, or remove what cannot be (``links.resolve``)."""
     for image in list(root.iter("img")):
         target = resolve(str(image.get("src") or ""), image.get, links)
         if target is None:
-            _remove(image)
+            remove(image)
             continue
         image.set("src", target)
         alias = _alias(image.get)
         if alias and not image.get("alt"):
             image.set("alt", alias)
     for link in list(root.iter("a")):
-        if not _alive(link, root):
+        if not alive(link, root):
             continue
         href = link.get("href")
-        label = functools.partial(_text_of, link)
+        label = functools.partial(text_of, link)
         target = resolve(href, link.get, links, label) if href is not None else None
         if target is None:
-            if _text_of(link) or _has_image(link):
+            if text_of(link) or has_descendant(link, "img"):
                 link.drop_tag()
             else:
-                _remove(link)
+                remove(link)
             continue
         link.set("href", target)
-        if not _text_of(link) and not _has_image(link):
+        if not text_of(link) and not has_descendant(link, "img"):
             # The view-file macro's link holds only a thumbnail removed above.
             alias = _alias(link.get)
             if alias is None:
-                _remove(link)
+                remove(link)
                 continue
-            _append_text(link, alias)
-        if "confluence-embedded-file" in _classes(link):
-            _keep_apart(link)
-
-
-def _append_text(element: Element, text: str) -> None:
-    if len(element):
-        last = element[-1]
-        last.tail = (last.tail or "") + text
-    else:
-        element.text = (element.text or "") + text
-
-
-def _is_block(node: Element) -> bool:
-    return isinstance(node.tag, str) and node.tag in BLOCK_TAGS
-
-
-def _own_text(node: Element) -> str:
-    return node.text_content() if isinstance(node.tag, str) else ""
-
-
-def _text_before(element: Element) -> str:
-    """The text just before ``element`` on the same line: up to a block edge."""
-    node = element
-    while True:
-        previous = node.getprevious()
-        if previous is None:
-            parent = node.getparent()
-            if parent is None:
-                return ""
-            if parent.text:
-                return str(parent.text)
-            if _is_block(parent):
-                return ""
-            node = parent
-            continue
-        if previous.tail:
-            return str(previous.tail)
-        if _is_block(previous):
-            return ""
-        text = _own_text(previous)
-        if text:
-            return text
-        node = previous
-
-
-def _text_after(element: Element) -> str:
-    """The text just after ``element`` on the same line: up to a block edge."""
-    node = element
-    while True:
-        if node.tail:
-            return str(node.tail)
-        following = node.getnext()
-        if following is None:
-            parent = node.getparent()
-            if parent is None or _is_block(parent):
-                return ""
-            node = parent
-            continue
-        if _is_block(following):
-            return ""
-        text = _own_text(following)
-        if text:
-            return text
-        node = following
-
-
-def _space_before(element: Element) -> None:
-    previous = element.getprevious()
-    if previous is not None:
-        previous.tail = (previous.tail or "") + " "
-        return
-    parent = element.getparent()
-    if parent is not None:
-        parent.text = (parent.text or "") + " "
-
-
-def _remove(element: Element) -> None:
-    """Remove an element and everything in it; words on either side of it stay apart."""
-    before = _text_before(element)
-    if before and not before[-1].isspace():
-        after = _text_after(element)
-        if after and not after[0].isspace():
-            _space_before(element)
-    element.drop_tree()
-
-
-def _keep_apart(element: Element) -> None:
-    """A space on each side of ``element`` where words would otherwise touch it."""
-    inside = element.text_content()
-    if not inside:
-        return
-    before = _text_before(element)
-    if before and _spaced(before, inside, block=False):
-        _space_before(element)
-    after = _text_after(element)
-    if after and _spaced(inside, after, block=False):
-        element.tail = " " + (element.tail or "")
+            append_text(link, alias)
+        if "confluence-embedded-file" in classes(link):
+            # Shown as a thumbnail block on the page, now a file name among words.
+            keep_apart(link)

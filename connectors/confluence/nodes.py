@@ -1,0 +1,232 @@
+"""Edits of an lxml HTML tree that keep the words a reader sees.
+
+In lxml the text after an element is that element's ``tail``: removing, replacing or moving
+an element would take the words after it along unless the tail is handed over first. And
+removing an element between two words (``end<img/>start``) would glue them into one. The
+helpers here do both right; the macro rewrites of an exported page
+(:mod:`~syncd.connectors.confluence.macros`) and the clean-up of every body
+(:mod:`~syncd.connectors.confluence.tidy`) edit their trees through them.
+
+Vocabulary: a *block* is an element that ends a line of text (:data:`BLOCK_TAGS`); an element
+is *alive* while it is still under the root being edited (a removed ancestor takes it along).
+"""
+
+from __future__ import annotations
+
+import functools
+import unicodedata
+from typing import cast
+
+from lxml import etree
+from lxml.html import HtmlElement as Element
+
+# Elements that end a line of text: words on either side of their edges never run together.
+BLOCK_TAGS = frozenset({
+    "address", "article", "aside", "blockquote", "body", "br", "caption", "dd", "details", "div",
+    "dl", "dt", "figcaption", "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header",
+    "hr", "li", "main", "nav", "ol", "p", "pre", "section", "summary", "table", "tbody", "td",
+    "tfoot", "th", "thead", "tr", "ul",
+})  # fmt: skip
+# Unicode punctuation a space never goes before (closing, final quote, ".,;:!?") or after.
+_CLOSING = frozenset({"Pe", "Pf", "Po"})
+_OPENING = frozenset({"Ps", "Pi"})
+
+
+def spaced(left: str, right: str, *, block: bool) -> bool:
+    """Whether the text ``left`` and the text ``right`` would want a space between them."""
+    last, first = left[-1], right[0]
+    if last.isspace() or first.isspace():
+        return False
+    if block:
+        return True  # a line break separates whatever the characters
+    return not (unicodedata.category(last) in _OPENING or unicodedata.category(first) in _CLOSING)
+
+
+def text_of(element: Element) -> str:
+    """An element's text with whitespace runs collapsed, as a reader sees it."""
+    return " ".join(" ".join(element.itertext()).split())
+
+
+def classes(element: Element) -> list[str]:
+    """The element's class names."""
+    return str(element.get("class") or "").split()
+
+
+@functools.cache
+def _class_query(names: tuple[str, ...], tag: str) -> etree.XPath:
+    tests = " or ".join(
+        f'contains(concat(" ", normalize-space(@class), " "), " {name} ")' for name in names
+    )
+    return etree.XPath(f"descendant::{tag}[{tests}]")
+
+
+def classed(root: Element, *names: str, tag: str = "*") -> list[Element]:
+    """Descendants of ``root`` with any of these classes (and this tag), in document order.
+
+    One XPath evaluated in C: a walk of the tree in Python per kind of macro had been most of
+    the cost of rewriting a page's macros.
+    """
+    return cast("list[Element]", _class_query(names, tag)(root))
+
+
+def first_classed(root: Element, *names: str) -> Element | None:
+    """The first descendant of ``root`` with any of these classes."""
+    found = classed(root, *names)
+    return found[0] if found else None
+
+
+def alive(element: Element, root: Element) -> bool:
+    """Whether ``element`` is still in the tree under ``root`` (not removed with an ancestor)."""
+    node: Element | None = element
+    while node is not None:
+        if node is root:
+            return True
+        node = node.getparent()
+    return False
+
+
+def has_descendant(element: Element, *tags: str) -> bool:
+    """Whether any element under ``element`` (not itself) has one of these tag names."""
+    return next(element.iterdescendants(*tags), None) is not None
+
+
+def _is_block(node: Element) -> bool:
+    return isinstance(node.tag, str) and node.tag in BLOCK_TAGS
+
+
+def _own_text(node: Element) -> str:
+    return node.text_content() if isinstance(node.tag, str) else ""
+
+
+def text_before(element: Element) -> str:
+    """The text just before ``element`` on the same line: up to a block edge."""
+    node = element
+    while True:
+        previous = node.getprevious()
+        if previous is None:
+            parent = node.getparent()
+            if parent is None:
+                return ""
+            if parent.text:
+                return str(parent.text)
+            if _is_block(parent):
+                return ""
+            node = parent
+            continue
+        if previous.tail:
+            return str(previous.tail)
+        if _is_block(previous):
+            return ""
+        text = _own_text(previous)
+        if text:
+            return text
+        node = previous
+
+
+def text_after(element: Element) -> str:
+    """The text just after ``element`` on the same line: up to a block edge."""
+    node = element
+    while True:
+        if node.tail:
+            return str(node.tail)
+        following = node.getnext()
+        if following is None:
+            parent = node.getparent()
+            if parent is None or _is_block(parent):
+                return ""
+            node = parent
+            continue
+        if _is_block(following):
+            return ""
+        text = _own_text(following)
+        if text:
+            return text
+        node = following
+
+
+def add_text_before(element: Element, text: str) -> None:
+    """Put ``text`` right before ``element``, after whatever text is there already."""
+    previous = element.getprevious()
+    if previous is not None:
+        previous.tail = (previous.tail or "") + text
+        return
+    parent = element.getparent()
+    if parent is not None:
+        parent.text = (parent.text or "") + text
+
+
+def append_text(element: Element, text: str) -> None:
+    """Put ``text`` at the end of ``element``'s content."""
+    if len(element):
+        last = element[-1]
+        last.tail = (last.tail or "") + text
+    else:
+        element.text = (element.text or "") + text
+
+
+def remove(element: Element) -> None:
+    """Remove an element and everything in it; words on either side of it stay apart."""
+    before = text_before(element)
+    if before and not before[-1].isspace():
+        after = text_after(element)
+        if after and not after[0].isspace():
+            add_text_before(element, " ")
+    if element.getparent() is not None:
+        element.drop_tree()
+
+
+def keep_apart(element: Element, *, block: bool = False) -> None:
+    """Put a space on each side of ``element`` where words would otherwise touch it.
+
+    For what stood apart on the page without a space: a file shown as a block thumbnail and
+    now written as its name, a layout cell about to be unwrapped (``block``: a line break,
+    whatever the punctuation).
+    """
+    inside = element.text_content()
+    if not inside:
+        return
+    space = "\n" if block else " "
+    before = text_before(element)
+    if before and spaced(before, inside, block=block):
+        add_text_before(element, space)
+    after = text_after(element)
+    if after and spaced(inside, after, block=block):
+        element.tail = space + (element.tail or "")
+
+
+def replace(old: Element, new: Element) -> None:
+    """Put ``new`` where ``old`` is; the text after ``old`` stays where it was."""
+    parent = old.getparent()
+    if parent is None:
+        return
+    new.tail, old.tail = old.tail, None
+    parent.replace(old, new)
+
+
+def replace_with_text(element: Element, text: str) -> None:
+    """Put ``text`` where ``element`` is, and the element out of the tree."""
+    if element.getparent() is None:
+        return
+    add_text_before(element, text + (element.tail or ""))
+    element.tail = None
+    element.getparent().remove(element)
+
+
+def detach(element: Element) -> Element:
+    """Take ``element`` out of the tree to move it elsewhere; the text after it stays."""
+    if element.tail:
+        add_text_before(element, element.tail)
+        element.tail = None
+    parent = element.getparent()
+    if parent is not None:
+        parent.remove(element)
+    return element
+
+
+def move_content(source: Element, target: Element) -> None:
+    """Append everything inside ``source`` (text and elements) to ``target``."""
+    if source.text:
+        append_text(target, source.text)
+        source.text = None
+    for child in list(source):
+        target.append(child)  # the tail (text after the child) moves with it
