@@ -109,6 +109,7 @@ class ConfluenceExportConnector(Connector[ConfluenceExportOptions]):
         self.page_url_template = options.page_url_template or DEFAULT_PAGE_URL_TEMPLATE
         self._export: Export | None = None
         self._pages: dict[str, PageFile] | None = None
+        self._page_ids: frozenset[str] = frozenset()  # the keys of _pages, for resolving links
         self._space: SpaceIndex | None = None
         self._xml: XmlSite | None = None
         self._xml_error: str | None = None
@@ -124,6 +125,8 @@ class ConfluenceExportConnector(Connector[ConfluenceExportOptions]):
 
     def _scan(self) -> dict[str, PageFile]:
         self._pages = {page.id: page for page in self._open().pages()}
+        # Built once per listing: per page, it had cost a pass over every page of the export.
+        self._page_ids = frozenset(self._pages)
         self._space = None
         return self._pages
 
@@ -311,7 +314,7 @@ class ConfluenceExportConnector(Connector[ConfluenceExportOptions]):
         links = LinkContext(
             page_id=page_id,
             base_url=self.base_url,
-            page_ids=frozenset(self._pages or ()),
+            page_ids=self._page_ids,
             page_url=self.page_url,
             attachment_names={
                 unquote(href).removeprefix("./"): name for href, name in parts.attachments

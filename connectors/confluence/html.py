@@ -164,10 +164,9 @@ def _collapse_blank_text(main: Element) -> None:
             owner.text = collapsed
 
 
-# One XPath evaluated in C finds the four parts; the first of each id in document order wins.
-_PARTS = etree.XPath(
-    "//*[@id='main-content' or @id='title-text' or @id='breadcrumbs' or @id='attachments']"
-)
+# The parser registers every ``id`` attribute, so XPath's ``id()`` finds the four parts by
+# lookup, without a walk of the page; of two elements with one id, the first is kept.
+_PARTS = etree.XPath("id('main-content title-text breadcrumbs attachments')")
 
 
 def _first_with_ids(root: Element) -> dict[str, Element]:

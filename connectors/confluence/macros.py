@@ -33,8 +33,8 @@ from lxml.html import HtmlElement as Element
 
 from syncd.connectors.confluence.nodes import (
     BLOCK_TAGS,
+    ClassIndex,
     alive,
-    classed,
     classes,
     detach,
     first_classed,
@@ -95,10 +95,10 @@ def _new(tag: str, text: str | None = None, **attributes: str) -> Element:
     return element
 
 
-def drop_chrome(main: Element) -> None:
+def drop_chrome(main: Element, index: ClassIndex) -> None:
     """Remove comments, scripts, styles, forms, the TOC and hidden widgets."""
     etree.strip_elements(main, etree.Comment, with_tail=False)
-    for element in [*main.iterdescendants(*_DROPPED_TAGS), *classed(main, *_DROPPED_CLASSES)]:
+    for element in [*main.iterdescendants(*_DROPPED_TAGS), *index.classed(*_DROPPED_CLASSES)]:
         if alive(element, main):
             remove(element)
 
@@ -133,9 +133,9 @@ def _lone_heading(widget: Element) -> Element | None:
         node = after
 
 
-def drop_widgets(main: Element) -> None:
+def drop_widgets(main: Element, index: ClassIndex) -> None:
     """Remove dynamic widgets (activity feeds, contributor lists) and the heading above one."""
-    found = classed(main, *_WIDGET_CLASSES)
+    found = index.classed(*_WIDGET_CLASSES)
     found += [
         element
         for element in main.iterdescendants("div", "span", "table", "ul")
@@ -173,9 +173,9 @@ def _code_params(pre: Element) -> str:
     return str(pre.get("data-syntaxhighlighter-params") or " ".join(classes(pre)))
 
 
-def convert_code(main: Element) -> None:
+def convert_code(main: Element, index: ClassIndex) -> None:
     """Code and noformat macros become ``<pre><code>``, keeping the language and the title."""
-    for panel in classed(main, "code", "preformatted", tag="div"):
+    for panel in index.classed("code", "preformatted", tag="div"):
         if not alive(panel, main) or "panel" not in classes(panel):
             continue
         pre = next(panel.iterdescendants("pre"), None)
@@ -207,9 +207,9 @@ def _blockquote(heading: str, body: Element | None) -> Element:
     return quote
 
 
-def convert_panels(main: Element) -> None:
+def convert_panels(main: Element, index: ClassIndex) -> None:
     """Info, tip, note, warning and panel macros become blockquotes headed by kind and title."""
-    for macro in classed(main, "confluence-information-macro", tag="div"):
+    for macro in index.classed("confluence-information-macro", tag="div"):
         if not alive(macro, main):
             continue
         kind = "Note"
@@ -221,7 +221,7 @@ def convert_panels(main: Element) -> None:
         body = first_classed(macro, "confluence-information-macro-body")
         heading = f"{kind}: {title_text}" if title_text else kind
         replace(macro, _blockquote(heading, body))
-    for panel in classed(main, "panel", tag="div"):
+    for panel in index.classed("panel", tag="div"):
         if not alive(panel, main):
             continue
         header = first_classed(panel, "panelHeader")
@@ -232,9 +232,9 @@ def convert_panels(main: Element) -> None:
         replace(panel, _blockquote(heading, first_classed(panel, "panelContent")))
 
 
-def convert_expands(main: Element) -> None:
+def convert_expands(main: Element, index: ClassIndex) -> None:
     """Expand macros become open ``<details>``: the hidden content is part of the page."""
-    for container in classed(main, "expand-container", tag="div"):
+    for container in index.classed("expand-container", tag="div"):
         if not alive(container, main):
             continue
         control = first_classed(container, "expand-control-text")
@@ -248,9 +248,11 @@ def convert_expands(main: Element) -> None:
         replace(container, details)
 
 
-def convert_task_lists(main: Element) -> None:
+def convert_task_lists(main: Element, index: ClassIndex) -> None:
     """Inline task lists become items with a disabled checkbox, ticked when done."""
-    for task_list in classed(main, "inline-task-list", tag="ul"):
+    for task_list in index.classed("inline-task-list", tag="ul"):
+        if not alive(task_list, main):
+            continue
         for item in _children(task_list, "li"):
             box = _new("input", type="checkbox", disabled="")
             if "checked" in classes(item):
@@ -294,9 +296,11 @@ def convert_tables(main: Element) -> None:
             table.insert(0, head)
 
 
-def unwrap_layouts(main: Element) -> None:
+def unwrap_layouts(main: Element, index: ClassIndex) -> None:
     """Page layouts, wrappers and sections give way to their content."""
-    for element in classed(main, *_LAYOUT_CLASSES):
+    for element in index.classed(*_LAYOUT_CLASSES):
+        if not alive(element, main):
+            continue
         if element.tag in BLOCK_TAGS:
             keep_apart(element, block=True)  # text right in two cells must not become one word
         element.drop_tag()
@@ -304,12 +308,13 @@ def unwrap_layouts(main: Element) -> None:
 
 def convert_macros(main: Element) -> None:
     """Apply every macro rewrite, in the order that keeps their parts findable."""
-    drop_chrome(main)
-    drop_widgets(main)
-    convert_code(main)
-    convert_panels(main)
-    convert_expands(main)
-    convert_task_lists(main)
+    index = ClassIndex(main)
+    drop_chrome(main, index)
+    drop_widgets(main, index)
+    convert_code(main, index)
+    convert_panels(main, index)
+    convert_expands(main, index)
+    convert_task_lists(main, index)
     convert_emoticons(main)
     convert_tables(main)
-    unwrap_layouts(main)
+    unwrap_layouts(main, index)

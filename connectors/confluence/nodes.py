@@ -53,26 +53,48 @@ def classes(element: Element) -> list[str]:
 
 
 @functools.cache
-def _class_query(names: tuple[str, ...], tag: str) -> etree.XPath:
+def _class_query(names: tuple[str, ...]) -> etree.XPath:
     tests = " or ".join(
         f'contains(concat(" ", normalize-space(@class), " "), " {name} ")' for name in names
     )
-    return etree.XPath(f"descendant::{tag}[{tests}]")
-
-
-def classed(root: Element, *names: str, tag: str = "*") -> list[Element]:
-    """Descendants of ``root`` with any of these classes (and this tag), in document order.
-
-    One XPath evaluated in C: a walk of the tree in Python per kind of macro had been most of
-    the cost of rewriting a page's macros.
-    """
-    return cast("list[Element]", _class_query(names, tag)(root))
+    return etree.XPath(f"descendant::*[{tests}]")
 
 
 def first_classed(root: Element, *names: str) -> Element | None:
-    """The first descendant of ``root`` with any of these classes."""
-    found = classed(root, *names)
+    """The first descendant of ``root`` with any of these classes (one XPath, in C)."""
+    found = cast("list[Element]", _class_query(names)(root))
     return found[0] if found else None
+
+
+_WITH_CLASS = etree.XPath("descendant::*[@class]")
+
+
+class ClassIndex:
+    """The elements under a root by class name, in document order, from one query.
+
+    Rewriting a page's macros asks for elements by class a dozen times; an XPath per
+    question walked the whole page each time and was most of the cost of the rewrite.
+    Elements created after the index are not in it, so no pass works on another's output;
+    whether an indexed element is still in the tree is for the caller to ask (:func:`alive`).
+    """
+
+    def __init__(self, root: Element) -> None:
+        self._by_class: dict[str, list[Element]] = {}
+        self._position: dict[Element, int] = {}
+        for position, element in enumerate(cast("list[Element]", _WITH_CLASS(root))):
+            self._position[element] = position
+            for name in dict.fromkeys(str(element.get("class")).split()):
+                self._by_class.setdefault(name, []).append(element)
+
+    def classed(self, *names: str, tag: str | None = None) -> list[Element]:
+        """Indexed elements with any of these classes (and this tag name, if given)."""
+        groups = [self._by_class[name] for name in names if name in self._by_class]
+        if len(groups) == 1:
+            found = list(groups[0])
+        else:
+            unique = {element: None for group in groups for element in group}
+            found = sorted(unique, key=self._position.__getitem__)
+        return found if tag is None else [element for element in found if element.tag == tag]
 
 
 def alive(element: Element, root: Element) -> bool:
