@@ -27,9 +27,10 @@ Afterwards every remaining ``href`` and ``src`` is absolute. Nothing here is eve
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Callable, Mapping
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import SplitResult, quote, unquote, urlsplit
 
 from syncd.connectors.confluence.archive import page_id_from_name
 
@@ -107,6 +108,11 @@ def resolve(  # noqa: PLR0911 - one exit per kind of link, as in the table above
     return None
 
 
+@functools.lru_cache(maxsize=16)  # one site per source: split once, not once per link
+def _site(base_url: str) -> SplitResult:
+    return urlsplit(base_url)
+
+
 def _absolute(url: str, attribute: Attribute, ctx: LinkContext) -> str | None:
     """An absolute URL as it is, unless its scheme is unsafe or it is the server's plumbing."""
     parts = urlsplit(url)
@@ -114,7 +120,7 @@ def _absolute(url: str, attribute: Attribute, ctx: LinkContext) -> str | None:
         return None
     if _SERVER_SCREENS.search(parts.path):
         return None
-    site = urlsplit(ctx.base_url)
+    site = _site(ctx.base_url)
     server = urlsplit(str(attribute("data-base-url") or "")).netloc
     if parts.netloc in {site.netloc, server}:
         # A site under a context path (https://host/wiki) links to /wiki/display/~x.

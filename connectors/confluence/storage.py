@@ -1,18 +1,9 @@
 """Confluence storage format (the XHTML-based XML of ``bodyType`` 2) turned into plain HTML.
 
-A body is parsed as XML, never as HTML: the HTML parser turns the CDATA of code macros into
-comments and loses them. Three repairs come first, each seen in real exports:
-
-* ``]] >`` back to ``]]>``: a body is itself CDATA in ``entities.xml``, so Confluence writes
-  the end of an inner CDATA section with a space;
-* HTML named entities (``&nbsp;``, ``&mdash;``) to numeric references, outside CDATA only,
-  since XML defines just five; a stray ``&`` becomes ``&amp;``;
-* the ``ac:``, ``ri:`` and ``at:`` prefixes (and any other a pasted body uses, ``o:`` from
-  Word) are declared on a wrapper element, because Confluence never declares them.
-
-Then every element is rendered by :class:`StorageRenderer` (the storage elements, links and
-images) and the macro renderer it is given
-(:func:`syncd.connectors.confluence.storage_macros.render_macro`). Plain XHTML keeps its
+A body is parsed as XML, after the repairs real exports need
+(:mod:`~syncd.connectors.confluence.storage_xml`). Then every element is rendered by
+:class:`StorageRenderer` (the storage elements, links and images) and the macro renderer it
+is given (:func:`syncd.connectors.confluence.storage_macros.render_macro`). Plain XHTML keeps its
 structure without styles or classes; every ``ac:``/``ri:``/``at:`` element is consumed:
 rendered as what it means, unwrapped to its content, or dropped. Links and images come out
 absolute: pages through the index of the export, attachments as
@@ -22,27 +13,19 @@ absolute: pages through the index of the export, attachments as
 from __future__ import annotations
 
 import dataclasses
+import functools
 import html
-import re
 from collections.abc import Callable
-from html.entities import html5
 from urllib.parse import quote, quote_plus
 
 from lxml import etree
 
-AC = "http://atlassian.com/content"
-RI = "http://atlassian.com/resource/identifier"
-AT = "http://atlassian.com/template"
-_XML_ENTITIES = {"amp", "lt", "gt", "quot", "apos"}
-_CDATA = re.compile(r"(<!\[CDATA\[.*?\]\]>)", re.DOTALL)
-_ENTITY = re.compile(r"&(?:(#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);)?")
-_KNOWN_PREFIXES = {"ac": AC, "ri": RI, "at": AT}
-# Prefixes other than the known ones (which need no declaration): a body names ac: and ri:
-# thousands of times, and matching only the others leaves the scan to the regex engine.
-_OTHER = "(?!(?:" + "|".join(sorted({*_KNOWN_PREFIXES, "xml", "xmlns"})) + "):)"
-_PREFIX = re.compile(
-    rf"</?{_OTHER}([A-Za-z_][\w.-]*):[A-Za-z_]|\s{_OTHER}([A-Za-z_][\w.-]*):[A-Za-z_][\w.-]*\s*="
-)
+from syncd.connectors.confluence.storage_xml import AC, AT, RI, StorageError, parse_storage
+
+__all__ = ["AC", "AT", "RI", "StorageError", "StorageRenderer", "parse_storage"]
+
+_AC_PREFIX, _RI_PREFIX = f"{{{AC}}}", f"{{{RI}}}"
+_RESOURCE_PREFIXES = (_RI_PREFIX, f"{{{AT}}}")
 
 # Plain XHTML kept as it is (attributes filtered); other plain tags give way to their content.
 _KEPT_TAGS = frozenset({
@@ -72,62 +55,26 @@ EMOTICONS = {
 }  # fmt: skip
 
 
+@functools.cache  # called for every element read; the names are few
 def ac(name: str) -> str:
     """The qualified name of an ``ac:`` element or attribute."""
     return f"{{{AC}}}{name}"
 
 
+@functools.cache
 def ri(name: str) -> str:
     """The qualified name of an ``ri:`` element or attribute."""
     return f"{{{RI}}}{name}"
 
 
-class StorageError(ValueError):
-    """A body that is not well-formed storage format even after the repairs."""
-
-
-def _entity(match: re.Match[str]) -> str:
-    name = match[1]
-    if name is None:
-        return "&amp;"  # a bare ampersand
-    if name.startswith("#") or name in _XML_ENTITIES:
-        return match[0]
-    text = html5.get(f"{name};")
-    if text is None:
-        return f"&amp;{name};"  # unknown: shown as written
-    return "".join(f"&#{ord(char)};" for char in text)
-
-
-def repair(body: str) -> str:
-    """The body with broken CDATA ends and HTML entities made well-formed XML."""
-    body = body.replace("]] >", "]]>")
-    parts = _CDATA.split(body)
-    # Odd parts are CDATA sections, whose text is literal and must not be touched.
-    return "".join(part if i % 2 else _ENTITY.sub(_entity, part) for i, part in enumerate(parts))
-
-
-def parse_storage(body: str) -> etree._Element:
-    """The body as an XML tree under a wrapper element; StorageError if it cannot be read."""
-    fixed = repair(body)
-    outside = "".join(_CDATA.split(fixed)[::2])
-    prefixes = {name for match in _PREFIX.finditer(outside) for name in match.groups() if name}
-    declared = dict(_KNOWN_PREFIXES)
-    for prefix in sorted(prefixes - {"xml", "xmlns", *declared}):
-        declared[prefix] = f"urn:syncd:undeclared:{prefix}"
-    namespaces = " ".join(f'xmlns:{prefix}="{uri}"' for prefix, uri in sorted(declared.items()))
-    parser = etree.XMLParser(
-        resolve_entities=False, no_network=True, huge_tree=True, remove_comments=True,
-        remove_pis=True, load_dtd=False,
-    )  # fmt: skip
-    try:
-        return etree.fromstring(f"<root {namespaces}>{fixed}</root>".encode(), parser)
-    except etree.XMLSyntaxError as exc:
-        raise StorageError(f"the storage-format body is not well-formed XML: {exc}") from exc
-
-
 def esc(text: str | None) -> str:
     """Text escaped for HTML."""
     return html.escape(text or "", quote=True)
+
+
+def _esc_text(text: str) -> str:
+    # Text between tags: quotes need no escaping there, and this runs for every text node.
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def all_text(element: etree._Element) -> str:
@@ -197,23 +144,26 @@ class StorageRenderer:
 
     def children(self, element: etree._Element) -> str:
         """The HTML of an element's content: its text, its children and their tails."""
-        parts = [esc(element.text)]
+        text = element.text
+        parts = [_esc_text(text)] if text else []
+        node = self.node
         for child in element:
-            parts.append(self.node(child))
-            parts.append(esc(child.tail))
+            parts.append(node(child))
+            tail = child.tail
+            if tail:
+                parts.append(_esc_text(tail))
         return "".join(parts)
 
     def node(self, element: etree._Element) -> str:
         """The HTML of one element (its tail excluded)."""
         tag = element.tag  # the parser drops comments and processing instructions
-        if tag.startswith("{"):
-            uri, _, local = tag[1:].partition("}")
-            if uri == AC:
-                return self._ac(local, element)
-            if uri in (RI, AT):
-                return ""  # resources are read by their link or image; templates drop
-            return self.children(element)  # Word's o:p and the like
-        return self._plain(tag.lower(), element)
+        if tag[0] != "{":
+            return self._plain(tag.lower(), element)
+        if tag.startswith(_AC_PREFIX):
+            return self._ac(tag[len(_AC_PREFIX) :], element)
+        if tag.startswith(_RESOURCE_PREFIXES):
+            return ""  # resources are read by their link or image; templates drop
+        return self.children(element)  # Word's o:p and the like
 
     def _plain(self, tag: str, element: etree._Element) -> str:
         if tag in _DROPPED_TAGS:
@@ -222,10 +172,11 @@ class StorageRenderer:
             return esc(element.get("datetime")) or self.children(element)
         if tag not in _KEPT_TAGS and tag not in _VOID_TAGS:
             return self.children(element)
-        attributes = "".join(
-            f' {name}="{esc(element.get(name))}"'
-            for name in _KEPT_ATTRIBUTES.get(tag, ())
-            if element.get(name)
+        kept = _KEPT_ATTRIBUTES.get(tag)
+        attributes = (
+            "".join(f' {name}="{esc(element.get(name))}"' for name in kept if element.get(name))
+            if kept
+            else ""
         )
         if tag in _VOID_TAGS:
             return f"<{tag}{attributes}/>" if tag != "img" or element.get("src") else ""
@@ -271,7 +222,7 @@ class StorageRenderer:
     def resource(self, element: etree._Element) -> etree._Element | None:
         """The first ``ri:`` child of a link, image or macro parameter."""
         for child in element:
-            if isinstance(child.tag, str) and child.tag.startswith(f"{{{RI}}}"):
+            if isinstance(child.tag, str) and child.tag.startswith(_RI_PREFIX):
                 return child
         return None
 

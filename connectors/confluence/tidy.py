@@ -12,7 +12,7 @@ for a 10 KB body (``bench/render_cpu.py``) against the BeautifulSoup clean-up it
 from __future__ import annotations
 
 import functools
-from html import escape
+from typing import cast
 
 from lxml import etree
 from lxml import html as lxml_html
@@ -44,6 +44,7 @@ _NOTHING_KEPT: frozenset[str] = frozenset()
 _UNWRAPPED = ("span", "font", "col")
 # What makes a block worth keeping even without text (a paragraph holding only <br/> is not).
 _CONTENT_TAGS = ("img", "input", "table", "pre", "hr")
+_WITH_ATTRIBUTES = etree.XPath("descendant-or-self::*[@*]")
 _MENTIONS = frozenset({"confluence-userlink", "user-mention"})
 
 
@@ -58,10 +59,8 @@ def clean_body(root: Element, links: LinkContext) -> str:
     """Clean what is under ``root`` in place and serialize it (``root``'s own tag left out)."""
     _user_mentions(root)
     _rewrite_links(root, links)
-    for element in root.iter(etree.Element):
+    for element in cast("list[Element]", _WITH_ATTRIBUTES(root)):
         attributes = element.attrib
-        if not attributes:
-            continue
         kept = _KEPT_ATTRIBUTES.get(element.tag, _NOTHING_KEPT)
         # Sorted, as BeautifulSoup wrote them, and set again: a value-less attribute
         # (``<details open>``) is then written with its empty value, as before.
@@ -74,8 +73,12 @@ def clean_body(root: Element, links: LinkContext) -> str:
     for block in reversed(list(root.iterdescendants("p", "div"))):
         if alive(block, root) and _blank(block):
             remove(block)
-    head = escape(root.text or "", quote=False)
-    return (head + "".join(_serialize(child) for child in root)).strip()
+    # The root serialized whole, then its own tags cut off: one call into lxml, not one
+    # per child; without attributes or a tail its tags are exactly these.
+    root.attrib.clear()
+    root.tail = None
+    html = etree.tostring(root, encoding="unicode", method="html")
+    return html[len(root.tag) + 2 : -(len(root.tag) + 3)].strip()
 
 
 def is_empty(root: Element) -> bool:
@@ -87,8 +90,9 @@ def _blank(block: Element) -> bool:
     return not block.text_content().strip() and not has_descendant(block, *_CONTENT_TAGS)
 
 
-def _serialize(element: Element) -> str:
-    return etree.tostring(element, encoding="unicode", method="html")
+def _has_text(element: Element) -> bool:
+    """Whether ``element`` holds any text a reader sees (``text_of`` would not be empty)."""
+    return bool(element.text_content().strip())
 
 
 def _user_mentions(root: Element) -> None:
@@ -120,13 +124,13 @@ def _rewrite_links(root: Element, links: LinkContext) -> None:
         label = functools.partial(text_of, link)
         target = resolve(href, link.get, links, label) if href is not None else None
         if target is None:
-            if text_of(link) or has_descendant(link, "img"):
+            if _has_text(link) or has_descendant(link, "img"):
                 link.drop_tag()
             else:
                 remove(link)
             continue
         link.set("href", target)
-        if not text_of(link) and not has_descendant(link, "img"):
+        if not _has_text(link) and not has_descendant(link, "img"):
             # The view-file macro's link holds only a thumbnail removed above.
             alias = _alias(link.get)
             if alias is None:

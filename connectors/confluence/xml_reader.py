@@ -53,8 +53,10 @@ from syncd.connectors.confluence.storage import (
     StorageContext,
     StorageError,
     StorageRenderer,
+    parse_storage,
 )
 from syncd.connectors.confluence.storage_macros import ExpansionTooLarge, render_macro
+from syncd.connectors.confluence.storage_xml import check_depth
 from syncd.connectors.confluence.tidy import clean_converted
 from syncd.connectors.confluence.wiki_markup import wiki_to_html
 from syncd.connectors.confluence.xml_bodies import Body, BodyStore
@@ -316,10 +318,16 @@ class XmlSite:
                 # Its trail alone would be a page of breadcrumbs: nothing for Fin to answer from.
                 raise DocumentExcluded(f"{where}: no body in the export", reason="empty")
             return ""
-        check_nesting(body.text, where)
         if body.body_type == WIKI:
+            check_nesting(body.text, where)
             converted = wiki_to_html(body.text, base_url=self.base_url)
         elif body.body_type == STORAGE:
+            try:
+                tree = parse_storage(body.text)
+            except StorageError as exc:
+                check_nesting(body.text, where)  # too deep to read says more than malformed
+                raise DocumentError(f"{where}: {exc}") from exc
+            check_depth(tree, body.text, where)
             ctx = StorageContext(
                 page_id=page.id,
                 space_key=space_key,
@@ -334,7 +342,7 @@ class XmlSite:
             state = RenderState()
             try:
                 renderer = StorageRenderer(ctx, macros=render_macro, state=state)
-                converted = renderer.render_body(body.text)
+                converted = renderer.children(tree)
             except ExpansionTooLarge as exc:  # the same at this version: fetched once
                 raise DocumentTooLarge(f"{where}: {exc}") from None
             except StorageError as exc:
