@@ -22,8 +22,7 @@ import re
 from typing import cast
 
 from lxml import etree
-from lxml import html as lxml_html
-from lxml.html import HtmlElement as Element
+from lxml.etree import _Element as Element
 
 from syncd.connectors.base import DocumentError
 from syncd.connectors.confluence.archive import INDEX_NAME, page_id_from_name
@@ -33,7 +32,7 @@ from syncd.render.sanitize import check_nesting
 _INDEX_TITLE = re.compile(r"^(?P<key>.*?) \((?P<name>.*)\)$")
 # Confluence writes UTF-8; the text is decoded (a bad byte must not lose the page) and encoded
 # again, so that the parser never meets a declaration of another encoding.
-_PARSER = lxml_html.HTMLParser(encoding="utf-8")
+_PARSER = etree.HTMLParser(encoding="utf-8")
 
 
 def parse_html(data: bytes) -> Element | None:
@@ -43,10 +42,9 @@ def parse_html(data: bytes) -> Element | None:
 
 def _parse(text: str) -> Element | None:
     try:
-        root: Element = lxml_html.document_fromstring(text.encode("utf-8"), parser=_PARSER)
-    except (etree.ParserError, ValueError):  # "Document is empty"
+        return etree.fromstring(text.encode("utf-8"), _PARSER)
+    except (etree.XMLSyntaxError, ValueError):  # "Document is empty"
         return None
-    return root
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

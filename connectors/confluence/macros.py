@@ -28,8 +28,7 @@ from __future__ import annotations
 import re
 
 from lxml import etree
-from lxml import html as lxml_html
-from lxml.html import HtmlElement as Element
+from lxml.etree import _Element as Element
 
 from syncd.connectors.confluence.nodes import (
     BLOCK_TAGS,
@@ -37,13 +36,16 @@ from syncd.connectors.confluence.nodes import (
     alive,
     classes,
     detach,
+    drop_tag,
     first_classed,
     has_descendant,
     keep_apart,
     move_content,
+    new_element,
     remove,
     replace,
     replace_with_text,
+    text_content,
     text_of,
 )
 
@@ -89,12 +91,6 @@ def _children(element: Element, *names: str) -> list[Element]:
     return [child for child in element if child.tag in names]
 
 
-def _new(tag: str, text: str | None = None, **attributes: str) -> Element:
-    element: Element = lxml_html.Element(tag, attributes)
-    element.text = text
-    return element
-
-
 def drop_chrome(main: Element, index: ClassIndex) -> None:
     """Remove comments, scripts, styles, forms, the TOC and hidden widgets."""
     etree.strip_elements(main, etree.Comment, with_tail=False)
@@ -105,7 +101,7 @@ def drop_chrome(main: Element, index: ClassIndex) -> None:
 
 def _blank(element: Element) -> bool:
     """Whether an element shows nothing: neither text nor media."""
-    return not element.text_content().strip() and not has_descendant(element, "img", "table", "pre")
+    return not text_content(element).strip() and not has_descendant(element, "img", "table", "pre")
 
 
 def _lone_heading(widget: Element) -> Element | None:
@@ -113,7 +109,8 @@ def _lone_heading(widget: Element) -> Element | None:
     node = widget
     while True:
         before = node.getprevious()
-        gap = before.tail if before is not None else node.getparent().text
+        parent = node.getparent()
+        gap = before.tail if before is not None else parent.text if parent is not None else None
         if (gap or "").strip() or before is None:
             return None  # words, or the start of the section, before the widget
         if not _blank(before):
@@ -163,8 +160,8 @@ def code_language(params: str) -> str | None:
 
 
 def _code_block(text: str, language: str | None) -> Element:
-    pre = _new("pre")
-    code = _new("code", text, **({"class": f"language-{language}"} if language else {}))
+    pre = new_element("pre")
+    code = new_element("code", text, **({"class": f"language-{language}"} if language else {}))
     pre.append(code)
     return pre
 
@@ -184,23 +181,23 @@ def convert_code(main: Element, index: ClassIndex) -> None:
             continue
         params = _code_params(pre)
         header = first_classed(panel, "codeHeader", "preformattedHeader")
-        block = _code_block(pre.text_content(), code_language(params))
+        block = _code_block(text_content(pre), code_language(params))
         if header is not None and text_of(header):
-            title = _new("p")
-            title.append(_new("strong", text_of(header)))
+            title = new_element("p")
+            title.append(new_element("strong", text_of(header)))
             panel.addprevious(title)
         replace(panel, block)
     # Code blocks outside a panel (some exporters drop the wrapper).
     for pre in list(main.iterdescendants("pre")):
         params = _code_params(pre)
         if "brush:" in params or "syntaxhighlighter-pre" in classes(pre):
-            replace(pre, _code_block(pre.text_content(), code_language(params)))
+            replace(pre, _code_block(text_content(pre), code_language(params)))
 
 
 def _blockquote(heading: str, body: Element | None) -> Element:
-    quote = _new("blockquote")
-    head = _new("p")
-    head.append(_new("strong", heading))
+    quote = new_element("blockquote")
+    head = new_element("p")
+    head.append(new_element("strong", heading))
     quote.append(head)
     if body is not None:
         move_content(body, quote)
@@ -227,7 +224,7 @@ def convert_panels(main: Element, index: ClassIndex) -> None:
         header = first_classed(panel, "panelHeader")
         heading = text_of(header) if header is not None else ""
         if not heading:
-            panel.drop_tag()
+            drop_tag(panel)
             continue
         replace(panel, _blockquote(heading, first_classed(panel, "panelContent")))
 
@@ -241,8 +238,10 @@ def convert_expands(main: Element, index: ClassIndex) -> None:
         if control is None:
             control = first_classed(container, "expand-control")
         content = first_classed(container, "expand-content")
-        details = _new("details", open="")
-        details.append(_new("summary", text_of(control) if control is not None else "Details"))
+        details = new_element("details", open="")
+        details.append(
+            new_element("summary", text_of(control) if control is not None else "Details")
+        )
         if content is not None:
             move_content(content, details)
         replace(container, details)
@@ -254,7 +253,7 @@ def convert_task_lists(main: Element, index: ClassIndex) -> None:
         if not alive(task_list, main):
             continue
         for item in _children(task_list, "li"):
-            box = _new("input", type="checkbox", disabled="")
+            box = new_element("input", type="checkbox", disabled="")
             if "checked" in classes(item):
                 box.set("checked", "")
             box.tail = " " + (item.text or "")
@@ -291,7 +290,7 @@ def convert_tables(main: Element) -> None:
         first = rows[0]
         cells = _children(first, "td", "th")
         if cells and all(cell.tag == "th" for cell in cells):
-            head = _new("thead")
+            head = new_element("thead")
             head.append(detach(first))
             table.insert(0, head)
 
@@ -303,7 +302,7 @@ def unwrap_layouts(main: Element, index: ClassIndex) -> None:
             continue
         if element.tag in BLOCK_TAGS:
             keep_apart(element, block=True)  # text right in two cells must not become one word
-        element.drop_tag()
+        drop_tag(element)
 
 
 def convert_macros(main: Element) -> None:

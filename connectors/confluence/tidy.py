@@ -15,17 +15,19 @@ import functools
 from typing import cast
 
 from lxml import etree
-from lxml import html as lxml_html
-from lxml.html import HtmlElement as Element
+from lxml.etree import _Element as Element
 
 from syncd.connectors.confluence.links import LinkContext, _alias, resolve
 from syncd.connectors.confluence.nodes import (
     alive,
     append_text,
     classes,
+    drop_tag,
     has_descendant,
     keep_apart,
+    parse_fragment,
     remove,
+    text_content,
     text_of,
 )
 
@@ -52,7 +54,7 @@ def clean_converted(converted: str, links: LinkContext) -> str:
     """The converted HTML with links absolute and presentational leftovers removed."""
     if not converted.strip():
         return ""
-    return clean_body(lxml_html.fragment_fromstring(converted, create_parent="div"), links)
+    return clean_body(parse_fragment(converted), links)
 
 
 def clean_body(root: Element, links: LinkContext) -> str:
@@ -87,12 +89,12 @@ def is_empty(root: Element) -> bool:
 
 
 def _blank(block: Element) -> bool:
-    return not block.text_content().strip() and not has_descendant(block, *_CONTENT_TAGS)
+    return not text_content(block).strip() and not has_descendant(block, *_CONTENT_TAGS)
 
 
 def _has_text(element: Element) -> bool:
     """Whether ``element`` holds any text a reader sees (``text_of`` would not be empty)."""
-    return bool(element.text_content().strip())
+    return bool(text_content(element).strip())
 
 
 def _user_mentions(root: Element) -> None:
@@ -103,7 +105,7 @@ def _user_mentions(root: Element) -> None:
             tail = link.tail
             link.clear()
             link.text, link.tail = name, tail
-            link.drop_tag()
+            drop_tag(link)
 
 
 def _rewrite_links(root: Element, links: LinkContext) -> None:
@@ -125,7 +127,7 @@ def _rewrite_links(root: Element, links: LinkContext) -> None:
         target = resolve(href, link.get, links, label) if href is not None else None
         if target is None:
             if _has_text(link) or has_descendant(link, "img"):
-                link.drop_tag()
+                drop_tag(link)
             else:
                 remove(link)
             continue
