@@ -30,7 +30,7 @@ import dataclasses
 import functools
 import re
 from collections.abc import Callable, Mapping
-from urllib.parse import SplitResult, quote, unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from syncd.connectors.confluence.archive import page_id_from_name
 
@@ -108,20 +108,21 @@ def resolve(  # noqa: PLR0911 - one exit per kind of link, as in the table above
     return None
 
 
-@functools.lru_cache(maxsize=16)  # one site per source: split once, not once per link
-def _site(base_url: str) -> SplitResult:
-    return urlsplit(base_url)
-
-
 def _absolute(url: str, attribute: Attribute, ctx: LinkContext) -> str | None:
     """An absolute URL as it is, unless its scheme is unsafe or it is the server's plumbing."""
+    server = str(attribute("data-base-url") or "")
+    return _checked(url, ctx.base_url, urlsplit(server).netloc if server else "")
+
+
+# Pages link to the same pages and files again and again, each link checked the same way.
+@functools.lru_cache(maxsize=4096)
+def _checked(url: str, base_url: str, server: str) -> str | None:
     parts = urlsplit(url)
     if parts.scheme.lower() not in _KEPT_SCHEMES:
         return None
     if _SERVER_SCREENS.search(parts.path):
         return None
-    site = _site(ctx.base_url)
-    server = urlsplit(str(attribute("data-base-url") or "")).netloc
+    site = urlsplit(base_url)
     if parts.netloc in {site.netloc, server}:
         # A site under a context path (https://host/wiki) links to /wiki/display/~x.
         path = parts.path

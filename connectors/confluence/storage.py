@@ -26,6 +26,8 @@ __all__ = ["AC", "AT", "RI", "StorageError", "StorageRenderer", "parse_storage"]
 
 _AC_PREFIX, _RI_PREFIX = f"{{{AC}}}", f"{{{RI}}}"
 _RESOURCE_PREFIXES = (_RI_PREFIX, f"{{{AT}}}")
+_LINK_BODY, _PLAIN_LINK_BODY = f"{_AC_PREFIX}link-body", f"{_AC_PREFIX}plain-text-link-body"
+_RI_USER = f"{_RI_PREFIX}user"
 
 # Plain XHTML kept as it is (attributes filtered); other plain tags give way to their content.
 _KEPT_TAGS = frozenset({
@@ -65,6 +67,17 @@ def ac(name: str) -> str:
 def ri(name: str) -> str:
     """The qualified name of an ``ri:`` element or attribute."""
     return f"{{{RI}}}{name}"
+
+
+def first_child(element: etree._Element, tag: str) -> etree._Element | None:
+    """The first child with this tag (``find`` without its path parser: one per element)."""
+    return next(element.iterchildren(tag), None)
+
+
+def child_text(element: etree._Element, tag: str) -> str | None:
+    """The text of the first child with this tag; None without one."""
+    found = first_child(element, tag)
+    return None if found is None else (found.text or "")
 
 
 def esc(text: str | None) -> str:
@@ -146,9 +159,10 @@ class StorageRenderer:
         """The HTML of an element's content: its text, its children and their tails."""
         text = element.text
         parts = [_esc_text(text)] if text else []
-        node = self.node
+        node, plain = self.node, self._plain
         for child in element:
-            parts.append(node(child))
+            tag = child.tag  # plain XHTML rendered without the detour through node()
+            parts.append(plain(tag.lower(), child) if tag[0] != "{" else node(child))
             tail = child.tail
             if tail:
                 parts.append(_esc_text(tail))
@@ -198,7 +212,7 @@ class StorageRenderer:
             name = element.get(ac("name")) or ""
             return esc(element.get(ac("emoji-fallback")) or EMOTICONS.get(name, f"({name})"))
         if local in ("adf-extension", "adf-node"):
-            fallback = element.find(ac("adf-fallback"))
+            fallback = first_child(element, ac("adf-fallback"))
             return self.children(fallback) if fallback is not None else ""
         if local in ("placeholder", "parameter", "default-parameter", "adf-mark", "adf-attribute",
                      "task-id", "task-uuid", "task-status"):  # fmt: skip
@@ -211,9 +225,9 @@ class StorageRenderer:
 
     def task(self, task: etree._Element) -> str:
         """One task of a task list: a disabled checkbox, ticked when complete, and its body."""
-        status = (task.findtext(ac("task-status")) or "").strip()
+        status = (child_text(task, ac("task-status")) or "").strip()
         checked = ' checked=""' if status == "complete" else ""
-        body = task.find(ac("task-body"))
+        body = first_child(task, ac("task-body"))
         content = self.children(body) if body is not None else ""
         return f'<li><input type="checkbox" disabled=""{checked}/> {content}</li>'
 
@@ -299,8 +313,15 @@ class StorageRenderer:
 
     def link(self, element: etree._Element) -> str:
         """An ``ac:link``: an anchor to its resource, a person's name, or its text."""
-        body = element.find(ac("link-body"))
-        plain = element.find(ac("plain-text-link-body"))
+        body = plain = resource = None
+        for child in element:  # one pass for what three searches found: the first of each
+            tag = child.tag
+            if tag == _LINK_BODY:
+                body = child if body is None else body
+            elif tag == _PLAIN_LINK_BODY:
+                plain = child if plain is None else plain
+            elif resource is None and isinstance(tag, str) and tag.startswith(_RI_PREFIX):
+                resource = child
         label = (
             self.children(body)
             if body is not None
@@ -308,8 +329,7 @@ class StorageRenderer:
             if plain is not None
             else ""
         )
-        resource = self.resource(element)
-        if resource is not None and resource.tag == ri("user"):
+        if resource is not None and resource.tag == _RI_USER:
             return label if label.strip() else esc(self.user(resource))
         anchor = element.get(ac("anchor"))
         if resource is None:
@@ -331,7 +351,7 @@ class StorageRenderer:
         if resource is not None and resource.tag == ri("url"):
             name = ""  # an address says nothing to a reader
         alt = element.get(ac("alt")) or element.get(ac("title")) or name
-        caption = element.find(ac("caption"))
+        caption = first_child(element, ac("caption"))
         caption_html = self.children(caption) if caption is not None else ""
         if src is None:
             return esc(alt) if alt else caption_html

@@ -38,6 +38,7 @@ from syncd.connectors.confluence.storage import (
     ac,
     all_text,
     esc,
+    first_child,
     parse_storage,
     ri,
     text_of,
@@ -166,8 +167,8 @@ def render_macro(renderer: StorageRenderer, element: etree._Element) -> str:
     macro = Macro(
         name=(element.get(ac("name")) or "").strip().lower(),
         params=parameters(element),
-        rich=element.find(ac("rich-text-body")),
-        plain=element.find(ac("plain-text-body")),
+        rich=first_child(element, ac("rich-text-body")),
+        plain=first_child(element, ac("plain-text-body")),
     )
     return HANDLERS.get(macro.name, _other)(renderer, macro)
 
@@ -233,7 +234,7 @@ def _include(renderer: StorageRenderer, macro: Macro) -> str:  # noqa: PLR0911 -
         param = macro.params.get("page")
     if param is None:
         return ""
-    link = param.find(ac("link"))
+    link = first_child(param, ac("link"))
     resource = renderer.resource(link if link is not None else param)
     target = renderer.page_target(resource) if resource is not None else None
     state = renderer.state
@@ -275,7 +276,7 @@ def _include(renderer: StorageRenderer, macro: Macro) -> str:  # noqa: PLR0911 -
             return inner.children(tree)
         for found in tree.iter(ac("structured-macro"), ac("macro")):
             if (found.get(ac("name")) or "").lower() == "excerpt":
-                rich = found.find(ac("rich-text-body"))
+                rich = first_child(found, ac("rich-text-body"))
                 return inner.children(rich) if rich is not None else ""
         return ""
     finally:

@@ -66,7 +66,10 @@ def clean_body(root: Element, links: LinkContext) -> str:
         kept = _KEPT_ATTRIBUTES.get(element.tag, _NOTHING_KEPT)
         # Sorted, as BeautifulSoup wrote them, and set again: a value-less attribute
         # (``<details open>``) is then written with its empty value, as before.
-        values = sorted((name, value) for name, value in attributes.items() if name in kept)
+        items = attributes.items()
+        values = sorted((name, value) for name, value in items if name in kept)
+        if values == items and all(value for _, value in items):
+            continue  # already so (a link with its href): nothing to write
         attributes.clear()
         for name, value in values:
             attributes[name] = value
@@ -94,7 +97,8 @@ def _blank(block: Element) -> bool:
 
 def _has_text(element: Element) -> bool:
     """Whether ``element`` holds any text a reader sees (``text_of`` would not be empty)."""
-    return bool(text_content(element).strip())
+    text = element.text
+    return bool(text and not text.isspace()) or bool(text_content(element).strip())
 
 
 def _user_mentions(root: Element) -> None:
@@ -119,8 +123,9 @@ def _rewrite_links(root: Element, links: LinkContext) -> None:
         alias = _alias(image.get)
         if alias and not image.get("alt"):
             image.set("alt", alias)
+    removed = False  # until a link is removed, every link is still in the tree
     for link in list(root.iter("a")):
-        if not alive(link, root):
+        if removed and not alive(link, root):
             continue
         href = link.get("href")
         label = functools.partial(text_of, link)
@@ -130,6 +135,7 @@ def _rewrite_links(root: Element, links: LinkContext) -> None:
                 drop_tag(link)
             else:
                 remove(link)
+                removed = True
             continue
         link.set("href", target)
         if not _has_text(link) and not has_descendant(link, "img"):
@@ -137,6 +143,7 @@ def _rewrite_links(root: Element, links: LinkContext) -> None:
             alias = _alias(link.get)
             if alias is None:
                 remove(link)
+                removed = True
                 continue
             append_text(link, alias)
         if "confluence-embedded-file" in classes(link):
