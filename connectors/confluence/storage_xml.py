@@ -26,7 +26,10 @@ RI = "http://atlassian.com/resource/identifier"
 AT = "http://atlassian.com/template"
 _XML_ENTITIES = {"amp", "lt", "gt", "quot", "apos"}
 _CDATA = re.compile(r"(<!\[CDATA\[.*?\]\]>)", re.DOTALL)
-_ENTITY = re.compile(r"&(?:(#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);)?")
+# An ampersand that does not start a reference XML knows (those are left alone, unread).
+_ENTITY = re.compile(
+    r"&(?!(?:#[0-9]+|#[xX][0-9a-fA-F]+|amp|lt|gt|quot|apos);)(?:([A-Za-z][A-Za-z0-9]*);)?"
+)
 _KNOWN_PREFIXES = {"ac": AC, "ri": RI, "at": AT}
 # Prefixes other than the known ones (which need no declaration): a body names ac: and ri:
 # thousands of times, and matching only the others leaves the scan to the regex engine.

@@ -64,9 +64,9 @@ _SETTLE = 16  # bytes past the limit within which a cut finds a place between ch
 class _RunLimit:
     """Cuts runs of character data to ``limit`` bytes as the bytes stream past.
 
-    Only finds on whole chunks run per CDATA section and per tag, so an export costs a few
-    microseconds per object. A chunk's last bytes wait for the next one when they could be
-    the start of ``<![CDATA[`` or ``]]>``.
+    Only finds on whole chunks run per CDATA section (and per tag, near the limit), so an
+    export costs a few microseconds per object. A chunk's last bytes wait for the next one
+    when they could be the start of ``<![CDATA[`` or ``]]>``.
     """
 
     def __init__(self, limit: int) -> None:
@@ -92,6 +92,16 @@ class _RunLimit:
                 if not self.dropping:
                     out.append(_CDATA_CLOSE)
                 self.in_cdata, pos = False, close + len(_CDATA_CLOSE)
+                continue
+            # Up to the next CDATA section (or the last "<"), tags and text at once when no run
+            # there can reach the limit: the bytes and run of the tag-by-tag way below.
+            end = data.find(_CDATA_OPEN, pos)
+            end = end if end >= 0 else data.rfind(b"<", pos)
+            if not self.dropping and end > pos and self.run + (end - pos) < self.limit:
+                out.append(data[pos:end])
+                last = data.rfind(b"<", pos, end)  # a tag starts a new run
+                self.run = end - last if last >= 0 else self.run + (end - pos)
+                pos = end
                 continue
             tag = data.find(b"<", pos)
             if tag < 0:
