@@ -47,6 +47,8 @@ _SERVER_SCREENS = re.compile(
 )
 _ATTACHMENT = re.compile(r"^/?(?:download/)?attachments/(\d+)/([^/]+)$")
 _KEPT_SCHEMES = {"http", "https", "mailto", "tel"}
+# Pages link to the same pages and files again and again: each URL is split once.
+_split = functools.lru_cache(maxsize=4096)(urlsplit)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -89,7 +91,7 @@ def resolve(  # noqa: PLR0911 - one exit per kind of link, as in the table above
         return f"{ctx.page_url(ctx.page_id)}{url}"
     if url.startswith("//"):
         url = f"https:{url}"
-    parts = urlsplit(url)
+    parts = _split(url)
     if parts.scheme:
         return _absolute(url, attribute, ctx)
     path = unquote(parts.path).removeprefix("./")
@@ -114,15 +116,14 @@ def _absolute(url: str, attribute: Attribute, ctx: LinkContext) -> str | None:
     return _checked(url, ctx.base_url, urlsplit(server).netloc if server else "")
 
 
-# Pages link to the same pages and files again and again, each link checked the same way.
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=4096)  # and checked once
 def _checked(url: str, base_url: str, server: str) -> str | None:
-    parts = urlsplit(url)
+    parts = _split(url)
     if parts.scheme.lower() not in _KEPT_SCHEMES:
         return None
     if _SERVER_SCREENS.search(parts.path):
         return None
-    site = urlsplit(base_url)
+    site = _split(base_url)
     if parts.netloc in {site.netloc, server}:
         # A site under a context path (https://host/wiki) links to /wiki/display/~x.
         path = parts.path

@@ -76,6 +76,8 @@ def clean_body(root: Element, links: LinkContext) -> str:
     etree.strip_tags(root, *_UNWRAPPED)
     # Innermost first, so that emptiness propagates to the blocks around.
     for block in reversed(list(root.iterdescendants("p", "div"))):
+        if _has_text(block):
+            continue  # words of its own (most paragraphs): no need to look further
         if alive(block, root) and _blank(block):
             remove(block)
     # The root serialized whole, then its own tags cut off: one call into lxml, not one
