@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import html
+import re
 from collections.abc import Callable
 from urllib.parse import quote, quote_plus
 
@@ -80,13 +81,21 @@ def child_text(element: etree._Element, tag: str) -> str | None:
     return None if found is None else (found.text or "")
 
 
+_SPECIAL = re.compile("[&<>\"']")
+_MARKUP = re.compile("[&<>]")
+
+
 def esc(text: str | None) -> str:
     """Text escaped for HTML."""
-    return html.escape(text or "", quote=True)
+    if not text or _SPECIAL.search(text) is None:  # most text has nothing to escape
+        return text or ""
+    return html.escape(text, quote=True)
 
 
 def _esc_text(text: str) -> str:
     # Text between tags: quotes need no escaping there, and this runs for every text node.
+    if _MARKUP.search(text) is None:
+        return text
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 

@@ -49,6 +49,11 @@ def _entity(match: re.Match[str]) -> str:
         return "&amp;"  # a bare ampersand
     if name.startswith("#") or name in _XML_ENTITIES:
         return match[0]
+    return _numeric(name)
+
+
+@functools.cache  # a few names (&nbsp;, &mdash;) over and over
+def _numeric(name: str) -> str:
     text = html5.get(f"{name};")
     if text is None:
         return f"&amp;{name};"  # unknown: shown as written
