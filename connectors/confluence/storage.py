@@ -46,6 +46,8 @@ _KEPT_ATTRIBUTES = {
     "th": ("colspan", "rowspan", "scope"),
     "ol": ("start",),
 }
+# Kept tags written without attributes (lower case as found): their HTML is their content.
+_BARE_TAGS = _KEPT_TAGS - _KEPT_ATTRIBUTES.keys() - {"time"}
 # Emoticon names Confluence stores, as the characters readers know (XWiki's table).
 EMOTICONS = {
     "smile": "\U0001f642", "sad": "\U0001f61e", "cheeky": "\U0001f61b", "laugh": "\U0001f603",
@@ -170,8 +172,15 @@ class StorageRenderer:
         parts = [_esc_text(text)] if text else []
         node, plain = self.node, self._plain
         for child in element:
-            tag = child.tag  # plain XHTML rendered without the detour through node()
-            parts.append(plain(tag.lower(), child) if tag[0] != "{" else node(child))
+            tag = child.tag
+            if tag[0] == "{":
+                parts.append(node(child))
+            elif tag in _BARE_TAGS and not len(child):
+                # The most common element, a word in bold or a short paragraph, rendered here.
+                inner = child.text
+                parts.append(f"<{tag}>{_esc_text(inner) if inner else ''}</{tag}>")
+            else:
+                parts.append(plain(tag.lower(), child))
             tail = child.tail
             if tail:
                 parts.append(_esc_text(tail))
