@@ -177,8 +177,8 @@ def test_token_never_printed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
             .replace("name: docs", "name: more")
             .replace("url: https://docs.example.com", "url: https://docs.example.com/"),
             "sources[more].url",
-            "url 'https://docs.example.com/' is the url of sources[docs] (line 4) too: each source's"
-            " Content Import Source is found by its url",
+            "url 'https://docs.example.com/' is the url of sources[docs] (line 4) too: each"
+            " source's Content Import Source is found by its url",
         ),
         (
             MINIMAL.replace("name: docs", "name: Docs!"),
