@@ -168,7 +168,8 @@ def check(sandbox: Sandbox, tree: Path, state_db: Path) -> dict[str, Any]:
 
 
 def settle(sandbox: Sandbox, config: Path, tree: Path) -> dict[str, Any]:
-    """Check the end state, then prove one more sync has nothing to send."""
+    """Check the end state, then prove one more sync has nothing to send (it only checks its
+    Content Import Source)."""
     result = check(sandbox, tree, config.parent / "state.db")
     sandbox.command("reset")
     again = run_syncd(config)
@@ -181,7 +182,8 @@ def settle(sandbox: Sandbox, config: Path, tree: Path) -> dict[str, Any]:
         "deleted": report["deleted"],
         "requests": requests,
     }
-    if again.returncode != 0 or requests != 0 or report["created"] + report["updated"]:
+    # One request: every run confirms its Content Import Source still exists.
+    if again.returncode != 0 or requests > 1 or report["created"] + report["updated"]:
         result["problems"].append("the sync after the end state still had work to do")
     result["ok"] = not result["problems"]
     return result

@@ -96,7 +96,8 @@ class Payload:
 
     def as_json(self) -> dict[str, Any]:
         """The payload's fields as a JSON-ready mapping (what the hash covers)."""
-        return dataclasses.asdict(self)
+        # Not dataclasses.asdict: its deep copy of every value cost more than the mapping.
+        return {name: getattr(self, name) for name in _PAYLOAD_FIELDS}
 
     def request_body(self, source_id: int) -> dict[str, Any]:
         """The body of ``POST /ai/external_pages`` for this payload, in the order of PAGE_FIELDS.
@@ -116,6 +117,9 @@ class Payload:
         canonical = json.dumps(self.as_json(), sort_keys=True, ensure_ascii=False)
         blob = f"{CONVERTER_VERSION}\n{canonical}".encode()
         return hashlib.sha256(blob).hexdigest()
+
+
+_PAYLOAD_FIELDS = tuple(field.name for field in dataclasses.fields(Payload))
 
 
 def markdown_to_html(markdown: str) -> str:
