@@ -23,6 +23,7 @@ import time
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+from prometheus_client import Histogram
 from sqlalchemy.orm import Session
 
 from syncd import metrics
@@ -42,6 +43,7 @@ class Freshness:
         self._since: float | None = None
         self._loaded = False
         self._samples: list[tuple[dt.datetime, float]] = []
+        self._histogram: Histogram | None = None  # the metric's child, looked up once
 
     def written(self, changed_at: float | None) -> None:
         """A document that the source changed at ``changed_at`` was just written."""
@@ -51,7 +53,9 @@ class Freshness:
         if since is None or changed_at <= since:
             return
         seconds = max(0.0, time.time() - changed_at)  # clocks of two machines may disagree
-        metrics.FRESHNESS.labels(self.source).observe(seconds)
+        if self._histogram is None:
+            self._histogram = metrics.FRESHNESS.labels(self.source)
+        self._histogram.observe(seconds)
         self._samples.append((utcnow(), seconds))
 
     def save(self) -> None:
