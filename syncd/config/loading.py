@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pydantic
@@ -218,28 +218,16 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
 def _duplicate_names(sources: object, places: Places) -> list[ConfigError]:
     """A problem for every source that takes a name an earlier one has (reported with the rest:
     loading goes on)."""
-    if not isinstance(sources, list):
-        return []
-    first: dict[str, int] = {}
-    problems = []
-    for index, source in enumerate(sources):
-        name = source.get("name") if isinstance(source, dict) else None
-        if not isinstance(name, str):
-            continue
-        if name in first:
-            where = f"sources[{first[name]}]"
-            line = places.line_of(where)
-            earlier = f"{where} (line {line})" if line else where
-            problems.append(
-                places.error(
-                    f"duplicate source name {name!r}: {earlier} has it already; each source"
-                    " needs a name of its own",
-                    f"sources[{index}].name",
-                )
-            )
-        else:
-            first[name] = index
-    return problems
+    return _repeats(
+        sources,
+        places,
+        "name",
+        lambda name: name,
+        lambda name, earlier: (
+            f"duplicate source name {name!r}: {earlier} has it already; each"
+            " source needs a name of its own"
+        ),
+    )
 
 
 def _shared_urls(sources: object, places: Places) -> list[ConfigError]:
@@ -249,29 +237,45 @@ def _shared_urls(sources: object, places: Places) -> list[ConfigError]:
     one url would share it: each run would see the other's pages as its own orphans and
     delete them.
     """
+    return _repeats(
+        sources,
+        places,
+        "url",
+        lambda url: url.strip().rstrip("/"),
+        lambda url, earlier: (
+            f"url {url!r} is the url of {earlier} too: each source's Content"
+            " Import Source is found by its url, so the two would share one and delete each other's"
+            " pages; give each source a url of its own"
+        ),
+    )
+
+
+def _repeats(
+    sources: object,
+    places: Places,
+    key: str,
+    same: Callable[[str], str],
+    message: Callable[[str, str], str],
+) -> list[ConfigError]:
+    """A problem at ``sources[i].key`` for every source whose ``key`` (compared as ``same``
+    makes it) an earlier source has; ``message(value, earlier)`` says it."""
     if not isinstance(sources, list):
         return []
     first: dict[str, int] = {}
     problems = []
     for index, source in enumerate(sources):
-        url = source.get("url") if isinstance(source, dict) else None
-        if not isinstance(url, str):
+        value = source.get(key) if isinstance(source, dict) else None
+        if not isinstance(value, str):
             continue
-        key = url.strip().rstrip("/")
-        if key in first:
-            where = f"sources[{first[key]}]"
+        compared = same(value)
+        if compared in first:
+            where = f"sources[{first[compared]}]"
             line = places.line_of(where)
-            earlier = f"{places.display(where)} (line {line})" if line else places.display(where)
-            problems.append(
-                places.error(
-                    f"url {url!r} is the url of {earlier} too: each source's Content Import"
-                    " Source is found by its url, so the two would share one and delete each"
-                    " other's pages; give each source a url of its own",
-                    f"sources[{index}].url",
-                )
-            )
+            shown = places.display(where)
+            earlier = f"{shown} (line {line})" if line else shown
+            problems.append(places.error(message(value, earlier), f"sources[{index}].{key}"))
         else:
-            first[key] = index
+            first[compared] = index
     return problems
 
 
