@@ -21,15 +21,17 @@ import datetime as dt
 import math
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from prometheus_client import Histogram
 from sqlalchemy.orm import Session
 
 from syncd import metrics
 from syncd.state.models import FRESHNESS_KEPT, FreshnessSample, Run, utcnow
 from syncd.state.tracker import Tracker
 
+if TYPE_CHECKING:  # one-shot runs never import it (see syncd.metrics)
+    from prometheus_client import Histogram
 _COMPLETE = ("ok", "partial")
 
 

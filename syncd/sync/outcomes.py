@@ -9,11 +9,14 @@ version) is the run's, see :mod:`syncd.sync.context`.
 
 from __future__ import annotations
 
-from prometheus_client import Counter
+from typing import TYPE_CHECKING
 
 from syncd import metrics
 from syncd.sync.plan import RunReport
 from syncd.sync.progress import Progress
+
+if TYPE_CHECKING:  # one-shot runs never import it (see syncd.metrics)
+    from prometheus_client import Counter
 
 
 class Outcomes:
