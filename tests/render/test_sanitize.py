@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import random
+import re
 import threading
 
 import pytest
 
 from syncd.render.sanitize import (
+    _FLAT,
     MAX_NESTING,
     NestingTooDeep,
     SanitizedHtml,
@@ -85,6 +88,45 @@ def test_nesting_depth_counts_elements_that_hold_others() -> None:
     assert nesting_depth("<div><ul><li><p>a<br>b<p>c</ul></div>" * 100) == 2
     assert nesting_depth("<p>x" * 1_000 + "<li>y" * 1_000) == 0
     assert nesting_depth("<blockquote>" * 10_000, limit=50) == 51  # stops counting past it
+
+
+def _walked_depth(html: str) -> int:
+    """The depth by a plain walk over the tags: the reference the native count is held to."""
+    depth = deepest = 0
+    for closing, name, self_closing in re.findall(r"<(/?)([A-Za-z][\w:-]*)[^>]*?(/?)>", html):
+        if self_closing or name.lower() in _FLAT:
+            continue
+        depth = max(depth - 1, 0) if closing else depth + 1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def test_nesting_depth_equals_a_walk_over_the_tags_and_is_never_lower() -> None:
+    """Well-formed HTML: the same depth as a walk over its tags. With stray end tags and
+    unclosed start tags the count may be higher, never lower."""
+    rng = random.Random(5)
+    names = ["div", "SPAN", "ul", "li", "p", "a", "td", "x:y", "section", "img", "br/"]
+
+    def tree(depth: int) -> str:
+        if depth > 150 or rng.random() < 0.03:
+            return "text (with <br> and a/b>c)"
+        name = rng.choice(names[:3] + names[5:6] + names[8:9])
+        inner = "".join(tree(depth + 1) for _ in range(rng.randint(1, 2) if depth < 4 else 1))
+        return f'<{name} class="c">{inner}<p>x<img src="i"/></{name}>'
+
+    for _ in range(200):
+        page = tree(0) * 2
+        expected = min(_walked_depth(page), MAX_NESTING + 1)
+        if page.count("<") > MAX_NESTING:
+            assert nesting_depth(page) == expected
+        else:  # a short page is bounded by its number of tags, without counting
+            assert nesting_depth(page) >= expected
+    for _ in range(500):
+        soup = "".join(
+            f"<{rng.choice(names)}>" if rng.random() < 0.6 else f"</{rng.choice(names)}>"
+            for _ in range(rng.randint(130, 400))
+        )
+        assert nesting_depth(soup) >= min(_walked_depth(soup), MAX_NESTING + 1)
 
 
 def test_html_nested_too_deep_is_refused_before_sanitizing() -> None:
