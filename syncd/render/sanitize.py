@@ -3,7 +3,8 @@
 What a knowledge-base article needs (structure, tables, code with its language, links and
 images) and nothing that runs or restyles: no scripts, styles, event handlers, forms or
 ``javascript:`` URLs. Connectors that clean HTML themselves use it, and the engine applies it
-once more to whatever any connector produced.
+once more to whatever any connector produced, except what is still exactly this module's own
+output (:class:`SanitizedHtml`).
 
 HTML nested deeper than :data:`MAX_NESTING` elements is refused before the sanitizer sees it
 (:class:`NestingTooDeep`): html5ever's tree building is quadratic in the depth, and it runs
