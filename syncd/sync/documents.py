@@ -136,7 +136,7 @@ def _prepare(
         return None
     action = "update" if published or external_id in run.remote else "create"
     if run.dry_run:
-        plan_write(run, action, ref, payload, previous, known, renamed_from=replaces)
+        plan_write(run, action, ref, payload, previous, known, digest=digest, renamed_from=replaces)
         return None
     pending = not takeover and (known is None or known.page_id is None)
     restore = run.drift.restores(ref.id)

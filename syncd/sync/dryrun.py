@@ -6,7 +6,10 @@ longer listed), ``new document``, ``full resync``, ``previous attempt failed``,
 ``content changed (...)`` in the connector's words (see
 :meth:`~syncd.connectors.base.Connector.describe_change`), ``rendering changed (converter
 version N)``, or ``not published yet``. An update whose page Intercom still holds carries a
-short diff of the readable text (see :func:`syncd.sync.plan.text_diff`).
+short diff of the readable text (see :func:`syncd.sync.plan.text_diff`), unless its payload
+hash is the one last published: then Intercom holds what would be sent, and the plan neither
+asks for the page nor renders both texts (a ``--full-resync --dry-run`` of an unchanged
+source would otherwise fetch every page and convert it twice, about 15 ms of CPU a page).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ def plan_write(
     previous: Known | None,
     known: Known | None,
     *,
+    digest: str,
     renamed_from: str | None = None,
 ) -> None:
     """Add the plan item of a write to the report, and count it."""
@@ -44,9 +48,14 @@ def plan_write(
     else:
         reason = "not published yet"
     diff = None
-    if action == "update" and previous is not None and previous.page_id:
+    if (
+        action == "update"
+        and previous is not None
+        and previous.page_id
+        and previous.payload_hash != digest
+    ):
         old_html = run.publisher.get_page_html(previous.page_id)
-        if old_html is not None:
+        if old_html is not None and old_html != payload.html:
             diff = text_diff(
                 content.html_to_text(old_html),
                 content.html_to_text(payload.html),

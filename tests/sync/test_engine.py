@@ -220,6 +220,27 @@ def test_dry_run_writes_nothing(h: Harness, sessions: sessionmaker[Session]) -> 
         assert session.scalar(sa.select(sa.func.count()).select_from(Run)) == runs_before
 
 
+def test_full_resync_dry_run_reads_only_pages_whose_payload_changed(h: Harness) -> None:
+    """A --full-resync --dry-run plans every page, but asks Intercom only for the pages whose
+    payload differs from the one published, and diffs only those."""
+    h.connector.docs.update(docs(3))
+    h.sync()
+    h.connector.docs["doc-1"] = MemoryDoc("Doc 1", "Changed text", version=2)
+    log = h.sandbox.store.request_log
+    before = len(log)
+    report = h.sync(dry_run=True, full_resync=True)
+    assert sorted((i.action, i.ref_id) for i in report.plan) == [
+        ("update", "doc-0"),
+        ("update", "doc-1"),
+        ("update", "doc-2"),
+    ]
+    diffs = {i.ref_id: i.diff for i in report.plan}
+    assert diffs["doc-0"] is None and diffs["doc-2"] is None
+    assert diffs["doc-1"] is not None and "+Changed text" in diffs["doc-1"]
+    page_reads = [path for method, path, _ in log[before:] if method == "GET" and "_pages/" in path]
+    assert len(page_reads) == 1, page_reads
+
+
 def sandbox_writes(h: Harness) -> int:
     store = h.sandbox.store
     return (
