@@ -151,6 +151,35 @@ def test_draft_is_removed_when_it_becomes_one(h: Harness) -> None:
     assert h.connector.fetched == []  # the draft's version is remembered
 
 
+def test_full_resync_leaves_a_recorded_draft_alone(
+    h: Harness, sessions: sessionmaker[Session]
+) -> None:
+    """A full resync fetches a draft again and counts it, but writes no state for it when
+    the state already holds that version as excluded; a new version is recorded."""
+    h.connector.docs["doc-0"] = MemoryDoc("Doc 0", "b", draft=True)
+    h.connector.docs["doc-1"] = MemoryDoc("Doc 1", "b")
+    h.sync()
+    about: list[str] = []  # every statement naming the draft, or updating a document
+
+    def seen(conn: object, cursor: object, statement: str, parameters: object, *_: object) -> None:
+        if "doc-0" in repr(parameters) or statement.startswith("UPDATE documents"):
+            about.append(statement)
+
+    engine = sessions.kw["bind"]
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        report = h.sync(full_resync=True)
+        assert (report.excluded, report.updated) == (1, 1)
+        assert about == []
+        h.connector.docs["doc-0"].version = 2
+        h.sync()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+    with sessions() as session:
+        row = session.scalars(sa.select(DocumentState).where(DocumentState.ref_id == "doc-0")).one()
+        assert (row.excluded, row.version) == (True, "2")
+
+
 def test_rename_with_stable_external_id_is_an_update(h: Harness) -> None:
     """A document moved to a new ref but keeping its external id keeps its page."""
     h.connector.docs["old/path.md"] = MemoryDoc("Guide", "v1", external_id="guide")
