@@ -103,6 +103,9 @@ class Publisher(Closing):
         self._source_lock = threading.Lock()
         self._requests = 0
         self._auth_failure: str | None = None
+        #: Stored source ids Intercom answered 404 for: whatever id replaces one (a restarted
+        #: stand-in numbers its sources from 1 again), its pages are gone.
+        self.vanished: set[int] = set()
 
     # Lifecycle ------------------------------------------------------------------------------
 
@@ -165,10 +168,12 @@ class Publisher(Closing):
         """
         with self._source_lock:
             if stored_id is not None:
+                self.vanished.discard(stored_id)  # a number found again is ours again
                 operation = f"get content import source {stored_id}"
                 response = self._call(operation, "GET", f"{SOURCES}/{stored_id}")
                 if response.status_code == 404:
                     log.info("publish.source_vanished", source_id=stored_id, url=url)
+                    self.vanished.add(stored_id)
                 else:
                     source = answers.body_of(response, operation)
                     answers.integer_id(source, response, operation)

@@ -155,7 +155,7 @@ class SourceSync:
         if stored is not None or run.reconciling:
             self._ensure_source()  # the one request of a no-op run; finds one lost by URL
             self._confirmed = True
-            if stored is not None and run.source_id != stored:
+            if stored is not None and (run.source_id != stored or stored in run.publisher.vanished):
                 assert run.source_id is not None
                 run.drift.source_vanished(stored, run.source_id, run.source.url)
         if run.reconciling and run.source_id is not None:

@@ -77,6 +77,28 @@ def test_a_restarted_sandbox_gets_every_page_back_in_the_next_run(
     assert "docs: 5 pages held" in status
 
 
+def test_a_new_sandbox_handing_out_the_same_source_id_gets_every_page_back(
+    tmp_path: Path, sandbox: SandboxServer, state_url: str
+) -> None:
+    """A new stand-in process numbers its sources from 1 again: the source created in place of
+    the lost one has the stored id, and its pages are still sent again."""
+    make_site(tmp_path / "site", 3)
+    config = write_config(tmp_path, sandbox, state_url)
+    code, report, _ = _report(config)
+    assert (code, report["created"]) == (0, 3)
+    source_id = sandbox.store.list_sources()[0]["id"]
+    with SandboxServer(SandboxSettings(token=TOKEN, rate_limit=0)) as fresh:
+        config = write_config(tmp_path, fresh, state_url)
+        code, report, logs = _report(config)
+        assert code == 0, report
+        assert fresh.store.list_sources()[0]["id"] == source_id  # the same number, anew
+        assert (report["restored"], report["unchanged"]) == (3, 0)
+        assert len(pages(fresh)) == 3
+        assert "source_restored" in logs
+        code, report, _ = _report(config)
+        assert (code, report["unchanged"], report["restored"]) == (0, 3, 0)
+
+
 def test_a_source_deleted_through_the_api_is_restored_with_an_edit(
     tmp_path: Path, sandbox: SandboxServer, state_url: str
 ) -> None:
