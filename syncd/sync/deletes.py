@@ -40,6 +40,7 @@ Removals are tallied by reason (``gone``,
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import dataclasses
 from collections import Counter
 from collections.abc import Collection, Iterable
@@ -281,29 +282,65 @@ class Deletions:
     # -- removing --------------------------------------------------------------------------
 
     def apply(self, removals: list[Removal]) -> None:
-        """Remove each page (or, in a dry run, plan it) and record it; tallied by reason."""
-        for removal in removals:
-            if self.run.dry_run:
+        """Remove each page (or, in a dry run, plan it) and record it; tallied by reason.
+
+        The DELETEs run on ``max_concurrency`` threads, as the writes do: one after another,
+        a space of 5,000 pages retired took 5,000 round trips to Intercom. Each page is
+        recorded as deleted once Intercom answered for it. When one fails (Intercom down, the
+        run stopping), those not started are dropped, those in flight finish and are
+        recorded, and the failure is raised.
+        """
+        if self.run.dry_run:
+            for removal in removals:
                 self.run.report.plan.append(
                     PlanItem(
                         "delete", removal.ref_id, removal.external_id, None, removal.describe()
                     )
                 )
-            else:
-                assert removal.page_id is not None, removal
-                log.debug(
-                    "document.deleting",
-                    source=self.run.source.name,
-                    ref=removal.ref_id,
-                    reason=removal.reason,
-                )
-                self.run.publisher.delete_page(removal.page_id)
-                self._record(removal)
-                metrics.PAGES_DELETED.labels(self.run.source.name, removal.kind).inc()
-            deletions = self.run.report.deletions
-            deletions[removal.reason] = deletions.get(removal.reason, 0) + 1
-            self.run.outcomes.count("deleted")
+                self._count(removal)
+        elif removals:
+            self._delete(removals)
         self.run.report.deletions = ordered(self.run.report.deletions)
+
+    def _delete(self, removals: list[Removal]) -> None:
+        run = self.run
+        failure: BaseException | None = None
+        pool = cf.ThreadPoolExecutor(run.max_concurrency, thread_name_prefix="delete")
+        try:
+            sent = {pool.submit(self._send, removal): removal for removal in removals}
+            for future in cf.as_completed(sent):
+                removal = sent[future]
+                if future.cancelled():
+                    continue  # dropped after a failure: its page stays, and so does its row
+                if (error := future.exception()) is not None:
+                    if failure is None:
+                        failure = error
+                        for other in sent:
+                            other.cancel()
+                    continue
+                self._record(removal)
+                metrics.PAGES_DELETED.labels(run.source.name, removal.kind).inc()
+                self._count(removal)
+        finally:
+            # Also when recording fails: nothing more is deleted that could not be recorded.
+            pool.shutdown(wait=True, cancel_futures=True)
+        if failure is not None:
+            raise failure
+
+    def _send(self, removal: Removal) -> None:
+        assert removal.page_id is not None, removal
+        log.debug(
+            "document.deleting",
+            source=self.run.source.name,
+            ref=removal.ref_id,
+            reason=removal.reason,
+        )
+        self.run.publisher.delete_page(removal.page_id)
+
+    def _count(self, removal: Removal) -> None:
+        deletions = self.run.report.deletions
+        deletions[removal.reason] = deletions.get(removal.reason, 0) + 1
+        self.run.outcomes.count("deleted")
 
     def _record(self, removal: Removal) -> None:
         if removal.kind == "gone":
