@@ -10,7 +10,8 @@ it on every tick once its start-up is paid.
 The import floor is a bare Python process that only imports the libraries a run of syncd
 cannot do without (SQLAlchemy with its ORM, pydantic, httpx, structlog, click, PyYAML),
 measured in the same rounds: what any one-shot process built on them pays before it reads a
-file.
+file. SQLAlchemy alone (``import sqlalchemy``, the engine and the SQL expression language
+without the ORM) is timed the same way: the state database cannot be read without it.
 
 Usage: python -m bench.noop [--docs 20000] [--repeat 5]
 """
@@ -56,7 +57,9 @@ def main() -> None:
         assert full.report()["created"] == args.docs
         floor_argv = [PYTHON, str(ROOT / "bench" / "floor.py"), str(tree)]
         imports_argv = [PYTHON, "-c", f"import {', '.join(LIBRARIES)}"]
+        sqlalchemy_argv = [PYTHON, "-c", "import sqlalchemy"]
         imports: list[float] = []
+        sqlalchemy: list[float] = []
         run_timed(floor_argv)  # warm the page cache with every file's content
         floors: list[float] = []
         noops: list[float] = []
@@ -68,6 +71,7 @@ def main() -> None:
             assert int(out.split()[0]) == args.docs
             floors.append(wall)
             imports.append(run_timed(imports_argv)[0])
+            sqlalchemy.append(run_timed(sqlalchemy_argv)[0])
             sandbox.command("reset")
             noop = run_syncd(config)
             assert noop.returncode == 0, noop.stderr[-2000:]
@@ -97,6 +101,8 @@ def main() -> None:
                 "ratio_median": round(syncd / floor, 2),
                 "import_floor_wall_s": [round(x, 3) for x in imports],
                 "import_floor_ratio_median": round(statistics.median(imports) / floor, 2),
+                "import_sqlalchemy_wall_s": [round(x, 3) for x in sqlalchemy],
+                "import_sqlalchemy_ratio_median": round(statistics.median(sqlalchemy) / floor, 2),
                 "resident_noop_wall_s": [round(x, 3) for x in resident],
                 "resident_ratio_median": round(statistics.median(resident) / floor, 2),
                 "requests_per_noop": requests,
