@@ -16,6 +16,7 @@ from syncd.connectors.base import (
     DocumentError,
     DocumentExcluded,
     DocumentRef,
+    DocumentTooLarge,
     InMemory,
     SourceInfo,
     SourceUnavailable,
@@ -137,6 +138,22 @@ def test_an_edit_changes_the_version_and_the_body(site: StandIn, tmp_path: Path)
         assert connector.describe_change(before["196615"], after["196615"].version) == (
             "Confluence version 1 -> 2"
         )
+
+
+def test_a_body_nested_thousands_deep_fails_alone_naming_the_page(
+    site: StandIn, tmp_path: Path
+) -> None:
+    """A storage body nested 20,000 elements deep is refused before it is converted (the
+    converter recurses per element), with the page and the reason; the others render."""
+    depth = 20_000
+    site.edit("196615", "<div>" * depth + "deep" + "</div>" * depth)
+    with make(site, tmp_path) as connector:
+        refs = {ref.id: ref for ref in connector.list()}
+        with pytest.raises(DocumentTooLarge) as refused:
+            connector.fetch(refs["196615"])
+        assert connector.fetch(refs["196614"]).body
+    message = str(refused.value)
+    assert "page 196615" in message and "more than 128 levels deep" in message
 
 
 def test_moving_a_page_under_another_parent_changes_its_version(

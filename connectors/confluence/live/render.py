@@ -40,7 +40,9 @@ from syncd.connectors.confluence.storage import (
     text_of,
 )
 from syncd.connectors.confluence.storage_macros import parameters, render_macro
+from syncd.connectors.confluence.storage_xml import check_depth, parse_storage
 from syncd.connectors.confluence.tidy import clean_converted
+from syncd.render.sanitize import check_nesting
 
 log = structlog.get_logger(__name__)
 
@@ -170,8 +172,16 @@ def render_storage(
     )
     state = RenderState()
     try:
+        tree = parse_storage(storage)
+    except StorageError as exc:
+        check_nesting(storage, where)  # too deep to read says more than malformed
+        raise DocumentError(f"{where}: {exc}") from exc
+    # As the XML export's pages: a body nested thousands deep fails alone with its reason,
+    # before the converter recurses into it.
+    check_depth(tree, storage, where)
+    try:
         renderer = StorageRenderer(ctx, macros=children_macro(site), state=state)
-        converted = renderer.render_body(storage)
+        converted = renderer.children(tree)
     except StorageError as exc:
         raise DocumentError(f"{where}: {exc}") from exc
     for note in state.notes:
