@@ -27,7 +27,7 @@ import datetime as dt
 import json
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -99,7 +99,10 @@ class StandIn:
         self.token = TOKEN
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.lock = threading.RLock()
-        self._failures: list[tuple[str, int, dict[str, str]]] = []
+        # (path part, status, headers, which queries): the next answers to fail.
+        self._failures: list[
+            tuple[str, int, dict[str, str], Callable[[dict[str, str]], bool] | None]
+        ] = []
         self._cursors: dict[str, tuple[int, str]] = {}
         self._next_id = 900000
         self._server: ThreadingHTTPServer | None = None
@@ -179,10 +182,19 @@ class StandIn:
         finally:
             store.close()
 
-    def fail(self, path_part: str, status: int, times: int = 1, **headers: str) -> None:
-        """Answer the next ``times`` requests whose path contains ``path_part`` with ``status``."""
+    def fail(
+        self,
+        path_part: str,
+        status: int,
+        times: int = 1,
+        *,
+        when: Callable[[dict[str, str]], bool] | None = None,
+        **headers: str,
+    ) -> None:
+        """Answer the next ``times`` requests whose path contains ``path_part`` (and whose
+        query ``when`` accepts, if given) with ``status``."""
         with self.lock:
-            self._failures += [(path_part, status, headers)] * times
+            self._failures += [(path_part, status, headers, when)] * times
 
     def count(self, path_part: str = "") -> int:
         """Requests served whose path contains ``path_part``."""
@@ -227,7 +239,10 @@ class StandIn:
                 found = (200, attached.data) if attached else (404, {"message": "no file"})
                 self._send(handler, *found)
                 return
-            failure = next((f for f in self._failures if f[0] in path), None)
+            failure = next(
+                (f for f in self._failures if f[0] in path and (f[3] is None or f[3](query))),
+                None,
+            )
             if failure is not None:
                 self._failures.remove(failure)
         if failure is not None:

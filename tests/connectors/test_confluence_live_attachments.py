@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from structlog.testing import capture_logs
 
 from syncd.connectors.base import DocumentError, DocumentRef, DocumentTooLarge
 from syncd.sandbox import SandboxServer, SandboxSettings
@@ -162,3 +163,34 @@ def test_restricted_pages_keep_their_files_out_and_big_files_fail_alone(
             again.fetch(gone)
         again.close()
         assert TOKEN not in repr(site.media_auth)
+
+
+def test_a_refused_attachment_search_goes_on_page_by_page(tmp_path: Path) -> None:
+    """Data Center answers the attachment search 400 past its first answer (a known fault):
+    the listing goes on page by page, with a warning, and lists every file once."""
+    with StandIn("datacenter") as site:
+        ids = _site(site)
+        more = [
+            site.attach(ids["guides"], f"extra-{n}.pdf", officefiles.pdf_file([f"Extra {n}"])).id
+            for n in range(3)
+        ]
+        site.cap = 2  # two results an answer: the search needs several
+
+        def past_the_first(query: dict[str, str]) -> bool:
+            return "attachment" in query.get("cql", "") and query.get("start", "0") != "0"
+
+        site.fail("/rest/api/content/search", 400, when=past_the_first)
+        with make(site, tmp_path, attachments=TYPES) as connector, capture_logs() as logs:
+            files = [ref.id for ref in connector.list() if ref.id.startswith("attachments/")]
+        assert sorted(files) == sorted(
+            f"attachments/{page}/{att}"
+            for page, att in [
+                (ids["refunds"], ids["pdf"]),
+                (ids["guides"], ids["docx"]),
+                *((ids["guides"], att) for att in more),
+            ]
+        )
+        refused = [e for e in logs if e["event"] == "confluence.attachment_search_refused"]
+        assert len(refused) == 1 and refused[0]["log_level"] == "warning"
+        assert "HTTP 400" in refused[0]["error"]
+        assert site.count("/child/attachment") >= 2  # the pages asked one by one

@@ -12,6 +12,9 @@ listing
     One CQL query for the chosen spaces (``type = attachment and space in (...)``), paged like
     the connector's other searches: no request per page. Only the files of the pages the
     listing publishes are listed, so a page's removal or new view restriction takes its files.
+    Data Center answers that search 400 now and then once paged past its first answer; the
+    listing then goes on page by page (``/content/<id>/child/attachment``), one request per
+    published page, with a warning, rather than failing the run.
 document
     The file downloaded through the site's REST API
     (``/rest/api/content/<pageId>/child/attachment/<id>/download``) with the connector's
@@ -26,6 +29,8 @@ from collections.abc import Collection, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+import structlog
+
 from syncd.connectors.base import (
     Document,
     DocumentError,
@@ -34,13 +39,15 @@ from syncd.connectors.base import (
     DocumentTooLarge,
     SourceInfo,
 )
-from syncd.connectors.confluence.live.client import NotFound, SiteClient
+from syncd.connectors.confluence.live.client import BadRequest, NotFound, SiteClient
 from syncd.connectors.confluence.live.site import Meta, SiteApi, quote_cql, timestamp
 from syncd.extract import attachments
 from syncd.extract.attachments import AttachmentOptions
 
 if TYPE_CHECKING:
     from syncd.connectors.confluence.live.connector import ConfluenceConnector
+
+log = structlog.get_logger(__name__)
 
 PREFIX = "attachments/"
 _EXPAND = "version,container"
@@ -91,10 +98,33 @@ def listing(
 ) -> Iterator[Attached]:
     """The files of the types ``options`` publishes attached to the ``published`` page ids."""
     keys = ", ".join(quote_cql(key) for key in spaces)
-    for item in api.search(f"type = attachment and space in ({keys})", expand=_EXPAND):
-        attached = attached_of(item)
-        if attached.page_id in published and options.type_of(attached.name):
-            yield attached
+    seen: set[str] = set()  # attachment ids already given, should the search fail midway
+    try:
+        for item in api.search(f"type = attachment and space in ({keys})", expand=_EXPAND):
+            attached = attached_of(item)
+            seen.add(attached.id)
+            if attached.page_id in published and options.type_of(attached.name):
+                yield attached
+    except BadRequest as exc:
+        log.warning(
+            "confluence.attachment_search_refused",
+            error=str(exc),
+            message="listing attachments page by page instead: one request per page",
+            pages=len(published),
+        )
+    else:
+        return
+    for page_id in sorted(published, key=lambda page: (len(page), page)):
+        path = f"/rest/api/content/{page_id}/child/attachment"
+        try:
+            for batch in api.client.offset_pages(path, {"expand": _EXPAND, "limit": 50}):
+                for item in batch:
+                    attached = attached_of(item, page_id)
+                    if attached.id not in seen and options.type_of(attached.name):
+                        seen.add(attached.id)
+                        yield attached
+        except NotFound:
+            continue  # the page went since it was listed: its files go with it
 
 
 def ref_of(attached: Attached) -> DocumentRef:

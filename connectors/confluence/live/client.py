@@ -61,6 +61,11 @@ class SiteUnavailable(SourceUnavailable):
     """Transient failures outlasted the retry policy."""
 
 
+class BadRequest(SourceUnavailable):
+    """400: the site refused the request as malformed (Data Center's attachment search does so
+    at random when paged past its first answer)."""
+
+
 class NotFound(ConnectorError):
     """404: the content does not exist, or the account may not see it (Confluence says both)."""
 
@@ -202,6 +207,8 @@ class SiteClient:
                 f" {response.headers.get('location', 'elsewhere')}; check that `site` is the"
                 " base URL of the site, with its context path"
             )
+        if status == 400:
+            raise BadRequest(f"Confluence at {self.site} answered HTTP 400 for {url}")
         if status >= 400:
             raise SourceUnavailable(f"Confluence at {self.site} answered HTTP {status} for {url}")
         try:
