@@ -61,8 +61,8 @@ def _settled(known: Known | None, ref: DocumentRef) -> bool:
     """Whether the state already holds this version of the document as excluded.
 
     A full resync fetches every excluded document again; recording each one anew cost a
-    transaction apiece (a fifth of the CPU of a Docusaurus resync, whose drafts and unlisted
-    pages are a fifth of its documents).
+    transaction apiece (a third of the main thread's time in a Docusaurus resync, whose drafts
+    and unlisted pages are a fifth of its documents).
     """
     return (
         known is not None
