@@ -49,7 +49,8 @@ from typing import TYPE_CHECKING, Literal
 import structlog
 
 from syncd import metrics
-from syncd.errors import SafetyStop
+from syncd.errors import Interrupted, SafetyStop
+from syncd.publisher import RequestInterrupted
 from syncd.state.history import DELETION_WINDOW
 from syncd.state.models import utcnow
 from syncd.state.tracker import Known
@@ -288,7 +289,8 @@ class Deletions:
         a space of 5,000 pages retired took 5,000 round trips to Intercom. Each page is
         recorded as deleted once Intercom answered for it. When one fails (Intercom down, the
         run stopping), those not started are dropped, those in flight finish and are
-        recorded, and the failure is raised.
+        recorded, and the failure is raised. A stopping run starts no other DELETE, and
+        returns once those in flight are recorded.
         """
         if self.run.dry_run:
             for removal in removals:
@@ -324,11 +326,16 @@ class Deletions:
         finally:
             # Also when recording fails: nothing more is deleted that could not be recorded.
             pool.shutdown(wait=True, cancel_futures=True)
-        if failure is not None:
+        if failure is not None and not isinstance(failure, (Interrupted, RequestInterrupted)):
             raise failure
+        # A stop is not a failure: the run reports itself stopped, the rest waits for the next.
 
     def _send(self, removal: Removal) -> None:
         assert removal.page_id is not None, removal
+        if self.run.stop.is_set():
+            # A stopping run lets the DELETEs in flight finish (within the request's grace)
+            # but starts no other: the next run removes the rest, behind the safety stop.
+            raise RequestInterrupted(f"delete page {removal.page_id}: the run is stopping")
         log.debug(
             "document.deleting",
             source=self.run.source.name,

@@ -107,3 +107,41 @@ def test_a_refused_delete_stops_the_rest_and_keeps_what_was_not_deleted(
     assert report.error is None
     assert sorted(h.published()) == ["doc-8", "doc-9"]
     assert not rows(sessions) & gone_docs
+
+
+class StopOnFirstDelete(HeldDeletes):
+    """Sets ``stop`` when the first DELETE arrives, as SIGTERM would, and holds each one."""
+
+    def __init__(self, stop: threading.Event) -> None:
+        super().__init__(hold=0.1)
+        self.stop = stop
+        self.sent = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "DELETE":
+            with self.lock:
+                self.sent += 1
+            self.stop.set()
+        return super().handle_request(request)
+
+
+def test_a_stopping_run_starts_no_other_delete(
+    sandbox: SandboxServer, sessions: sessionmaker[Session]
+) -> None:
+    """Stopped while deleting, the run lets the DELETEs in flight finish and starts no other;
+    the next run removes the rest."""
+    stop = threading.Event()
+    transport = StopOnFirstDelete(stop)
+    h = Harness(sandbox, sessions, transport=transport, delete_allowance=100)
+    h.connector.docs.update({f"doc-{i}": MemoryDoc(f"Doc {i}", f"Body {i}") for i in range(40)})
+    h.sync()
+    for i in range(36):
+        del h.connector.docs[f"doc-{i}"]
+    stopped = h.sync(stop=stop)
+    assert stopped.stopped
+    assert transport.sent <= 4  # the harness's max_concurrency: only those already started
+    assert stopped.deleted == transport.sent  # and each one finished is recorded
+    assert len(h.published()) == 40 - stopped.deleted
+    report = h.sync()
+    assert (report.deleted, report.error) == (36 - stopped.deleted, None)
+    assert sorted(h.published()) == [f"doc-{i}" for i in range(36, 40)]
